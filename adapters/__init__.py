@@ -1,0 +1,1 @@
+"""Adapters: platforms (console, Discord, Matrix) and the command line that starts them."""

@@ -1,0 +1,40 @@
+"""Builds a running Cercle from a configuration: storage, core, and clean shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from adapters.config import Config
+from bot.app import CercleCore
+from bot.clock import Clock
+from storage.database import Database, sqlite_url
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The parts of a started Cercle that adapters and commands need."""
+
+    config: Config
+    database: Database
+    core: CercleCore
+
+
+def database_url(config: Config) -> str:
+    if config.database_url:
+        return config.database_url
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(config.sqlite_path().resolve())
+
+
+@asynccontextmanager
+async def open_runtime(config: Config, clock: Clock) -> AsyncIterator[Runtime]:
+    """Migrate the database, build the core, and close everything on the way out."""
+    database = Database(database_url(config))
+    try:
+        await database.upgrade()
+        core = CercleCore(database, clock, config.protocol_book(), defaults=config.defaults)
+        yield Runtime(config, database, core)
+    finally:
+        await database.close()

@@ -1,0 +1,172 @@
+"""The `cercle` command: demo, console, run, db upgrade, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+from adapters.bootstrap import Runtime, open_runtime
+from adapters.config import Config, ConfigError, load_config
+from adapters.console.adapter import ConsoleAdapter, ScriptError
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.export import circle_data
+from storage.database import upgrade
+
+DEMO_START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # 14:00 in Paris
+TICK_SECONDS = 1.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cercle", description="Cercle, a bot for peer circles.")
+    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
+    parser.add_argument("--data-dir", type=Path, help="where the SQLite database lives")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="watch a whole séance in the terminal")
+    demo.add_argument("--lang", choices=("fr", "en"), default="fr")
+    console = sub.add_parser("console", help="a circle in the terminal: 'name: /command'")
+    console.add_argument("--script", type=Path, help="run lines from a file, on a simulated clock")
+    console.add_argument("--start", help="simulated start instant (ISO 8601), with --script")
+    console.add_argument("--quiet-status", action="store_true", help="don't print status")
+    run = sub.add_parser("run", help="run Cercle with the adapters of the configuration")
+    run.add_argument("--config", dest="run_config", type=Path)
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the database migrations")
+    export = sub.add_parser("export", help="print a circle's data")
+    export.add_argument("--format", choices=("json",), default="json")
+    export.add_argument("--circle", help="only the circle with this name")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = getattr(args, "run_config", None) or args.config
+    config = load_config(path)
+    if args.data_dir is not None:
+        config = replace(config, data_dir=args.data_dir)
+    return config
+
+
+async def _play(runtime: Runtime, lines: list[str], out: TextIO, quiet: bool = False) -> None:
+    adapter = ConsoleAdapter(runtime.core, out, show_status=not quiet)
+    for number, line in enumerate(lines, start=1):
+        try:
+            await adapter.feed(line)
+        except ScriptError as error:
+            out.write(f"[script, line {number}] {error}\n")
+
+
+async def _demo(config: Config, lang: str) -> int:
+    script = resources.files("bot.demo").joinpath("meteo.txt").read_text("utf-8")
+    lines = script.splitlines()
+    if lang == "en":
+        lines.insert(2, "camille: /cercle langue en")
+    with tempfile.TemporaryDirectory(prefix="cercle-demo-") as tmp:
+        demo_config = replace(config, data_dir=Path(tmp), database_url=None)
+        async with open_runtime(demo_config, ManualClock(DEMO_START)) as runtime:
+            await _play(runtime, lines, sys.stdout)
+    return 0
+
+
+async def _console(config: Config, script: Path | None, start: str | None, quiet: bool) -> int:
+    if script is not None:
+        try:
+            lines = (await asyncio.to_thread(script.read_text, "utf-8")).splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"cercle: cannot read {script}: {error}", file=sys.stderr)
+            return 1
+        try:
+            begin = datetime.fromisoformat(start) if start else datetime.now(UTC)
+        except ValueError:
+            print(f"cercle: --start: not an ISO 8601 instant: {start}", file=sys.stderr)
+            return 2
+        if begin.tzinfo is None:
+            begin = begin.replace(tzinfo=UTC)
+        async with open_runtime(config, ManualClock(begin)) as runtime:
+            await _play(runtime, lines, sys.stdout, quiet)
+        return 0
+    async with open_runtime(config, SystemClock()) as runtime:
+        await _interactive(runtime, quiet)
+    return 0
+
+
+async def _interactive(runtime: Runtime, quiet: bool) -> None:
+    adapter = ConsoleAdapter(runtime.core, sys.stdout, show_status=not quiet, echo=False)
+    print("Cercle — console. Tapez « nom: /commande » (ex. « alice: /aide »), Ctrl-D pour quitter.")
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            await adapter.tick()
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            try:
+                await adapter.feed(line)
+            except ScriptError as error:
+                print(f"[console] {error}")
+    finally:
+        ticking.cancel()
+
+
+async def _export(config: Config, circle_name: str | None) -> int:
+    clock: Clock = SystemClock()
+    async with open_runtime(config, clock) as runtime, runtime.database() as uow:
+        circles = await uow.circles.all()
+        if circle_name is not None:
+            circles = [c for c in circles if c.name == circle_name]
+            if not circles:
+                print(f"cercle: no circle named {circle_name!r}", file=sys.stderr)
+                return 1
+        data = []
+        for circle in circles:
+            seances = await uow.seances.for_circle(circle.id)
+            items = await uow.items.for_circle(circle.id)
+            data.append(circle_data(circle, seances, items))
+    json.dump({"circles": data}, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = _config(args)
+    except ConfigError as error:
+        print(f"cercle: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "demo":
+        return asyncio.run(_demo(config, args.lang))
+    if args.command == "console":
+        return asyncio.run(_console(config, args.script, args.start, args.quiet_status))
+    if args.command == "run":
+        return asyncio.run(_console(config, None, None, False))
+    if args.command == "db":
+        from adapters.bootstrap import database_url
+
+        upgrade(database_url(config))
+        print("database up to date")
+        return 0
+    if args.command == "export":
+        return asyncio.run(_export(config, args.circle))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The typed configuration, read from TOML; any mistake stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.circle import LANGUAGES, CircleSettings, QueueOrder
+from bot.protocol import Protocol, ProtocolBook, ProtocolError, protocol_from_mapping
+
+DEFAULT_DATA_DIR = Path("cercle-data")
+DATA_DIR_ENV = "CERCLE_DATA_DIR"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ADAPTERS = ("console",)
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; the message names the key and says what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything Cercle needs to start; secrets are read from the environment, never stored."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    log_level: str = "INFO"
+    adapters: tuple[str, ...] = ("console",)
+    defaults: CircleSettings = field(default_factory=CircleSettings)
+    protocols: dict[str, Protocol] = field(default_factory=dict)
+
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "cercle.sqlite3"
+
+    def protocol_book(self) -> ProtocolBook:
+        return ProtocolBook(self.protocols)
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "cercle": {
+        "data_dir": str,
+        "database_url_env": str,
+        "log_level": str,
+        "adapters": list,
+    },
+    "defaults": {
+        "language": str,
+        "timezone": str,
+        "protocol": str,
+        "queue_order": str,
+        "round_auto_advance": bool,
+        "phase_auto_advance": bool,
+    },
+    "protocols": {},
+}
+
+
+def _check_type(key: str, value: Any, expected: type | tuple[type, ...]) -> None:
+    wanted = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in wanted:
+        raise ConfigError(f"{key}: expected {_type_name(expected)}, got {value!r}")
+    if not isinstance(value, wanted):
+        raise ConfigError(f"{key}: expected {_type_name(expected)}, got {value!r}")
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    names = {str: "text", bool: "true or false", list: "a list", int: "a number"}
+    if isinstance(expected, tuple):
+        return " or ".join(names.get(t, t.__name__) for t in expected)
+    return names.get(expected, expected.__name__)
+
+
+def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    for section, value in data.items():
+        if section not in _SCHEMA:
+            raise ConfigError(f"{section}: unknown section (known: {', '.join(_SCHEMA)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{section}: expected a [{section}] table")
+        if section == "protocols":
+            continue
+        for key, item in value.items():
+            if key not in _SCHEMA[section]:
+                raise ConfigError(f"{section}.{key}: unknown key")
+            _check_type(f"{section}.{key}", item, _SCHEMA[section][key])
+    main = data.get("cercle", {})
+    defaults_data = data.get("defaults", {})
+
+    level = main.get("log_level", "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"cercle.log_level: expected one of {', '.join(LOG_LEVELS)}")
+    adapters = tuple(main.get("adapters", ["console"]))
+    for name in adapters:
+        if name not in ADAPTERS:
+            raise ConfigError(
+                f"cercle.adapters: unknown adapter {name!r} (known: {', '.join(ADAPTERS)})"
+            )
+
+    database_url = None
+    if "database_url_env" in main:
+        var = main["database_url_env"]
+        database_url = env.get(var)
+        if not database_url:
+            raise ConfigError(f"cercle.database_url_env: the environment variable {var} is not set")
+
+    data_dir = Path(env.get(DATA_DIR_ENV) or main.get("data_dir") or DEFAULT_DATA_DIR)
+
+    settings = CircleSettings()
+    language = defaults_data.get("language", settings.language)
+    if language not in LANGUAGES:
+        raise ConfigError(f"defaults.language: expected one of {', '.join(LANGUAGES)}")
+    zone = defaults_data.get("timezone", settings.timezone)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"defaults.timezone: unknown time zone {zone!r}") from None
+    order = defaults_data.get("queue_order", settings.queue_order.value)
+    if order not in ("fair", "arrival"):
+        raise ConfigError("defaults.queue_order: expected 'fair' or 'arrival'")
+
+    protocols: dict[str, Protocol] = {}
+    for name, body in data.get("protocols", {}).items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"protocols.{name}: expected a table with [[protocols.{name}.phase]]")
+        unknown = set(body) - {"phase"}
+        if unknown:
+            raise ConfigError(f"protocols.{name}.{sorted(unknown)[0]}: unknown key")
+        try:
+            protocols[name] = protocol_from_mapping(name, body)
+        except ProtocolError as error:
+            raise ConfigError(f"protocols.{name}: {error}") from None
+    protocol = defaults_data.get("protocol", settings.protocol)
+    if ProtocolBook(protocols).get(protocol) is None:
+        raise ConfigError(f"defaults.protocol: unknown protocol {protocol!r}")
+
+    defaults = CircleSettings(
+        language=language,
+        timezone=zone,
+        protocol=protocol,
+        queue_order=QueueOrder(order),
+        round_auto_advance=defaults_data.get("round_auto_advance", settings.round_auto_advance),
+        phase_auto_advance=defaults_data.get("phase_auto_advance", settings.phase_auto_advance),
+    )
+    return Config(
+        data_dir=data_dir,
+        database_url=database_url,
+        log_level=level,
+        adapters=adapters,
+        defaults=defaults,
+        protocols=protocols,
+    )
+
+
+def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
+    if path is None:
+        return parse_config({}, env)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    return parse_config(data, env)

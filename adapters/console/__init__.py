@@ -1,0 +1,1 @@
+"""The console adapter: a circle in the terminal, typed or scripted."""

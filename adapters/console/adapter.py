@@ -1,0 +1,125 @@
+"""Lines like `alice: /tour` in, the bot's answers out, on a real or simulated clock.
+
+A line is `name: text` (a message from user `name`), `:clock +90s` (move the simulated clock;
+`s`, `m`, `h` units, combinable as `+1h30m`), `:salon NAME` (send the next lines to another
+channel), a comment starting with `#`, or blank.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TextIO
+
+from bot.app import CercleCore
+from bot.clock import ManualClock
+from bot.effects import Effect, RecapPost, Reply, StatusView
+from bot.events import CommandEvent
+from bot.refs import ChannelRef, UserRef
+
+PLATFORM = "console"
+DEFAULT_CHANNEL = "salon"
+
+_LINE = re.compile(r"^(?P<name>[\w.\-]+)\s*:\s?(?P<text>.*)$", re.UNICODE)
+_SPAN = re.compile(r"(\d+)\s*([hms])")
+
+
+class ScriptError(ValueError):
+    """A line of a console script that is not understood."""
+
+
+def parse_span(text: str) -> timedelta:
+    """`+90s`, `+5m`, `+1h30m` → a duration."""
+    body = text.strip().removeprefix("+").replace(" ", "")
+    if not body or _SPAN.sub("", body):
+        raise ScriptError(f"not a duration: {text!r} (examples: +90s, +5m, +1h30m)")
+    units = {"h": 3600, "m": 60, "s": 1}
+    return timedelta(seconds=sum(int(n) * units[u] for n, u in _SPAN.findall(body)))
+
+
+def resolve_mention(token: str) -> UserRef | None:
+    if token.startswith("@") and len(token) > 1:
+        return UserRef(PLATFORM, token[1:].rstrip(",.;:"))
+    return None
+
+
+@dataclass(slots=True)
+class ConsoleAdapter:
+    """Feeds console lines to the core and prints what it answers."""
+
+    core: CercleCore
+    out: TextIO
+    channel: str = DEFAULT_CHANNEL
+    show_status: bool = True
+    echo: bool = True  # print the input lines too (scripts); not when a person types them
+    capabilities: frozenset[str] = frozenset()  # no edits, buttons or reactions: status is printed
+    _last_status: dict[int, str] = field(default_factory=dict)
+
+    async def feed(self, raw: str) -> None:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            return
+        if line.startswith(":"):
+            await self._directive(line)
+            return
+        match = _LINE.match(line)
+        if match is None:
+            raise ScriptError(f"expected 'name: text', got {line!r}")
+        name, text = match.group("name"), match.group("text").strip()
+        self._echo(f"{name}: {text}")
+        if not text.startswith(("/", "!")):
+            return  # plain conversation: the bot neither answers nor keeps it
+        event = CommandEvent(
+            channel=ChannelRef(PLATFORM, self.channel),
+            author=UserRef(PLATFORM, name),
+            author_name=name,
+            text=text,
+            resolve_user=resolve_mention,
+        )
+        outcome = await self.core.handle(event)
+        self.render(outcome.effects)
+
+    async def _directive(self, line: str) -> None:
+        word, _, arg = line[1:].partition(" ")
+        if word in ("clock", "horloge"):
+            clock = self.core.clock
+            if not isinstance(clock, ManualClock):
+                raise ScriptError(":clock works only on the simulated clock (--script)")
+            clock.advance(parse_span(arg))
+            self.render(await self.core.run_due(clock.now()))
+        elif word in ("salon", "channel"):
+            if not arg.strip():
+                raise ScriptError(":salon needs a name")
+            self.channel = arg.strip()
+        else:
+            raise ScriptError(f"unknown directive :{word}")
+
+    async def tick(self) -> None:
+        self.render(await self.core.run_due())
+
+    def render(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Reply):
+                if effect.private and effect.to is not None:
+                    self._print(f"[cercle → {effect.to.id}] ", effect.text)
+                else:
+                    self._print("[cercle] ", effect.text)
+            elif isinstance(effect, StatusView):
+                if self.show_status and self._last_status.get(effect.seance_id) != effect.text:
+                    self._last_status[effect.seance_id] = effect.text
+                    self._print("[statut] ", effect.text)
+            elif isinstance(effect, RecapPost):
+                self.out.write("\n" + effect.markdown + "\n\n")
+        self.out.flush()
+
+    def _print(self, prefix: str, text: str) -> None:
+        pad = " " * len(prefix)
+        lines = text.splitlines() or [""]
+        self.out.write(prefix + lines[0] + "\n")
+        for more in lines[1:]:
+            self.out.write(pad + more + "\n")
+
+    def _echo(self, text: str) -> None:
+        if self.echo:
+            self.out.write(text + "\n")

@@ -1,0 +1,1 @@
+"""Cercle's platform-agnostic core: circles, séances, speaking turns and recaps."""

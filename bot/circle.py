@@ -1,0 +1,84 @@
+"""A circle: its channel, settings and roster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.refs import ChannelRef, UserRef
+from bot.roles import Role
+
+LANGUAGES = ("fr", "en")
+
+
+class QueueOrder(StrEnum):
+    """How the open floor's queue is ordered."""
+
+    FAIR = "fair"  # who has spoken less in this séance first, ties by arrival
+    ARRIVAL = "arrival"  # strictly by arrival
+
+
+@dataclass(slots=True)
+class Member:
+    """A person in a circle's roster; `position` is their place in roster order."""
+
+    user: UserRef
+    display_name: str
+    role: Role
+    position: int
+    joined_at: datetime
+
+
+@dataclass(slots=True)
+class CircleSettings:
+    """What a facilitator can set for their circle."""
+
+    language: str = "fr"
+    timezone: str = "Europe/Paris"
+    protocol: str = "meteo"
+    queue_order: QueueOrder = QueueOrder.FAIR
+    roster_open: bool = True
+    round_auto_advance: bool = True  # a round turn that runs out gives the floor to the next
+    phase_auto_advance: bool = False  # a phase that runs out moves to the next phase
+
+
+@dataclass(slots=True)
+class Circle:
+    """A peer circle bound to one channel; the aggregate for its roster and settings."""
+
+    id: int
+    name: str
+    channel: ChannelRef
+    created_at: datetime
+    settings: CircleSettings = field(default_factory=CircleSettings)
+    members: dict[UserRef, Member] = field(default_factory=dict)
+    item_counter: int = 0
+    seance_counter: int = 0
+
+    def member(self, user: UserRef) -> Member | None:
+        return self.members.get(user)
+
+    def add_member(self, user: UserRef, display_name: str, role: Role, now: datetime) -> Member:
+        position = max((m.position for m in self.members.values()), default=0) + 1
+        member = Member(user, display_name or user.id, role, position, now)
+        self.members[user] = member
+        return member
+
+    def roster(self) -> list[Member]:
+        return sorted(self.members.values(), key=lambda m: m.position)
+
+    def facilitators(self) -> list[Member]:
+        return [m for m in self.roster() if m.role is Role.FACILITATOR]
+
+    def name_of(self, user: UserRef) -> str:
+        member = self.members.get(user)
+        return member.display_name if member else user.id
+
+    def next_item_number(self) -> int:
+        self.item_counter += 1
+        return self.item_counter
+
+    def next_seance_number(self) -> int:
+        self.seance_counter += 1
+        return self.seance_counter

@@ -1,0 +1,1 @@
+"""Commands: declared once here, parsed from text, dispatched to handlers by feature."""

@@ -1,0 +1,75 @@
+"""What a handler gets: the transaction, the circle, who is asking, and ways to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.circle import Circle, CircleSettings
+from bot.commands.spec import CommandSpec
+from bot.effects import Effect, Reply
+from bot.errors import Refusal
+from bot.ports import Translator, UnitOfWork
+from bot.protocol import ProtocolBook
+from bot.refs import ChannelRef, UserRef
+from bot.roles import Role
+from bot.seance import Seance
+
+
+@dataclass(slots=True)
+class Context:
+    """One command being handled; handlers add effects and raise `Refusal` to say no."""
+
+    uow: UnitOfWork
+    circle: Circle | None
+    channel: ChannelRef
+    author: UserRef
+    author_name: str
+    role: Role
+    now: datetime
+    tr: Translator
+    protocols: ProtocolBook
+    commands: tuple[CommandSpec, ...] = ()
+    defaults: CircleSettings = field(default_factory=CircleSettings)
+    effects: list[Effect] = field(default_factory=list)
+    seance: Seance | None = None  # the open séance, when the dispatcher loaded one
+
+    @property
+    def lang(self) -> str:
+        return self.circle.settings.language if self.circle else "fr"
+
+    @property
+    def tz(self) -> str:
+        return self.circle.settings.timezone if self.circle else "Europe/Paris"
+
+    def require_circle(self) -> Circle:
+        if self.circle is None:
+            raise Refusal("circle.none_here")
+        return self.circle
+
+    def require_open_seance(self) -> Seance:
+        if self.seance is None or not self.seance.is_open:
+            raise Refusal("seance.none_open")
+        return self.seance
+
+    def t(self, key: str, **args: Any) -> str:
+        return self.tr.text(self.lang, key, **args)
+
+    def name(self, user: UserRef) -> str:
+        return self.circle.name_of(user) if self.circle else user.id
+
+    def say(self, key: str, *, mentions: Iterable[UserRef] = (), **args: Any) -> None:
+        """A public message in the circle's channel."""
+        self.effects.append(Reply(self.channel, self.t(key, **args), mentions=tuple(mentions)))
+
+    def say_text(self, text: str, *, mentions: Iterable[UserRef] = ()) -> None:
+        self.effects.append(Reply(self.channel, text, mentions=tuple(mentions)))
+
+    def tell(self, key: str, **args: Any) -> None:
+        """A personal answer to whoever sent the command."""
+        self.effects.append(Reply(self.channel, self.t(key, **args), to=self.author, private=True))
+
+    def tell_text(self, text: str) -> None:
+        self.effects.append(Reply(self.channel, text, to=self.author, private=True))

@@ -1,0 +1,167 @@
+"""One text parser for every platform that sends commands as text (console, Matrix)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
+from bot.errors import Refusal
+from bot.refs import UserRef
+
+PREFIXES = ("/", "!")
+MAX_COMMAND_LENGTH = 4000
+
+UserResolver = Callable[[str], UserRef | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """A command found in a message, with its arguments converted."""
+
+    spec: CommandSpec
+    args: dict[str, Any]
+    parent: CommandSpec | None = None
+
+
+def fold(word: str) -> str:
+    """Lower-case without accents: `Séance` and `seance` are the same command."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def looks_like_command(text: str) -> bool:
+    stripped = text.lstrip()
+    return len(stripped) > 1 and stripped[0] in PREFIXES and stripped[1].isalpha()
+
+
+def _split_first(text: str) -> tuple[str, str]:
+    text = text.lstrip()
+    head, _, rest = text.partition(" ")
+    if "\n" in head:
+        head, _, more = head.partition("\n")
+        rest = more + (" " + rest if rest else "")
+    return head, rest.strip()
+
+
+def _find(specs: Sequence[CommandSpec], word: str) -> CommandSpec | None:
+    folded = fold(word)
+    for spec in specs:
+        if folded in (fold(w) for w in spec.words()):
+            return spec
+    return None
+
+
+class CommandParser:
+    """Turns `/tour je voudrais réagir` into the `tour` command with its arguments."""
+
+    def __init__(self, commands: Sequence[CommandSpec]) -> None:
+        self.commands = tuple(commands)
+
+    def find(self, name: str) -> CommandSpec | None:
+        return _find(self.commands, name)
+
+    def by_key(self, key: str) -> tuple[CommandSpec, CommandSpec | None] | None:
+        """The command (and its parent) named by a key such as `seance phase`."""
+        words = key.split()
+        spec = _find(self.commands, words[0]) if words else None
+        if spec is None or len(words) == 1:
+            return (spec, None) if spec else None
+        sub = _find(spec.subcommands, words[1])
+        return (sub, spec) if sub else None
+
+    def parse(self, text: str, resolve_user: UserResolver) -> ParsedCommand:
+        if len(text) > MAX_COMMAND_LENGTH:
+            raise Refusal("command.too_long", limit=MAX_COMMAND_LENGTH)
+        head, rest = _split_first(text)
+        name = head[1:]
+        spec = self.find(name)
+        if spec is None:
+            raise Refusal("command.unknown", name=name)
+        parent: CommandSpec | None = None
+        if spec.subcommands:
+            sub_word, sub_rest = _split_first(rest)
+            sub = _find(spec.subcommands, sub_word) if sub_word else None
+            if sub is not None:
+                parent, spec, rest = spec, sub, sub_rest
+            elif spec.handler is None or (sub_word and not spec.args):
+                if sub_word:
+                    raise Refusal("command.unknown_sub", command=spec.fr, name=sub_word)
+                raise Refusal("command.missing_sub", command=spec.fr)
+        return ParsedCommand(spec, self._parse_args(spec, rest, resolve_user, parent), parent)
+
+    def _parse_args(
+        self,
+        spec: CommandSpec,
+        rest: str,
+        resolve_user: UserResolver,
+        parent: CommandSpec | None,
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for arg in spec.args:
+            if arg.kind is ArgKind.REST:
+                text = rest.strip()
+                rest = ""
+                if not text:
+                    if arg.required:
+                        raise _missing(arg, spec, parent)
+                    continue
+                values[arg.name] = text
+                continue
+            word, after = _split_first(rest)
+            if not word:
+                if arg.required:
+                    raise _missing(arg, spec, parent)
+                continue
+            if (
+                arg.kind is ArgKind.USER
+                and not arg.required
+                and not word.startswith("@")
+                and resolve_user(word) is None
+            ):
+                continue  # an optional mention left out: the word belongs to what follows
+            rest = after
+            values[arg.name] = _convert(arg, word, resolve_user, spec, parent)
+        if rest.strip():
+            raise Refusal("args.too_many", extra=rest.strip()[:40], usage=_usage_key(spec, parent))
+        return values
+
+
+def _usage_key(spec: CommandSpec, parent: CommandSpec | None) -> str:
+    return f"{parent.fr} {spec.fr}" if parent else spec.fr
+
+
+def _missing(arg: ArgSpec, spec: CommandSpec, parent: CommandSpec | None) -> Refusal:
+    return Refusal("args.missing", arg=arg.name, usage=_usage_key(spec, parent))
+
+
+def _convert(
+    arg: ArgSpec,
+    word: str,
+    resolve_user: UserResolver,
+    spec: CommandSpec,
+    parent: CommandSpec | None,
+) -> Any:
+    usage = _usage_key(spec, parent)
+    if arg.kind is ArgKind.INT:
+        try:
+            number = int(word)
+        except ValueError:
+            raise Refusal("args.bad_number", value=word[:40], usage=usage) from None
+        if number < 1 or number > 1_000_000:
+            raise Refusal("args.bad_number", value=word[:40], usage=usage)
+        return number
+    if arg.kind is ArgKind.USER:
+        user = resolve_user(word)
+        if user is None:
+            raise Refusal("args.bad_user", value=word[:60], usage=usage)
+        return user
+    if arg.kind is ArgKind.CHOICE:
+        folded = fold(word)
+        for choice in arg.choices:
+            if folded in (fold(w) for w in choice.words()):
+                return choice.value
+        raise Refusal("args.bad_choice", value=word[:40], usage=usage)
+    return word

@@ -1,0 +1,199 @@
+"""Every command, declared once: names, arguments, who may use it, and its handler."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.circle import LANGUAGES
+from bot.commands.spec import ArgKind, ArgSpec, Choice, CommandSpec
+from bot.handlers import attendance, circle, help, items, seance, turns
+from bot.roles import Role
+
+P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
+
+
+def _with_parent(spec: CommandSpec) -> CommandSpec:
+    subs = tuple(replace(s, parent=spec.fr) for s in spec.subcommands)
+    return replace(spec, subcommands=subs)
+
+
+def _arg(
+    name: str,
+    kind: ArgKind,
+    fr: str,
+    en: str,
+    *,
+    required: bool = True,
+    choices: tuple[Choice, ...] = (),
+) -> ArgSpec:
+    return ArgSpec(name, kind, fr, en, required, choices)
+
+
+TEXT = _arg("text", ArgKind.REST, "texte", "text")
+SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
+
+PHASE_CHOICES = (
+    Choice("suivante", "suivante", "next"),
+    Choice("tour", "tour", "round"),
+    Choice("libre", "libre", "open"),
+    Choice("unique", "unique", "single"),
+)
+
+COMMANDS: tuple[CommandSpec, ...] = tuple(
+    _with_parent(spec)
+    for spec in (
+        CommandSpec(
+            "tour",
+            "turn",
+            P,
+            turns.tour,
+            (_arg("motive", ArgKind.REST, "motif", "reason", required=False),),
+            aliases=("main", "hand"),
+        ),
+        CommandSpec("passe", "pass", P, turns.passe),
+        CommandSpec("fini", "done", P, turns.fini),
+        CommandSpec("file", "queue", P, turns.file, marks_present=False),
+        CommandSpec("suivant", "next", F, turns.suivant),
+        CommandSpec("present", "here", P, attendance.present),
+        CommandSpec(
+            "excuse", "excuse", P, attendance.excuse, (SEANCE_NUMBER,), marks_present=False
+        ),
+        CommandSpec("note", "note", P, items.note, (TEXT,)),
+        CommandSpec("decision", "decision", F, items.decision, (TEXT,)),
+        CommandSpec(
+            "action",
+            "action",
+            P,
+            items.action,
+            (_arg("owner", ArgKind.USER, "responsable", "owner", required=False), TEXT),
+        ),
+        CommandSpec(
+            "seance",
+            "session",
+            F,
+            seance.open_seance,
+            subcommands=(
+                CommandSpec(
+                    "phase",
+                    "phase",
+                    F,
+                    seance.phase,
+                    (
+                        _arg("which", ArgKind.CHOICE, "phase", "phase", choices=PHASE_CHOICES),
+                        _arg("speaker", ArgKind.USER, "membre", "member", required=False),
+                    ),
+                ),
+                CommandSpec(
+                    "cas",
+                    "case",
+                    F,
+                    seance.case_owner,
+                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                ),
+                CommandSpec("pause", "pause", F, seance.pause),
+                CommandSpec("reprendre", "resume", F, seance.resume, aliases=("reprise",)),
+                CommandSpec("fin", "end", F, seance.close),
+                CommandSpec("annuler", "cancel", F, seance.cancel, (SEANCE_NUMBER,)),
+            ),
+        ),
+        CommandSpec(
+            "cercle",
+            "circle",
+            F,
+            None,
+            subcommands=(
+                CommandSpec(
+                    "creer",
+                    "create",
+                    A,
+                    circle.create,
+                    (_arg("name", ArgKind.REST, "nom", "name", required=False),),
+                    needs_circle=False,
+                ),
+                CommandSpec(
+                    "animateur",
+                    "facilitator",
+                    F,
+                    circle.facilitator,
+                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                    aliases=("animatrice",),
+                ),
+                CommandSpec(
+                    "protocole",
+                    "protocol",
+                    F,
+                    circle.protocol,
+                    (_arg("name", ArgKind.WORD, "nom", "name", required=False),),
+                ),
+                CommandSpec(
+                    "langue",
+                    "language",
+                    F,
+                    circle.language,
+                    (
+                        _arg(
+                            "lang",
+                            ArgKind.CHOICE,
+                            "langue",
+                            "language",
+                            choices=tuple(Choice(code, code, code) for code in LANGUAGES),
+                        ),
+                    ),
+                ),
+                CommandSpec(
+                    "fuseau",
+                    "timezone",
+                    F,
+                    circle.timezone,
+                    (_arg("zone", ArgKind.WORD, "fuseau", "zone"),),
+                ),
+                CommandSpec("membres", "members", P, circle.members, marks_present=False),
+                CommandSpec(
+                    "inscriptions",
+                    "roster",
+                    F,
+                    circle.roster,
+                    (
+                        _arg(
+                            "state",
+                            ArgKind.CHOICE,
+                            "état",
+                            "state",
+                            choices=(
+                                Choice("open", "ouvertes", "open", ("ouvert", "ouverte")),
+                                Choice("closed", "fermees", "closed", ("ferme", "fermee", "fermé")),
+                            ),
+                        ),
+                    ),
+                ),
+                CommandSpec(
+                    "ordre",
+                    "order",
+                    F,
+                    circle.queue_order,
+                    (
+                        _arg(
+                            "order",
+                            ArgKind.CHOICE,
+                            "ordre",
+                            "order",
+                            choices=(
+                                Choice("fair", "equitable", "fair"),
+                                Choice("arrival", "arrivee", "arrival"),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        CommandSpec(
+            "aide",
+            "help",
+            A,
+            help.help_command,
+            (_arg("topic", ArgKind.WORD, "commande", "command", required=False),),
+            needs_circle=False,
+            marks_present=False,
+        ),
+    )
+)

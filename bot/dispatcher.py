@@ -1,0 +1,164 @@
+"""The one door for commands: parse, find the circle, check membership and role, run, commit.
+
+Permissions are checked here, once, before any handler runs. A refusal rolls the transaction
+back, so a refused command changes nothing, and answers the sender alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.circle import CircleSettings
+from bot.clock import Clock
+from bot.commands.context import Context
+from bot.commands.parser import CommandParser, ParsedCommand
+from bot.commands.spec import CommandSpec
+from bot.effects import Effect, Reply
+from bot.errors import Refusal
+from bot.events import CommandEvent
+from bot.locks import KeyedLocks
+from bot.ports import Translator, UnitOfWorkFactory
+from bot.protocol import ProtocolBook
+from bot.roles import Role
+from bot.status import status_view
+from bot.wording import floor_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What handling one event produced; `refused` names the refusal's key if there was one."""
+
+    effects: list[Effect]
+    command: str | None = None
+    refused: str | None = None
+
+
+class Dispatcher:
+    """Routes command events to handlers inside one unit of work each."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        translator: Translator,
+        protocols: ProtocolBook,
+        commands: Sequence[CommandSpec],
+        locks: KeyedLocks,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        defaults: CircleSettings | None = None,
+    ) -> None:
+        self._defaults = defaults or CircleSettings()
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._tr = translator
+        self._protocols = protocols
+        self._commands = tuple(commands)
+        self._parser = CommandParser(self._commands)
+        self._locks = locks
+        self._on_outcome = on_outcome
+        self.handled: defaultdict[str, int] = defaultdict(int)
+
+    @property
+    def parser(self) -> CommandParser:
+        return self._parser
+
+    async def handle(self, event: CommandEvent) -> Outcome:
+        async with self._locks.hold(event.channel.key):
+            outcome = await self._handle(event)
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        return outcome
+
+    async def _handle(self, event: CommandEvent) -> Outcome:
+        async with self._uow_factory() as uow:
+            circle = await uow.circles.by_channel(event.channel)
+            lang = circle.settings.language if circle else "fr"
+            now = self._clock.now()
+            try:
+                parsed = self._parser.parse(event.text, event.resolve_user)
+            except Refusal as refusal:
+                return self._refused(event, lang, refusal, None)
+            ctx = Context(
+                uow=uow,
+                circle=circle,
+                channel=event.channel,
+                author=event.author,
+                author_name=event.author_name,
+                role=Role.ANYONE,
+                now=now,
+                tr=self._tr,
+                protocols=self._protocols,
+                commands=self._commands,
+                defaults=self._defaults,
+            )
+            try:
+                await self._run(ctx, event, parsed)
+                await uow.commit()
+            except Refusal as refusal:
+                await uow.rollback()
+                return self._refused(event, lang, refusal, parsed.spec.key)
+            except Exception:
+                await uow.rollback()
+                log.exception("command %s failed", parsed.spec.key)
+                return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
+        self.handled[parsed.spec.key] += 1
+        return Outcome(ctx.effects, parsed.spec.key)
+
+    async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
+        spec = parsed.spec
+        circle = ctx.circle
+        if circle is None:
+            if spec.needs_circle:
+                raise Refusal("circle.none_here")
+        else:
+            member = circle.member(event.author)
+            if member is None:
+                if not circle.settings.roster_open and not event.platform_facilitator:
+                    raise Refusal("circle.roster_closed")
+                member = circle.add_member(
+                    event.author, event.author_name, Role.PARTICIPANT, ctx.now
+                )
+            elif event.author_name and member.display_name != event.author_name:
+                member.display_name = event.author_name
+            ctx.role = max(
+                member.role, Role.FACILITATOR if event.platform_facilitator else Role.ANYONE
+            )
+            ctx.seance = await ctx.uow.seances.open_for(circle.id)
+        if ctx.role < spec.role:
+            raise Refusal("permission.facilitator_only", command=spec.fr)
+        seance = ctx.seance
+        if circle is not None and seance is not None and spec.marks_present:
+            change = seance.mark_present(event.author, circle.settings.queue_order, ctx.now)
+            if change is not None and change.started is not None:
+                ctx.effects.extend(floor_messages(self._tr, circle, seance, change, ctx.now))
+        assert spec.handler is not None
+        await spec.handler(ctx, parsed.args)
+        seance = ctx.seance
+        if ctx.circle is not None and seance is not None:
+            ctx.effects.append(status_view(self._tr, ctx.circle, seance, ctx.now))
+
+    def _localise_args(self, lang: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Turn a refusal's `usage` (a command key) and `arg` (a name) into the user's words."""
+        found = self._parser.by_key(str(args["usage"])) if "usage" in args else None
+        if found is None:
+            return args
+        spec, parent = found
+        out = dict(args)
+        out["usage"] = spec.usage(lang, parent.name(lang) if parent else None)
+        for arg in spec.args:
+            if arg.name == args.get("arg"):
+                out["arg"] = arg.label(lang)
+        return out
+
+    def _refused(
+        self, event: CommandEvent, lang: str, refusal: Refusal, command: str | None
+    ) -> Outcome:
+        text = self._tr.text(lang, refusal.key, **self._localise_args(lang, refusal.args_))
+        reply = Reply(event.channel, text, to=event.author, private=True)
+        return Outcome([reply], command, refused=refusal.key)

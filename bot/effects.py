@@ -1,0 +1,43 @@
+"""What the core asks an adapter to do: post a message, show the live status, post a recap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.refs import ChannelRef, UserRef
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message for a channel; `private` ones go only to `to` where the platform can."""
+
+    channel: ChannelRef
+    text: str
+    to: UserRef | None = None
+    private: bool = False
+    mentions: tuple[UserRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """The live status of an open séance, kept in one message that adapters edit in place."""
+
+    channel: ChannelRef
+    seance_id: int
+    message_id: str | None
+    text: str
+    closed: bool = False
+    facilitator_actions: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecapPost:
+    """A séance recap, as Markdown, for the circle's channel."""
+
+    channel: ChannelRef
+    seance_id: int
+    markdown: str
+    mentions: tuple[UserRef, ...] = field(default=())
+
+
+Effect = Reply | StatusView | RecapPost

@@ -1,0 +1,27 @@
+"""What adapters hand to the core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.refs import ChannelRef, UserRef
+
+
+def _no_mentions(_: str) -> UserRef | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEvent:
+    """A message that may hold a command, from a person in a channel.
+
+    `platform_facilitator` is the platform's own say (Discord permission, Matrix power level);
+    `resolve_user` turns a mention as typed on that platform into a person."""
+
+    channel: ChannelRef
+    author: UserRef
+    author_name: str
+    text: str
+    platform_facilitator: bool = False
+    resolve_user: Callable[[str], UserRef | None] = field(default=_no_mentions)

@@ -1,0 +1,105 @@
+"""Setting up a circle: /cercle creer, animateur, protocole, langue, fuseau, membres, ..."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.circle import Circle, QueueOrder
+from bot.commands.context import Context
+from bot.errors import Refusal
+from bot.refs import UserRef
+from bot.roles import Role
+
+MAX_NAME_LENGTH = 80
+
+
+async def create(ctx: Context, args: dict[str, Any]) -> None:
+    if ctx.circle is not None:
+        raise Refusal("circle.already_exists", name=ctx.circle.name)
+    name = " ".join(str(args.get("name") or "").split()) or "Cercle"
+    if len(name) > MAX_NAME_LENGTH:
+        raise Refusal("circle.name_too_long", limit=MAX_NAME_LENGTH)
+    circle = Circle(
+        id=0, name=name, channel=ctx.channel, created_at=ctx.now, settings=replace(ctx.defaults)
+    )
+    circle.add_member(ctx.author, ctx.author_name, Role.FACILITATOR, ctx.now)
+    await ctx.uow.circles.add(circle)
+    ctx.circle = circle
+    ctx.role = Role.FACILITATOR
+    ctx.say("circle.created", name=circle.name, facilitator=ctx.author_name)
+
+
+async def facilitator(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    user: UserRef = args["member"]
+    member = circle.member(user)
+    if member is None:
+        member = circle.add_member(user, user.id, Role.FACILITATOR, ctx.now)
+    elif member.role is Role.FACILITATOR:
+        ctx.tell("circle.already_facilitator", name=member.display_name)
+        return
+    member.role = Role.FACILITATOR
+    ctx.say("circle.facilitator_added", name=member.display_name, mentions=(user,))
+
+
+async def protocol(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    name: str | None = args.get("name")
+    names = ", ".join(ctx.protocols.names())
+    if name is None:
+        ctx.tell("circle.protocol_current", name=circle.settings.protocol, names=names)
+        return
+    if ctx.protocols.get(name) is None:
+        raise Refusal("circle.unknown_protocol_choices", name=name, names=names)
+    circle.settings.protocol = name
+    ctx.say("circle.protocol_set", name=name)
+
+
+async def language(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    circle.settings.language = args["lang"]
+    ctx.say("circle.language_set")
+
+
+async def timezone(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    zone: str = args["zone"]
+    if not valid_timezone(zone):
+        raise Refusal("circle.bad_timezone", zone=zone[:60])
+    circle.settings.timezone = zone
+    ctx.say("circle.timezone_set", zone=zone, now=ctx.tr.datetime_text(ctx.lang, zone, ctx.now))
+
+
+def valid_timezone(zone: str) -> bool:
+    if not zone or zone.startswith(("/", ".")) or ".." in zone:
+        return False
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def members(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    lines = [ctx.t("circle.members_header", name=circle.name, count=len(circle.members))]
+    for m in circle.roster():
+        role = ctx.t(f"role.{m.role.name.lower()}")
+        lines.append(f"{m.position}. {m.display_name} — {role}")
+    state = "circle.roster_is_open" if circle.settings.roster_open else "circle.roster_is_closed"
+    lines.append(ctx.t(state))
+    ctx.tell_text("\n".join(lines))
+
+
+async def roster(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    circle.settings.roster_open = args["state"] == "open"
+    ctx.say("circle.roster_opened" if circle.settings.roster_open else "circle.roster_closed")
+
+
+async def queue_order(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    circle.settings.queue_order = QueueOrder(args["order"])
+    ctx.say(f"circle.order_{circle.settings.queue_order.value}")

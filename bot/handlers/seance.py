@@ -1,0 +1,171 @@
+"""Steering a séance: open it, move through phases, pause, close with a recap, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.context import Context
+from bot.effects import RecapPost
+from bot.errors import Refusal
+from bot.handlers.turns import announce
+from bot.protocol import PhaseMode, PhaseSpec
+from bot.recap import build_recap, render_markdown
+from bot.refs import UserRef
+from bot.seance import Seance, SeanceStatus
+from bot.wording import phase_title
+
+ADHOC_PHASES = {
+    "suivante": None,
+    "tour": PhaseSpec(key="tour", mode=PhaseMode.ROUND),
+    "libre": PhaseSpec(key="libre", mode=PhaseMode.QUEUE),
+    "unique": PhaseSpec(key="parole", mode=PhaseMode.SINGLE),
+}
+
+
+def next_protocol_phase(ctx: Context, seance: Seance) -> PhaseSpec | None:
+    protocol = ctx.protocols.get(seance.protocol)
+    if protocol is None or seance.next_protocol_phase >= len(protocol.phases):
+        return None
+    return protocol.phases[seance.next_protocol_phase]
+
+
+def start_phase(
+    ctx: Context,
+    seance: Seance,
+    spec: PhaseSpec,
+    *,
+    from_protocol: bool,
+    speaker: UserRef | None = None,
+) -> None:
+    circle = ctx.require_circle()
+    change = seance.start_phase(
+        spec,
+        ctx.now,
+        circle.settings.queue_order,
+        [m.user for m in circle.roster()],
+        from_protocol=from_protocol,
+        speaker=speaker,
+    )
+    phase = seance.phase
+    assert phase is not None
+    title = phase_title(ctx.tr, ctx.lang, spec.key, spec.title)
+    how = ctx.t(f"mode.{spec.mode.value}.how")
+    if spec.duration:
+        duration = ctx.tr.duration_text(ctx.lang, spec.duration)
+        ctx.say("phase.started_timed", title=title, how=how, duration=duration)
+    else:
+        ctx.say("phase.started", title=title, how=how)
+    if spec.mode is PhaseMode.SINGLE and phase.speaker is None:
+        ctx.say("phase.single_needs_speaker")
+    if spec.mode is PhaseMode.ROUND and not seance.round_order:
+        ctx.say("round.waiting_for_people")
+    announce(ctx, change)
+
+
+async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    if ctx.seance is not None and ctx.seance.is_open:
+        raise Refusal("seance.already_open", number=ctx.seance.number)
+    protocol = ctx.protocols.get(circle.settings.protocol)
+    if protocol is None:
+        raise Refusal("circle.unknown_protocol", name=circle.settings.protocol)
+    planned = [
+        s for s in await ctx.uow.seances.for_circle(circle.id) if s.status is SeanceStatus.PLANNED
+    ]
+    if planned:
+        seance = min(planned, key=lambda s: (s.planned_at or ctx.now, s.number))
+    else:
+        seance = Seance(
+            id=0, circle_id=circle.id, number=circle.next_seance_number(), protocol=protocol.name
+        )
+        await ctx.uow.seances.add(seance)
+    used = ctx.protocols.get(seance.protocol) or protocol
+    seance.protocol = used.name
+    seance.open(ctx.now)
+    ctx.seance = seance
+    seance.mark_present(ctx.author, circle.settings.queue_order, ctx.now)
+    titles = " → ".join(phase_title(ctx.tr, ctx.lang, p.key, p.title) for p in used.phases)
+    ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
+
+
+async def phase(ctx: Context, args: dict[str, Any]) -> None:
+    seance = ctx.require_open_seance()
+    which: str = args["which"]
+    speaker: UserRef | None = args.get("speaker")
+    if which == "suivante":
+        spec = next_protocol_phase(ctx, seance)
+        if spec is None:
+            raise Refusal("phase.no_more")
+        start_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
+        return
+    spec = ADHOC_PHASES[which]
+    assert spec is not None
+    if spec.mode is PhaseMode.SINGLE and speaker is None and seance.case_owner is None:
+        raise Refusal("phase.single_needs_speaker")
+    if speaker is not None:
+        _ensure_member(ctx, speaker)
+    start_phase(ctx, seance, spec, from_protocol=False, speaker=speaker)
+
+
+def _ensure_member(ctx: Context, user: UserRef) -> None:
+    circle = ctx.require_circle()
+    if user not in circle.members:
+        raise Refusal("circle.not_a_member", name=user.id)
+
+
+async def case_owner(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    user: UserRef = args["member"]
+    _ensure_member(ctx, user)
+    seance.case_owner = user
+    ctx.say("seance.case_owner", name=ctx.name(user), mentions=(user,))
+    current = seance.phase
+    if current is not None and current.mode is PhaseMode.SINGLE and current.speaker is None:
+        current.speaker = user
+        announce(ctx, seance.give_floor_if_free(circle.settings.queue_order, ctx.now))
+
+
+async def pause(ctx: Context, args: dict[str, Any]) -> None:
+    seance = ctx.require_open_seance()
+    seance.pause(ctx.now)
+    ctx.say("seance.paused")
+
+
+async def resume(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    seance.resume(ctx.now)
+    ctx.say("seance.resumed")
+    announce(ctx, seance.give_floor_if_free(circle.settings.queue_order, ctx.now))
+
+
+async def close(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    seance.close(ctx.now, [m.user for m in circle.roster()])
+    ctx.say("seance.closed", number=seance.number)
+    await post_recap(ctx, seance)
+
+
+async def post_recap(ctx: Context, seance: Seance) -> None:
+    circle = ctx.require_circle()
+    items = await ctx.uow.items.for_seance(seance.id)
+    seances = await ctx.uow.seances.for_circle(circle.id)
+    recap = build_recap(circle, seance, items, seances)
+    markdown = render_markdown(recap, ctx.tr, ctx.lang, ctx.tz)
+    ctx.effects.append(RecapPost(circle.channel, seance.id, markdown))
+
+
+async def cancel(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    number: int | None = args.get("number")
+    if number is None:
+        seance = ctx.require_open_seance()
+    else:
+        found = await ctx.uow.seances.by_number(circle.id, number)
+        if found is None:
+            raise Refusal("seance.unknown_number", number=number)
+        seance = found
+    seance.cancel()
+    ctx.say("seance.cancelled", number=seance.number)

@@ -1,0 +1,69 @@
+"""Taking and giving the floor: /tour, /passe, /fini, /suivant, /file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.context import Context
+from bot.seance import FloorChange, PassResult, TurnRequestResult
+from bot.status import status_text
+from bot.wording import floor_messages
+
+
+def announce(ctx: Context, change: FloorChange) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    ctx.effects.extend(floor_messages(ctx.tr, circle, seance, change, ctx.now))
+
+
+async def tour(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    order = circle.settings.queue_order
+    request = seance.request_turn(ctx.author, args.get("motive"), order, ctx.now)
+    result = request.result
+    if result is TurnRequestResult.GOT_FLOOR:
+        announce(ctx, request.floor)
+    elif result is TurnRequestResult.QUEUED:
+        ctx.tell("turn.queued", position=request.position)
+    elif result is TurnRequestResult.ALREADY_QUEUED:
+        if request.position is None:
+            ctx.tell("turn.already_waiting")
+        else:
+            ctx.tell("turn.already_queued", position=request.position)
+    elif result is TurnRequestResult.ALREADY_SPEAKING:
+        ctx.tell("turn.already_speaking")
+    elif result is TurnRequestResult.IN_ROUND:
+        ctx.tell("turn.in_round", position=request.position)
+    else:
+        ctx.tell("turn.wait_next_phase")
+
+
+async def passe(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    result, change = seance.pass_turn(ctx.author, circle.settings.queue_order, ctx.now)
+    if result is PassResult.PASSED_TURN:
+        announce(ctx, change)
+    elif result is PassResult.LEFT_QUEUE:
+        ctx.tell("turn.left_queue")
+    else:
+        ctx.say("turn.left_round", name=ctx.name(ctx.author))
+
+
+async def fini(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    announce(ctx, seance.finish(ctx.author, circle.settings.queue_order, ctx.now))
+
+
+async def suivant(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    announce(ctx, seance.next_speaker(circle.settings.queue_order, ctx.now))
+
+
+async def file(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    ctx.tell_text(status_text(ctx.tr, circle, seance, ctx.now))

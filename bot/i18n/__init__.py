@@ -1,0 +1,1 @@
+"""Messages in French and English from gettext catalogs; dates and numbers by Babel."""

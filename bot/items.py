@@ -1,0 +1,33 @@
+"""What people record on purpose for the recap: notes, decisions, actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.refs import UserRef
+
+
+class ItemKind(StrEnum):
+    """The three kinds of recorded items."""
+
+    NOTE = "note"
+    DECISION = "decision"
+    ACTION = "action"
+
+
+@dataclass(slots=True)
+class Item:
+    """A note, decision or action; `number` is unique within the circle."""
+
+    circle_id: int
+    number: int
+    kind: ItemKind
+    text: str
+    author: UserRef
+    created_at: datetime
+    seance_id: int | None = None
+    owner: UserRef | None = None
+    due: date | None = None
+    done_at: datetime | None = None

@@ -1,0 +1,98 @@
+"""The small interfaces the core talks to the outside through."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from bot.circle import Circle
+from bot.items import Item
+from bot.refs import ChannelRef
+from bot.seance import Seance
+
+
+class CircleRepository(Protocol):
+    """Circles, found by id or by the channel they are bound to."""
+
+    async def by_channel(self, channel: ChannelRef) -> Circle | None: ...
+
+    async def get(self, circle_id: int) -> Circle | None: ...
+
+    async def all(self) -> list[Circle]: ...
+
+    async def add(self, circle: Circle) -> None:
+        """Store a new circle and give it its id."""
+
+
+class SeanceRepository(Protocol):
+    """Séances of circles."""
+
+    async def get(self, seance_id: int) -> Seance | None: ...
+
+    async def open_for(self, circle_id: int) -> Seance | None: ...
+
+    async def by_number(self, circle_id: int, number: int) -> Seance | None: ...
+
+    async def for_circle(self, circle_id: int) -> list[Seance]: ...
+
+    async def all_open(self) -> list[Seance]: ...
+
+    async def add(self, seance: Seance) -> None:
+        """Store a new séance and give it its id."""
+
+
+class ItemRepository(Protocol):
+    """Notes, decisions and actions."""
+
+    async def for_seance(self, seance_id: int) -> list[Item]: ...
+
+    async def for_circle(self, circle_id: int) -> list[Item]: ...
+
+    async def add(self, item: Item) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: what a command changes is kept on `commit`, all of it or none."""
+
+    circles: CircleRepository
+    seances: SeanceRepository
+    items: ItemRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work for each command."""
+
+    def __call__(self) -> UnitOfWork: ...
+
+
+class Translator(Protocol):
+    """Renders message keys and values in a language and time zone."""
+
+    def text(self, lang: str, key: str, /, **args: Any) -> str: ...
+
+    def has(self, lang: str, key: str) -> bool: ...
+
+    def datetime_text(self, lang: str, tz: str, instant: datetime) -> str: ...
+
+    def day_text(self, lang: str, day: date) -> str: ...
+
+    def time_text(self, lang: str, tz: str, instant: datetime) -> str: ...
+
+    def duration_text(self, lang: str, span: timedelta) -> str: ...
+
+    def languages(self) -> Sequence[str]: ...

@@ -1,0 +1,69 @@
+"""The live status of an open séance: phase, speaker, time left, who waits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.circle import Circle
+from bot.effects import StatusView
+from bot.ports import Translator
+from bot.protocol import PhaseMode
+from bot.seance import Seance
+from bot.wording import phase_title
+
+
+def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> str:
+    lang = circle.settings.language
+    lines: list[str] = []
+    if not seance.is_open:
+        return tr.text(lang, "status.closed", number=seance.number)
+    phase = seance.phase
+    header = tr.text(lang, "status.header", number=seance.number, circle=circle.name)
+    if phase is not None:
+        title = phase_title(tr, lang, phase.key, phase.title)
+        mode = tr.text(lang, f"mode.{phase.mode.value}")
+        header += " — " + tr.text(lang, "status.phase", phase=title, mode=mode)
+        if phase.planned:
+            left = phase.planned - phase.elapsed(now, seance.paused_since)
+            header += " · " + tr.text(lang, "status.phase_left", left=_left(tr, lang, left))
+    if seance.is_paused:
+        header += " · " + tr.text(lang, "status.paused")
+    lines.append(header)
+    turn = seance.turn
+    if turn is not None:
+        spoken = tr.duration_text(lang, turn.elapsed(now, seance.paused_since))
+        line = tr.text(lang, "status.speaker", name=circle.name_of(turn.user), spoken=spoken)
+        if phase is not None and phase.turn_limit:
+            left = phase.turn_limit - turn.elapsed(now, seance.paused_since)
+            line += " · " + tr.text(lang, "status.turn_left", left=_left(tr, lang, left))
+        lines.append(line)
+    else:
+        lines.append(tr.text(lang, "status.no_speaker"))
+    order = circle.settings.queue_order
+    waiting = seance.waiting(order, now)
+    if waiting:
+        key = "status.round" if phase and phase.mode is PhaseMode.ROUND else "status.queue"
+        names = ", ".join(f"{i}. {circle.name_of(u)}" for i, u in enumerate(waiting, start=1))
+        lines.append(tr.text(lang, key, names=names))
+    elif phase is not None and phase.mode is PhaseMode.QUEUE:
+        lines.append(tr.text(lang, "status.queue_empty"))
+    if phase is not None and phase.mode is not PhaseMode.QUEUE and seance.queue:
+        names = ", ".join(circle.name_of(e.user) for e in seance.ordered_queue(order, now))
+        lines.append(tr.text(lang, "status.later", names=names))
+    return "\n".join(lines)
+
+
+def _left(tr: Translator, lang: str, left: timedelta) -> str:
+    if left.total_seconds() < 0:
+        return tr.text(lang, "status.overrun", over=tr.duration_text(lang, -left))
+    return tr.duration_text(lang, left)
+
+
+def status_view(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> StatusView:
+    return StatusView(
+        channel=circle.channel,
+        seance_id=seance.id,
+        message_id=seance.status_message_id,
+        text=status_text(tr, circle, seance, now),
+        closed=not seance.is_open,
+    )

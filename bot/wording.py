@@ -1,0 +1,58 @@
+"""Words shared by many messages: phase titles, people, durations, the floor changing hands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.circle import Circle
+from bot.effects import Reply
+from bot.ports import Translator
+from bot.protocol import PhaseMode
+from bot.seance import FloorChange, Seance, TurnOutcome
+
+
+def phase_title(tr: Translator, lang: str, key: str, title: str | None = None) -> str:
+    """A custom protocol's own title, else the catalog's name for the phase key."""
+    if title:
+        return title
+    catalog_key = f"phase.{key}"
+    return tr.text(lang, catalog_key) if tr.has(lang, catalog_key) else key
+
+
+def floor_messages(
+    tr: Translator, circle: Circle, seance: Seance, change: FloorChange, now: datetime
+) -> list[Reply]:
+    """Public messages for a change of speaker: who ended (and how long), who has the floor."""
+    lang = circle.settings.language
+    out: list[Reply] = []
+    ended = change.ended
+    if ended is not None and ended.outcome not in (TurnOutcome.PHASE_END, TurnOutcome.SEANCE_END):
+        name = circle.name_of(ended.user)
+        if ended.outcome is TurnOutcome.PASSED:
+            out.append(Reply(circle.channel, tr.text(lang, "floor.passed", name=name)))
+        else:
+            spent = tr.duration_text(lang, ended.elapsed(now, seance.paused_since))
+            key = "floor.timeout" if ended.outcome is TurnOutcome.TIMEOUT else "floor.ended"
+            out.append(Reply(circle.channel, tr.text(lang, key, name=name, duration=spent)))
+    started = change.started
+    if started is not None:
+        phase = seance.phase
+        limit = phase.turn_limit if phase else None
+        name = circle.name_of(started.user)
+        if limit:
+            limit_text = tr.duration_text(lang, limit)
+            text = tr.text(lang, "floor.given_limit", name=name, limit=limit_text)
+        else:
+            text = tr.text(lang, "floor.given", name=name)
+        out.append(Reply(circle.channel, text, mentions=(started.user,)))
+    if change.round_complete:
+        out.append(Reply(circle.channel, tr.text(lang, "round.complete")))
+    elif (
+        started is None
+        and ended is not None
+        and seance.phase is not None
+        and seance.phase.mode is PhaseMode.QUEUE
+        and not seance.queue
+    ):
+        out.append(Reply(circle.channel, tr.text(lang, "floor.free")))
+    return out

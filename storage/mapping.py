@@ -1,0 +1,254 @@
+"""Domain objects to row values and back. Rows are plain dicts so they can be compared."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from bot.circle import Circle, CircleSettings, Member, QueueOrder
+from bot.items import Item, ItemKind
+from bot.protocol import PhaseMode
+from bot.refs import ChannelRef, UserRef
+from bot.roles import Role
+from bot.seance import (
+    AttendanceStatus,
+    PhaseRun,
+    QueueEntry,
+    Seance,
+    SeanceStatus,
+    Turn,
+    TurnOutcome,
+)
+
+Row = dict[str, Any]
+
+
+def _seconds(span: timedelta | None) -> float | None:
+    return span.total_seconds() if span is not None else None
+
+
+def _span(seconds: float | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds is not None else None
+
+
+def _user(key: str | None) -> UserRef | None:
+    return UserRef.from_key(key) if key else None
+
+
+def circle_row(circle: Circle) -> Row:
+    s = circle.settings
+    return {
+        "id": circle.id,
+        "name": circle.name,
+        "channel": circle.channel.key,
+        "created_at": circle.created_at,
+        "language": s.language,
+        "timezone": s.timezone,
+        "protocol": s.protocol,
+        "queue_order": s.queue_order.value,
+        "roster_open": s.roster_open,
+        "round_auto_advance": s.round_auto_advance,
+        "phase_auto_advance": s.phase_auto_advance,
+        "item_counter": circle.item_counter,
+        "seance_counter": circle.seance_counter,
+    }
+
+
+def member_rows(circle: Circle) -> dict[Any, Row]:
+    return {
+        m.user.key: {
+            "circle_id": circle.id,
+            "user": m.user.key,
+            "display_name": m.display_name,
+            "role": int(m.role),
+            "position": m.position,
+            "joined_at": m.joined_at,
+        }
+        for m in circle.members.values()
+    }
+
+
+def circle_from_rows(row: Row, members: list[Row]) -> Circle:
+    settings = CircleSettings(
+        language=row["language"],
+        timezone=row["timezone"],
+        protocol=row["protocol"],
+        queue_order=QueueOrder(row["queue_order"]),
+        roster_open=bool(row["roster_open"]),
+        round_auto_advance=bool(row["round_auto_advance"]),
+        phase_auto_advance=bool(row["phase_auto_advance"]),
+    )
+    circle = Circle(
+        id=row["id"],
+        name=row["name"],
+        channel=ChannelRef.from_key(row["channel"]),
+        created_at=row["created_at"],
+        settings=settings,
+        item_counter=row["item_counter"],
+        seance_counter=row["seance_counter"],
+    )
+    for m in members:
+        user = UserRef.from_key(m["user"])
+        circle.members[user] = Member(
+            user, m["display_name"], Role(m["role"]), m["position"], m["joined_at"]
+        )
+    return circle
+
+
+def seance_row(seance: Seance) -> Row:
+    return {
+        "id": seance.id,
+        "circle_id": seance.circle_id,
+        "number": seance.number,
+        "protocol": seance.protocol,
+        "status": seance.status.value,
+        "planned_at": seance.planned_at,
+        "subject": seance.subject,
+        "prep_question": seance.prep_question,
+        "opened_at": seance.opened_at,
+        "closed_at": seance.closed_at,
+        "next_protocol_phase": seance.next_protocol_phase,
+        "case_owner": seance.case_owner.key if seance.case_owner else None,
+        "paused_since": seance.paused_since,
+        "arrivals": seance.arrivals,
+        "status_message_id": seance.status_message_id,
+        "queue_json": json.dumps(
+            [[e.user.key, e.arrival, e.motive] for e in seance.queue], ensure_ascii=False
+        ),
+        "round_order_json": json.dumps([u.key for u in seance.round_order]),
+        "round_pending_json": json.dumps([u.key for u in seance.round_pending]),
+    }
+
+
+def phase_rows(seance: Seance) -> dict[Any, Row]:
+    return {
+        p.index: {
+            "seance_id": seance.id,
+            "idx": p.index,
+            "key": p.key,
+            "mode": p.mode.value,
+            "title": p.title,
+            "speaker": p.speaker.key if p.speaker else None,
+            "started_at": p.started_at,
+            "ended_at": p.ended_at,
+            "planned_s": _seconds(p.planned),
+            "turn_limit_s": _seconds(p.turn_limit),
+            "paused_s": p.paused.total_seconds(),
+            "end_notified": p.end_notified,
+        }
+        for p in seance.phases
+    }
+
+
+def turn_row(seance_id: int, t: Turn) -> Row:
+    return {
+        "seance_id": seance_id,
+        "seq": t.seq,
+        "user": t.user.key,
+        "phase_index": t.phase_index,
+        "started_at": t.started_at,
+        "ended_at": t.ended_at,
+        "paused_s": t.paused.total_seconds(),
+        "outcome": t.outcome.value if t.outcome else None,
+        "warned": t.warned,
+        "overrun_notified": t.overrun_notified,
+    }
+
+
+def attendance_rows(seance: Seance) -> dict[Any, Row]:
+    return {
+        u.key: {"seance_id": seance.id, "user": u.key, "status": s.value}
+        for u, s in seance.attendance.items()
+    }
+
+
+def seance_from_rows(
+    row: Row, phases: list[Row], turns: list[Row], attendance: list[Row]
+) -> Seance:
+    seance = Seance(
+        id=row["id"],
+        circle_id=row["circle_id"],
+        number=row["number"],
+        protocol=row["protocol"],
+        status=SeanceStatus(row["status"]),
+        planned_at=row["planned_at"],
+        subject=row["subject"],
+        prep_question=row["prep_question"],
+        opened_at=row["opened_at"],
+        closed_at=row["closed_at"],
+        next_protocol_phase=row["next_protocol_phase"],
+        case_owner=_user(row["case_owner"]),
+        paused_since=row["paused_since"],
+        arrivals=row["arrivals"],
+        status_message_id=row["status_message_id"],
+    )
+    seance.queue = [
+        QueueEntry(UserRef.from_key(k), arrival, motive)
+        for k, arrival, motive in json.loads(row["queue_json"])
+    ]
+    seance.round_order = [UserRef.from_key(k) for k in json.loads(row["round_order_json"])]
+    seance.round_pending = [UserRef.from_key(k) for k in json.loads(row["round_pending_json"])]
+    for p in sorted(phases, key=lambda r: r["idx"]):
+        seance.phases.append(
+            PhaseRun(
+                index=p["idx"],
+                key=p["key"],
+                mode=PhaseMode(p["mode"]),
+                started_at=p["started_at"],
+                planned=_span(p["planned_s"]),
+                turn_limit=_span(p["turn_limit_s"]),
+                title=p["title"],
+                speaker=_user(p["speaker"]),
+                ended_at=p["ended_at"],
+                paused=timedelta(seconds=p["paused_s"]),
+                end_notified=bool(p["end_notified"]),
+            )
+        )
+    for t in sorted(turns, key=lambda r: r["seq"]):
+        seance.turns.append(
+            Turn(
+                seq=t["seq"],
+                user=UserRef.from_key(t["user"]),
+                phase_index=t["phase_index"],
+                started_at=t["started_at"],
+                ended_at=t["ended_at"],
+                paused=timedelta(seconds=t["paused_s"]),
+                outcome=TurnOutcome(t["outcome"]) if t["outcome"] else None,
+                warned=bool(t["warned"]),
+                overrun_notified=bool(t["overrun_notified"]),
+            )
+        )
+    for a in attendance:
+        seance.attendance[UserRef.from_key(a["user"])] = AttendanceStatus(a["status"])
+    return seance
+
+
+def item_row(item: Item) -> Row:
+    return {
+        "circle_id": item.circle_id,
+        "number": item.number,
+        "kind": item.kind.value,
+        "text": item.text,
+        "author": item.author.key,
+        "created_at": item.created_at,
+        "seance_id": item.seance_id,
+        "owner": item.owner.key if item.owner else None,
+        "due": item.due,
+        "done_at": item.done_at,
+    }
+
+
+def item_from_row(row: Row) -> Item:
+    return Item(
+        circle_id=row["circle_id"],
+        number=row["number"],
+        kind=ItemKind(row["kind"]),
+        text=row["text"],
+        author=UserRef.from_key(row["author"]),
+        created_at=row["created_at"],
+        seance_id=row["seance_id"],
+        owner=_user(row["owner"]),
+        due=row["due"],
+        done_at=row["done_at"],
+    )

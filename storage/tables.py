@@ -1,0 +1,152 @@
+"""The tables. One row per circle, member, séance, phase, turn, attendance mark and item.
+
+The live state of an open séance that is not a row of its own (the queue, the round) is kept as
+JSON on the séance row, so that it is written in the same transaction as everything else.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _instant(nullable: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class CircleRow(SQLModel, table=True):
+    """A circle and its settings."""
+
+    __tablename__ = "circle"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    channel: str = Field(unique=True, index=True)
+    created_at: datetime = Field(sa_column=_instant())
+    language: str
+    timezone: str
+    protocol: str
+    queue_order: str
+    roster_open: bool
+    round_auto_advance: bool
+    phase_auto_advance: bool
+    item_counter: int = 0
+    seance_counter: int = 0
+
+
+class MemberRow(SQLModel, table=True):
+    """A person in a circle's roster."""
+
+    __tablename__ = "member"
+
+    circle_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    display_name: str
+    role: int
+    position: int
+    joined_at: datetime = Field(sa_column=_instant())
+
+
+class SeanceRow(SQLModel, table=True):
+    """A séance, with the live state of the floor while it is open."""
+
+    __tablename__ = "seance"
+    __table_args__ = (UniqueConstraint("circle_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="CASCADE"), index=True)
+    )
+    number: int
+    protocol: str
+    status: str = Field(index=True)
+    planned_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    subject: str | None = None
+    prep_question: str | None = None
+    opened_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    closed_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    next_protocol_phase: int = 0
+    case_owner: str | None = None
+    paused_since: datetime | None = Field(default=None, sa_column=_instant(True))
+    arrivals: int = 0
+    status_message_id: str | None = None
+    queue_json: str = "[]"
+    round_order_json: str = "[]"
+    round_pending_json: str = "[]"
+
+
+class PhaseRow(SQLModel, table=True):
+    """A phase as it ran in a séance."""
+
+    __tablename__ = "phase"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    idx: int = Field(primary_key=True)
+    key: str
+    mode: str
+    title: str | None = None
+    speaker: str | None = None
+    started_at: datetime = Field(sa_column=_instant())
+    ended_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    planned_s: float | None = None
+    turn_limit_s: float | None = None
+    paused_s: float = 0.0
+    end_notified: bool = False
+
+
+class TurnRow(SQLModel, table=True):
+    """One speaking turn."""
+
+    __tablename__ = "turn"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    seq: int = Field(primary_key=True)
+    user: str = Field(index=True)
+    phase_index: int
+    started_at: datetime = Field(sa_column=_instant())
+    ended_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    paused_s: float = 0.0
+    outcome: str | None = None
+    warned: bool = False
+    overrun_notified: bool = False
+
+
+class AttendanceRow(SQLModel, table=True):
+    """Whether a member was present, excused or absent at a séance."""
+
+    __tablename__ = "attendance"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    status: str
+
+
+class ItemRow(SQLModel, table=True):
+    """A note, decision or action, numbered within its circle."""
+
+    __tablename__ = "item"
+
+    circle_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="CASCADE"), primary_key=True)
+    )
+    number: int = Field(primary_key=True)
+    kind: str
+    text: str
+    author: str
+    created_at: datetime = Field(sa_column=_instant())
+    seance_id: int | None = Field(default=None, index=True)
+    owner: str | None = None
+    due: date | None = None
+    done_at: datetime | None = Field(default=None, sa_column=_instant(True))

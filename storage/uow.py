@@ -1,0 +1,404 @@
+"""The SQL unit of work: repositories over SQLAlchemy Core, with an identity cache.
+
+Aggregates (a circle with its roster, a séance with its phases, turns and attendance) are loaded
+once and kept in memory; on commit, each aggregate the transaction touched is compared with the
+rows it was loaded from and only what changed is written. A rollback drops the touched
+aggregates from the cache, so the next command reloads them as they are stored.
+
+Closed turns never change, so only the tail of a séance's turns (new ones, and the one that was
+open) is compared on commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.circle import Circle
+from bot.items import Item
+from bot.refs import ChannelRef
+from bot.seance import Seance, SeanceStatus
+from storage import mapping
+from storage.mapping import Row
+from storage.tables import (
+    AttendanceRow,
+    CircleRow,
+    ItemRow,
+    MemberRow,
+    PhaseRow,
+    SeanceRow,
+    TurnRow,
+)
+
+CIRCLE: Table = CircleRow.__table__  # type: ignore[attr-defined]
+MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
+SEANCE: Table = SeanceRow.__table__  # type: ignore[attr-defined]
+PHASE: Table = PhaseRow.__table__  # type: ignore[attr-defined]
+TURN: Table = TurnRow.__table__  # type: ignore[attr-defined]
+ATTENDANCE: Table = AttendanceRow.__table__  # type: ignore[attr-defined]
+ITEM: Table = ItemRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class _CircleEntry:
+    circle: Circle
+    row: Row
+    members: dict[Any, Row]
+
+
+@dataclass(slots=True)
+class _SeanceEntry:
+    seance: Seance
+    row: Row
+    phases: dict[Any, Row]
+    turns: dict[int, Row]
+    attendance: dict[Any, Row]
+
+
+@dataclass(slots=True)
+class AggregateCache:
+    """Aggregates as last committed, shared by the units of work of one process."""
+
+    circles: dict[int, _CircleEntry] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    seances: dict[int, _SeanceEntry] = field(default_factory=dict)
+    open_by_circle: dict[int, int | None] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.circles.clear()
+        self.by_channel.clear()
+        self.seances.clear()
+        self.open_by_circle.clear()
+
+
+def _rows(result: Any) -> list[Row]:
+    return [dict(r._mapping) for r in result]
+
+
+class SqlUnitOfWork:
+    """One transaction on one connection; see the module docstring for the cache."""
+
+    def __init__(
+        self, engine: AsyncEngine, cache: AggregateCache, lock: asyncio.Lock | None
+    ) -> None:
+        self._engine = engine
+        self._cache = cache
+        self._lock = lock
+        self._conn: AsyncConnection | None = None
+        self._touched_circles: dict[int, Circle] = {}
+        self._touched_seances: dict[int, Seance] = {}
+        self._committed = False
+        self.circles = _Circles(self)
+        self.seances = _Seances(self)
+        self.items = _Items(self)
+
+    async def __aenter__(self) -> Self:
+        if self._lock is not None:
+            await self._lock.acquire()
+        try:
+            self._conn = await self._engine.connect()
+            await self._conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                await self.rollback()
+        finally:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+                self._conn = None
+            if self._lock is not None:
+                self._lock.release()
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._conn
+
+    async def commit(self) -> None:
+        try:
+            for circle in self._touched_circles.values():
+                await self._flush_circle(circle)
+            for seance in self._touched_seances.values():
+                await self._flush_seance(seance)
+            await self.conn.commit()
+        except BaseException:
+            await self.rollback()
+            raise
+        for seance in self._touched_seances.values():
+            if seance.is_open:
+                self._cache.open_by_circle[seance.circle_id] = seance.id
+            elif self._cache.open_by_circle.get(seance.circle_id) == seance.id:
+                self._cache.open_by_circle[seance.circle_id] = None
+        self._committed = True
+        self._touched_circles.clear()
+        self._touched_seances.clear()
+
+    async def rollback(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.rollback()
+        for circle_id in self._touched_circles:
+            entry = self._cache.circles.pop(circle_id, None)
+            if entry is not None:
+                self._cache.by_channel.pop(entry.circle.channel.key, None)
+        for seance_id, seance in self._touched_seances.items():
+            self._cache.seances.pop(seance_id, None)
+            self._cache.open_by_circle.pop(seance.circle_id, None)
+        self._touched_circles.clear()
+        self._touched_seances.clear()
+        self._committed = True
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def touch_circle(self, entry: _CircleEntry) -> Circle:
+        self._touched_circles[entry.circle.id] = entry.circle
+        return entry.circle
+
+    def touch_seance(self, entry: _SeanceEntry) -> Seance:
+        self._touched_seances[entry.seance.id] = entry.seance
+        return entry.seance
+
+    async def load_circle(self, circle_id: int) -> Circle | None:
+        entry = self._cache.circles.get(circle_id)
+        if entry is None:
+            rows = _rows(await self.conn.execute(select(CIRCLE).where(CIRCLE.c.id == circle_id)))
+            if not rows:
+                return None
+            members = _rows(
+                await self.conn.execute(select(MEMBER).where(MEMBER.c.circle_id == circle_id))
+            )
+            circle = mapping.circle_from_rows(rows[0], members)
+            entry = _CircleEntry(circle, rows[0], {m["user"]: m for m in members})
+            self._cache.circles[circle_id] = entry
+            self._cache.by_channel[circle.channel.key] = circle_id
+        return self.touch_circle(entry)
+
+    async def load_seance(self, seance_id: int) -> Seance | None:
+        entry = self._cache.seances.get(seance_id)
+        if entry is None:
+            conn = self.conn
+            rows = _rows(await conn.execute(select(SEANCE).where(SEANCE.c.id == seance_id)))
+            if not rows:
+                return None
+            phases = _rows(await conn.execute(select(PHASE).where(PHASE.c.seance_id == seance_id)))
+            turns = _rows(await conn.execute(select(TURN).where(TURN.c.seance_id == seance_id)))
+            marks = _rows(
+                await conn.execute(select(ATTENDANCE).where(ATTENDANCE.c.seance_id == seance_id))
+            )
+            seance = mapping.seance_from_rows(rows[0], phases, turns, marks)
+            entry = _SeanceEntry(
+                seance,
+                rows[0],
+                {p["idx"]: p for p in phases},
+                {t["seq"]: t for t in turns},
+                {a["user"]: a for a in marks},
+            )
+            self._cache.seances[seance_id] = entry
+        return self.touch_seance(entry)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def insert_circle(self, circle: Circle) -> None:
+        row = mapping.circle_row(circle)
+        row.pop("id")
+        result = await self.conn.execute(insert(CIRCLE).values(**row))
+        circle.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        entry = _CircleEntry(circle, {}, {})
+        self._cache.circles[circle.id] = entry
+        self._cache.by_channel[circle.channel.key] = circle.id
+        self.touch_circle(entry)
+
+    async def insert_seance(self, seance: Seance) -> None:
+        row = mapping.seance_row(seance)
+        row.pop("id")
+        result = await self.conn.execute(insert(SEANCE).values(**row))
+        seance.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        entry = _SeanceEntry(seance, {}, {}, {}, {})
+        self._cache.seances[seance.id] = entry
+        self.touch_seance(entry)
+
+    async def _flush_circle(self, circle: Circle) -> None:
+        entry = self._cache.circles[circle.id]
+        row = mapping.circle_row(circle)
+        await self._write_row(CIRCLE, {"id": circle.id}, entry.row, row)
+        entry.row = row
+        members = mapping.member_rows(circle)
+        await self._write_children(MEMBER, {"circle_id": circle.id}, "user", entry.members, members)
+        entry.members = members
+
+    async def _flush_seance(self, seance: Seance) -> None:
+        entry = self._cache.seances[seance.id]
+        row = mapping.seance_row(seance)
+        await self._write_row(SEANCE, {"id": seance.id}, entry.row, row)
+        entry.row = row
+        phases = mapping.phase_rows(seance)
+        await self._write_children(PHASE, {"seance_id": seance.id}, "idx", entry.phases, phases)
+        entry.phases = phases
+        marks = mapping.attendance_rows(seance)
+        await self._write_children(
+            ATTENDANCE, {"seance_id": seance.id}, "user", entry.attendance, marks
+        )
+        entry.attendance = marks
+        await self._flush_turns(seance, entry)
+
+    async def _flush_turns(self, seance: Seance, entry: _SeanceEntry) -> None:
+        stored = entry.turns
+        start = len(seance.turns)
+        for i in range(len(seance.turns) - 1, -1, -1):
+            old = stored.get(seance.turns[i].seq)
+            if old is not None and old["ended_at"] is not None:
+                break
+            start = i
+        changed: dict[Any, Row] = {}
+        previous: dict[Any, Row] = {}
+        for turn in seance.turns[start:]:
+            changed[turn.seq] = mapping.turn_row(seance.id, turn)
+            if turn.seq in stored:
+                previous[turn.seq] = stored[turn.seq]
+        await self._write_children(
+            TURN, {"seance_id": seance.id}, "seq", previous, changed, delete_missing=False
+        )
+        stored.update(changed)
+
+    async def _write_row(self, table: Table, pk: Row, old: Row, new: Row) -> None:
+        changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v and k not in pk}
+        if changed:
+            await self.conn.execute(update(table).where(_match(table, pk)).values(**changed))
+
+    async def _write_children(
+        self,
+        table: Table,
+        parent: Row,
+        key: str,
+        old: dict[Any, Row],
+        new: dict[Any, Row],
+        *,
+        delete_missing: bool = True,
+    ) -> None:
+        fresh = [row for k, row in new.items() if k not in old]
+        if fresh:
+            await self.conn.execute(insert(table), fresh)
+        for k, row in new.items():
+            if k in old and old[k] != row:
+                await self._write_row(table, {**parent, key: k}, old[k], row)
+        if delete_missing:
+            gone = [k for k in old if k not in new]
+            if gone:
+                await self.conn.execute(
+                    delete(table).where(_match(table, parent), table.c[key].in_(gone))
+                )
+
+
+_MISSING = object()
+
+
+def _match(table: Table, values: Row) -> Any:
+    return and_(*(table.c[k] == v for k, v in values.items()))
+
+
+class _Circles:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def by_channel(self, channel: ChannelRef) -> Circle | None:
+        cached = self._uow._cache.by_channel.get(channel.key)
+        if cached is not None:
+            return await self._uow.load_circle(cached)
+        found = await self._uow.conn.execute(
+            select(CIRCLE.c.id).where(CIRCLE.c.channel == channel.key)
+        )
+        circle_id = found.scalar_one_or_none()
+        return await self._uow.load_circle(circle_id) if circle_id is not None else None
+
+    async def get(self, circle_id: int) -> Circle | None:
+        return await self._uow.load_circle(circle_id)
+
+    async def all(self) -> list[Circle]:
+        ids = (await self._uow.conn.execute(select(CIRCLE.c.id).order_by(CIRCLE.c.id))).scalars()
+        return [c for i in list(ids) if (c := await self._uow.load_circle(i)) is not None]
+
+    async def add(self, circle: Circle) -> None:
+        await self._uow.insert_circle(circle)
+
+
+class _Seances:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, seance_id: int) -> Seance | None:
+        return await self._uow.load_seance(seance_id)
+
+    async def open_for(self, circle_id: int) -> Seance | None:
+        cache = self._uow._cache.open_by_circle
+        if circle_id in cache:
+            seance_id = cache[circle_id]
+            return await self._uow.load_seance(seance_id) if seance_id is not None else None
+        found = await self._uow.conn.execute(
+            select(SEANCE.c.id).where(
+                SEANCE.c.circle_id == circle_id, SEANCE.c.status == SeanceStatus.OPEN.value
+            )
+        )
+        seance_id = found.scalar_one_or_none()
+        cache[circle_id] = seance_id
+        return await self._uow.load_seance(seance_id) if seance_id is not None else None
+
+    async def by_number(self, circle_id: int, number: int) -> Seance | None:
+        found = await self._uow.conn.execute(
+            select(SEANCE.c.id).where(SEANCE.c.circle_id == circle_id, SEANCE.c.number == number)
+        )
+        seance_id = found.scalar_one_or_none()
+        return await self._uow.load_seance(seance_id) if seance_id is not None else None
+
+    async def for_circle(self, circle_id: int) -> list[Seance]:
+        ids = await self._uow.conn.execute(
+            select(SEANCE.c.id).where(SEANCE.c.circle_id == circle_id).order_by(SEANCE.c.number)
+        )
+        return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
+
+    async def all_open(self) -> list[Seance]:
+        ids = await self._uow.conn.execute(
+            select(SEANCE.c.id).where(SEANCE.c.status == SeanceStatus.OPEN.value)
+        )
+        return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
+
+    async def add(self, seance: Seance) -> None:
+        await self._uow.insert_seance(seance)
+
+
+class _Items:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def for_seance(self, seance_id: int) -> list[Item]:
+        rows = await self._uow.conn.execute(
+            select(ITEM).where(ITEM.c.seance_id == seance_id).order_by(ITEM.c.number)
+        )
+        return [mapping.item_from_row(r) for r in _rows(rows)]
+
+    async def for_circle(self, circle_id: int) -> list[Item]:
+        rows = await self._uow.conn.execute(
+            select(ITEM).where(ITEM.c.circle_id == circle_id).order_by(ITEM.c.number)
+        )
+        return [mapping.item_from_row(r) for r in _rows(rows)]
+
+    async def add(self, item: Item) -> None:
+        await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item)))

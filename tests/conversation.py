@@ -1,0 +1,96 @@
+"""A circle as a conversation: `await chat.say("alice", "/tour")`, then read what the bot said."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from adapters.console.adapter import resolve_mention
+from bot.app import CercleCore
+from bot.clock import ManualClock
+from bot.dispatcher import Outcome
+from bot.effects import Effect, RecapPost, Reply, StatusView
+from bot.events import CommandEvent
+from bot.ports import UnitOfWorkFactory
+from bot.refs import ChannelRef, UserRef
+
+START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+
+
+def user(name: str) -> UserRef:
+    return UserRef("console", name)
+
+
+class Chat:
+    """Drives a core as people in one channel; keeps every effect it produced."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        channel: str = "salon",
+        clock: ManualClock | None = None,
+        core: CercleCore | None = None,
+    ) -> None:
+        self.clock = clock or ManualClock(START)
+        self.core = core or CercleCore(uow_factory, self.clock)
+        self.channel = ChannelRef("console", channel)
+        self.effects: list[Effect] = []
+        self.last: list[Effect] = []
+        self.outcome: Outcome | None = None
+
+    async def say(self, name: str, text: str, *, platform_facilitator: bool = False) -> Outcome:
+        event = CommandEvent(
+            channel=self.channel,
+            author=user(name),
+            author_name=name,
+            text=text,
+            platform_facilitator=platform_facilitator,
+            resolve_user=resolve_mention,
+        )
+        self.outcome = await self.core.handle(event)
+        self.last = list(self.outcome.effects)
+        self.effects.extend(self.last)
+        return self.outcome
+
+    async def wait(self, **span: float) -> list[Effect]:
+        self.clock.advance(timedelta(**span))
+        self.last = await self.core.run_due(self.clock.now())
+        self.effects.extend(self.last)
+        return self.last
+
+    @property
+    def texts(self) -> list[str]:
+        """What the last command or wait made the bot say (public and private)."""
+        return [e.text for e in self.last if isinstance(e, Reply)]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+    def private_to(self, name: str) -> list[str]:
+        return [
+            e.text for e in self.last if isinstance(e, Reply) and e.private and e.to == user(name)
+        ]
+
+    def public(self) -> list[str]:
+        return [e.text for e in self.last if isinstance(e, Reply) and not e.private]
+
+    def status(self) -> str | None:
+        views = [e for e in self.effects if isinstance(e, StatusView)]
+        return views[-1].text if views else None
+
+    def recaps(self) -> list[str]:
+        return [e.markdown for e in self.effects if isinstance(e, RecapPost)]
+
+    @property
+    def refused(self) -> str | None:
+        return self.outcome.refused if self.outcome else None
+
+
+async def start_circle(chat: Chat, *names: str, protocol: str | None = None) -> None:
+    """`anim` creates the circle and opens a séance; each of `names` says they are here."""
+    await chat.say("anim", "/cercle creer Test")
+    if protocol:
+        await chat.say("anim", f"/cercle protocole {protocol}")
+    await chat.say("anim", "/seance")
+    for name in names:
+        await chat.say(name, "/present")

@@ -1,0 +1,141 @@
+"""Bad input gets one clear message in the circle's language and changes nothing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.conversation import Chat, start_circle
+from tests.fakes import MemoryDatabase
+
+
+async def test_command_in_a_channel_with_no_circle(chat: Chat) -> None:
+    await chat.say("alice", "/tour")
+    assert chat.refused == "circle.none_here"
+    assert chat.text.startswith("Il n'y a pas de cercle dans ce salon.")
+
+
+async def test_unknown_command(chat: Chat) -> None:
+    await start_circle(chat)
+    await chat.say("alice", "/danse")
+    assert chat.text == (
+        "Je ne connais pas la commande « danse ». Tapez /aide pour la liste des commandes."
+    )
+
+
+async def test_unknown_command_in_english(chat: Chat) -> None:
+    await start_circle(chat)
+    await chat.say("anim", "/cercle langue en")
+    assert chat.public() == ["The circle now speaks English."]
+    await chat.say("alice", "/dance")
+    assert chat.text == 'I don\'t know the command "dance". Type /help for the list of commands.'
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal", "message"),
+    [
+        (
+            "/seance phase demain",
+            "args.bad_choice",
+            "« demain » n'est pas un choix possible. "
+            "Usage : /seance phase <suivante|tour|libre|unique> [@membre]",
+        ),
+        (
+            "/excuse deux",
+            "args.bad_number",
+            "« deux » n'est pas un numéro valable. Usage : /excuse [n]",
+        ),
+        (
+            "/cercle animateur",
+            "args.missing",
+            "Il manque membre. Usage : /cercle animateur <@membre>",
+        ),
+        ("/cercle fuseau Mars/Olympus", "circle.bad_timezone", None),
+        ("/seance nimporte", "command.unknown_sub", None),
+        ("/fini maintenant", "args.too_many", None),
+        ("/action faire le budget échéance 2020-01-01", "item.due_in_past", None),
+        ("/action faire le budget échéance 31/02/2027", "item.bad_due", None),
+        ("/tour " + "x" * 5000, "command.too_long", None),
+    ],
+)
+async def test_wrong_arguments_are_refused_and_change_nothing(
+    memory_db: MemoryDatabase, text: str, refusal: str, message: str | None
+) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat, "alice")
+    before = copy.deepcopy(memory_db.store)
+    await chat.say("anim", text)
+    assert chat.refused == refusal
+    if message is not None:
+        assert chat.text == message
+    assert memory_db.store.circles == before.circles
+    assert memory_db.store.seances == before.seances
+    assert memory_db.store.items == before.items
+
+
+async def test_participant_cannot_steer(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat, "alice")
+    before = copy.deepcopy(memory_db.store)
+    for command in (
+        "/seance fin",
+        "/seance phase suivante",
+        "/cercle langue en",
+        "/decision on arrête",
+        "/cercle animateur @alice",
+    ):
+        await chat.say("alice", command)
+        assert chat.refused == "permission.facilitator_only", command
+    assert memory_db.store.seances == before.seances
+    assert memory_db.store.circles == before.circles
+
+
+async def test_platform_facilitator_may_steer(chat: Chat) -> None:
+    await start_circle(chat, "alice")
+    await chat.say("moderator", "/seance phase suivante", platform_facilitator=True)
+    assert chat.refused is None
+
+
+async def test_closed_roster_refuses_newcomers(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat, "alice")
+    await chat.say("anim", "/cercle inscriptions fermees")
+    await chat.say("intrus", "/tour")
+    assert chat.refused == "circle.roster_closed"
+    circle = next(iter(memory_db.store.circles.values()))
+    assert "intrus" not in {u.id for u in circle.members}
+    await chat.say("alice", "/present")
+    assert chat.refused is None
+
+
+async def test_first_command_makes_a_member(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat)
+    await chat.say("nouvelle", "/aide")
+    circle = next(iter(memory_db.store.circles.values()))
+    assert [m.display_name for m in circle.roster()] == ["anim", "nouvelle"]
+
+
+async def test_circle_cannot_be_created_twice(chat: Chat) -> None:
+    await start_circle(chat)
+    await chat.say("other", "/cercle creer Autre")
+    assert chat.refused == "circle.already_exists"
+    assert chat.text == "Ce salon a déjà un cercle : « Test »."
+
+
+async def test_refused_commands_do_not_commit(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat, "alice")
+    commits = memory_db.store.commits
+    await chat.say("alice", "/fini")
+    await chat.say("alice", "/seance fin")
+    assert memory_db.store.commits == commits
+
+
+async def test_accents_and_bang_prefix_work(chat: Chat) -> None:
+    await start_circle(chat, "alice", protocol="libre")
+    await chat.say("anim", "/Séance phase suivante")
+    assert chat.refused is None
+    await chat.say("alice", "!tour")
+    assert chat.public() == ["alice, vous avez la parole."]
