@@ -33,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="watch a whole séance in the terminal")
     demo.add_argument("--lang", choices=("fr", "en"), default="fr")
     console = sub.add_parser("console", help="a circle in the terminal: 'name: /command'")
-    console.add_argument("--script", type=Path, help="run lines from a file, on a simulated clock")
+    console.add_argument(
+        "--script",
+        type=Path,
+        help="run lines from a file ('-': standard input) on a simulated clock",
+    )
     console.add_argument("--start", help="simulated start instant (ISO 8601), with --script")
     console.add_argument("--quiet-status", action="store_true", help="don't print status")
     run = sub.add_parser("run", help="run Cercle with the adapters of the configuration")
@@ -64,6 +68,19 @@ async def _play(runtime: Runtime, lines: list[str], out: TextIO, quiet: bool = F
             out.write(f"[script, line {number}] {error}\n")
 
 
+async def _play_stdin(runtime: Runtime, quiet: bool) -> None:
+    """Script lines from standard input, handled as they arrive (for driving a live process)."""
+    adapter = ConsoleAdapter(runtime.core, sys.stdout, show_status=not quiet)
+    print("[console] ready", flush=True)
+    number = 0
+    while line := await asyncio.to_thread(sys.stdin.readline):
+        number += 1
+        try:
+            await adapter.feed(line)
+        except ScriptError as error:
+            print(f"[script, line {number}] {error}", flush=True)
+
+
 async def _demo(config: Config, lang: str) -> int:
     script = resources.files("bot.demo").joinpath("meteo.txt").read_text("utf-8")
     lines = script.splitlines()
@@ -79,17 +96,21 @@ async def _demo(config: Config, lang: str) -> int:
 async def _console(config: Config, script: Path | None, start: str | None, quiet: bool) -> int:
     if script is not None:
         try:
-            lines = (await asyncio.to_thread(script.read_text, "utf-8")).splitlines()
-        except (OSError, UnicodeDecodeError) as error:
-            print(f"cercle: cannot read {script}: {error}", file=sys.stderr)
-            return 1
-        try:
             begin = datetime.fromisoformat(start) if start else datetime.now(UTC)
         except ValueError:
             print(f"cercle: --start: not an ISO 8601 instant: {start}", file=sys.stderr)
             return 2
         if begin.tzinfo is None:
             begin = begin.replace(tzinfo=UTC)
+        if str(script) == "-":
+            async with open_runtime(config, ManualClock(begin)) as runtime:
+                await _play_stdin(runtime, quiet)
+            return 0
+        try:
+            lines = (await asyncio.to_thread(script.read_text, "utf-8")).splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"cercle: cannot read {script}: {error}", file=sys.stderr)
+            return 1
         async with open_runtime(config, ManualClock(begin)) as runtime:
             await _play(runtime, lines, sys.stdout, quiet)
         return 0
