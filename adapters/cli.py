@@ -85,7 +85,8 @@ async def _demo(config: Config, lang: str) -> int:
     script = resources.files("bot.demo").joinpath("meteo.txt").read_text("utf-8")
     lines = script.splitlines()
     if lang == "en":
-        lines.insert(2, "camille: /cercle langue en")
+        created = next(i for i, line in enumerate(lines) if "/cercle creer" in line)
+        lines.insert(created + 1, "camille: /cercle langue en")
     with tempfile.TemporaryDirectory(prefix="cercle-demo-") as tmp:
         demo_config = replace(config, data_dir=Path(tmp), database_url=None)
         async with open_runtime(demo_config, ManualClock(DEMO_START)) as runtime:

@@ -132,6 +132,13 @@ def build_recap(circle: Circle, seance: Seance, items: list[Item], seances: list
     )
 
 
+def plural_category(lang: str, count: int) -> str:
+    """CLDR's "one" or "other": French says 0 tour, 1 tour; English says 0 turns, 1 turn."""
+    if lang == "fr":
+        return "one" if count in (0, 1) else "other"
+    return "one" if count == 1 else "other"
+
+
 def render_markdown(recap: Recap, tr: Translator, lang: str, tz: str) -> str:
     t = tr.text
     out: list[str] = []
@@ -174,17 +181,12 @@ def render_markdown(recap: Recap, tr: Translator, lang: str, tz: str) -> str:
             )
     out.append("")
     out.append("### " + t(lang, "recap.speaking"))
-    if recap.speakers:
+    if any(s.turns for s in recap.speakers):
         for s in recap.speakers:
+            turns = t(lang, f"recap.turns.{plural_category(lang, s.turns)}", count=s.turns)
+            spoken = tr.duration_text(lang, s.spoken)
             out.append(
-                "- "
-                + t(
-                    lang,
-                    "recap.speaker_line",
-                    name=s.name,
-                    spoken=tr.duration_text(lang, s.spoken),
-                    turns=s.turns,
-                )
+                "- " + t(lang, "recap.speaker_line", name=s.name, spoken=spoken, turns=turns)
             )
     else:
         out.append("- " + t(lang, "recap.nobody_spoke"))

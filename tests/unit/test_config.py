@@ -1,0 +1,106 @@
+"""Configuration: every mistake stops start-up with one line that names the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_example_configuration_is_valid() -> None:
+    config = load_config(ROOT / "config.example.toml", env={})
+    assert config.defaults.language == "fr"
+    assert config.defaults.timezone == "Europe/Paris"
+    assert config.adapters == ("console",)
+
+
+def test_custom_protocol_is_offered_next_to_the_builtin_ones() -> None:
+    config = parse_config(
+        {
+            "protocols": {
+                "intervision": {
+                    "phase": [
+                        {"key": "meteo", "mode": "round", "minutes": 10, "turn_minutes": 2},
+                        {"key": "cas", "title": "Le cas du jour", "mode": "single"},
+                    ]
+                }
+            },
+            "defaults": {"protocol": "intervision"},
+        },
+        env={},
+    )
+    book = config.protocol_book()
+    assert book.names() == ["codev", "intervision", "libre", "meteo"]
+    protocol = book.get("intervision")
+    assert protocol is not None
+    assert [p.key for p in protocol.phases] == ["meteo", "cas"]
+
+
+@pytest.mark.parametrize(
+    ("data", "env", "message"),
+    [
+        ({"cercle": {"colour": "blue"}}, {}, "cercle.colour: unknown key"),
+        ({"cerlce": {}}, {}, "cerlce: unknown section"),
+        ({"cercle": {"log_level": 3}}, {}, "cercle.log_level: expected text, got 3"),
+        ({"defaults": {"timezone": "Europe/Pariss"}}, {}, "defaults.timezone: unknown time zone"),
+        ({"defaults": {"language": "de"}}, {}, "defaults.language: expected one of fr, en"),
+        ({"defaults": {"round_auto_advance": "yes"}}, {}, "defaults.round_auto_advance"),
+        (
+            {"cercle": {"database_url_env": "CERCLE_DB"}},
+            {},
+            "cercle.database_url_env: the environment variable CERCLE_DB is not set",
+        ),
+        ({"cercle": {"adapters": ["irc"]}}, {}, "cercle.adapters: unknown adapter 'irc'"),
+        (
+            {"protocols": {"x": {"phase": [{"key": "a", "mode": "circle"}]}}},
+            {},
+            "protocols.x: protocol 'x', phase 1: 'mode' must be one of",
+        ),
+        (
+            {"protocols": {"x": {"phase": [{"key": "a", "minutes": -5}]}}},
+            {},
+            "'minutes': expected a positive number",
+        ),
+    ],
+)
+def test_mistakes_name_the_key(data: dict[str, object], env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, env)
+    assert message in str(caught.value)
+
+
+def test_the_secret_comes_from_the_environment() -> None:
+    config = parse_config(
+        {"cercle": {"database_url_env": "CERCLE_DB"}}, {"CERCLE_DB": "sqlite+aiosqlite:///x.db"}
+    )
+    assert config.database_url == "sqlite+aiosqlite:///x.db"
+
+
+def test_a_bad_file_stops_start_up_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "cercle.toml"
+    bad.write_text('[defaults]\ntimezone = "Mars/Olympus"\n', "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "--config", str(bad), "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "cercle: configuration error: defaults.timezone: unknown time zone 'Mars/Olympus'"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_toml_is_one_line_too(tmp_path: Path) -> None:
+    bad = tmp_path / "cercle.toml"
+    bad.write_text("[cercle\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"not valid TOML"):
+        load_config(bad, env={})
