@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from adapters.config import Config
+from adapters.scheduler import ApsScheduler
 from bot.app import CercleCore
 from bot.clock import Clock
 from storage.database import Database, sqlite_url
@@ -29,12 +30,25 @@ def database_url(config: Config) -> str:
 
 
 @asynccontextmanager
-async def open_runtime(config: Config, clock: Clock) -> AsyncIterator[Runtime]:
-    """Migrate the database, build the core, and close everything on the way out."""
+async def open_runtime(
+    config: Config, clock: Clock, scheduler: ApsScheduler | None = None
+) -> AsyncIterator[Runtime]:
+    """Migrate the database, build the core, rebuild its wake-ups, and close it all after.
+
+    Without `scheduler`, the core keeps a manual one that the console's `:clock` moves."""
     database = Database(database_url(config))
     try:
         await database.upgrade()
-        core = CercleCore(database, clock, config.protocol_book(), defaults=config.defaults)
+        core = CercleCore(
+            database, clock, config.protocol_book(), defaults=config.defaults, scheduler=scheduler
+        )
+        if scheduler is not None:
+            scheduler.handler = core.wake
+        await core.start()
+        if scheduler is not None:
+            scheduler.start()
         yield Runtime(config, database, core)
     finally:
+        if scheduler is not None:
+            scheduler.shutdown()
         await database.close()

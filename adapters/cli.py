@@ -17,12 +17,12 @@ from typing import TextIO
 from adapters.bootstrap import Runtime, open_runtime
 from adapters.config import Config, ConfigError, load_config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
+from adapters.scheduler import ApsScheduler
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.export import circle_data
 from storage.database import upgrade
 
 DEMO_START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # 14:00 in Paris
-TICK_SECONDS = 1.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +61,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 async def _play(runtime: Runtime, lines: list[str], out: TextIO, quiet: bool = False) -> None:
     adapter = ConsoleAdapter(runtime.core, out, show_status=not quiet)
+    await adapter.catch_up()
     for number, line in enumerate(lines, start=1):
         try:
             await adapter.feed(line)
@@ -71,6 +72,7 @@ async def _play(runtime: Runtime, lines: list[str], out: TextIO, quiet: bool = F
 async def _play_stdin(runtime: Runtime, quiet: bool) -> None:
     """Script lines from standard input, handled as they arrive (for driving a live process)."""
     adapter = ConsoleAdapter(runtime.core, sys.stdout, show_status=not quiet)
+    await adapter.catch_up()
     print("[console] ready", flush=True)
     number = 0
     while line := await asyncio.to_thread(sys.stdin.readline):
@@ -115,32 +117,22 @@ async def _console(config: Config, script: Path | None, start: str | None, quiet
         async with open_runtime(config, ManualClock(begin)) as runtime:
             await _play(runtime, lines, sys.stdout, quiet)
         return 0
-    async with open_runtime(config, SystemClock()) as runtime:
-        await _interactive(runtime, quiet)
+    clock = SystemClock()
+    scheduler = ApsScheduler(clock)
+    async with open_runtime(config, clock, scheduler) as runtime:
+        await _interactive(runtime, scheduler, quiet)
     return 0
 
 
-async def _interactive(runtime: Runtime, quiet: bool) -> None:
+async def _interactive(runtime: Runtime, scheduler: ApsScheduler, quiet: bool) -> None:
     adapter = ConsoleAdapter(runtime.core, sys.stdout, show_status=not quiet, echo=False)
+    scheduler.deliver = adapter.deliver
     print("Cercle — console. Tapez « nom: /commande » (ex. « alice: /aide »), Ctrl-D pour quitter.")
-
-    async def ticker() -> None:
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            await adapter.tick()
-
-    ticking = asyncio.create_task(ticker())
-    try:
-        while True:
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                break
-            try:
-                await adapter.feed(line)
-            except ScriptError as error:
-                print(f"[console] {error}")
-    finally:
-        ticking.cancel()
+    while line := await asyncio.to_thread(sys.stdin.readline):
+        try:
+            await adapter.feed(line)
+        except ScriptError as error:
+            print(f"[console] {error}")
 
 
 async def _export(config: Config, circle_name: str | None) -> int:

@@ -1,25 +1,32 @@
-"""The composition root: builds the core from its parts and gives adapters one object to call."""
+"""The composition root of the core: builds it from its parts; adapters call this one object."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.circle import CircleSettings
 from bot.clock import Clock
 from bot.commands.registry import COMMANDS
+from bot.deadlines import next_deadline
 from bot.dispatcher import Dispatcher, Outcome
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
-from bot.ports import UnitOfWorkFactory
+from bot.ports import Scheduler, UnitOfWorkFactory
+from bot.prompting import PromptPoster
+from bot.prompts import GRACE
 from bot.protocol import ProtocolBook
+from bot.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
 from bot.timeboxes import TimeKeeper
+
+log = logging.getLogger(__name__)
 
 
 class CercleCore:
-    """What adapters talk to: hand it events and instants, get back what to post."""
+    """What adapters talk to: hand it events, and let the scheduler wake it."""
 
     def __init__(
         self,
@@ -29,11 +36,18 @@ class CercleCore:
         translator: CatalogTranslator | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         defaults: CircleSettings | None = None,
+        scheduler: Scheduler | None = None,
+        instance: str = "cercle",
     ) -> None:
         self.clock = clock
         self.uow_factory = uow_factory
         self.translator = translator or CatalogTranslator()
         self.protocols = protocols or ProtocolBook()
+        if scheduler is None:
+            manual = ManualScheduler()
+            manual.handler = self.wake
+            scheduler = manual
+        self.scheduler = scheduler
         locks = KeyedLocks()
         self.dispatcher = Dispatcher(
             uow_factory,
@@ -42,20 +56,44 @@ class CercleCore:
             self.protocols,
             COMMANDS,
             locks,
+            scheduler,
             on_outcome,
             defaults,
         )
-        self.timekeeper = TimeKeeper(uow_factory, self.translator, self.protocols, locks)
+        self.timekeeper = TimeKeeper(uow_factory, self.translator, self.protocols, locks, scheduler)
+        self.prompts = PromptPoster(
+            uow_factory, self.translator, self.protocols, locks, scheduler, instance
+        )
 
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)
 
-    async def run_due(self, now: datetime | None = None) -> list[Effect]:
-        """Apply every time box due by `now` (default: the clock's now)."""
-        return await self.timekeeper.run_due(now or self.clock.now())
+    async def wake(self, key: str, now: datetime) -> list[Effect]:
+        """Called by the scheduler: `prompt:<id>` or `timebox:<séance id>` is due at `now`."""
+        kind, _, ident = key.partition(":")
+        if kind == "prompt":
+            return await self.prompts.fire_due(now)
+        if kind == "timebox" and ident.isdigit():
+            return await self.timekeeper.run_seance(int(ident), now)
+        log.warning("unknown wake-up key %r", key)
+        return []
 
-    async def next_deadline(self) -> datetime | None:
-        return await self.timekeeper.next_deadline()
+    async def start(self) -> None:
+        """Rebuild every wake-up from the database (the truth): pending prompts, open séances.
+
+        Anything overdue is woken at once; the core then posts what is still useful and drops
+        what is stale."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            prompts = await uow.prompts.pending()
+            seances = await uow.seances.all_open()
+        for prompt in prompts:
+            self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
+        for seance in seances:
+            deadline = next_deadline(seance)
+            if deadline is not None:
+                self.scheduler.wake_at(timebox_key(seance.id), max(deadline, now), TIMEBOX_GRACE)
+        log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
 
     async def record_status_message(self, seance_id: int, message_id: str) -> None:
         """Remember which message shows a séance's live status, so it is edited, not re-posted."""

@@ -41,6 +41,12 @@ class CircleSettings:
     roster_open: bool = True
     round_auto_advance: bool = True  # a round turn that runs out gives the floor to the next
     phase_auto_advance: bool = False  # a phase that runs out moves to the next phase
+    prep_days: int = 3  # preparation question this many days before (0: never)
+    remind_day_before: bool = True  # reminder the day before
+    remind_minutes: int = 15  # reminder this many minutes before (0: never)
+    follow_up_days: int = 7  # open actions this many days after (0: never)
+    auto_open: bool = False  # at the planned time, open the séance instead of telling
+    close_grace_minutes: int = 60  # a séance still open this long after its end is closed
 
 
 @dataclass(slots=True)

@@ -21,9 +21,10 @@ from bot.effects import Effect, Reply
 from bot.errors import Refusal
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
-from bot.ports import Translator, UnitOfWorkFactory
+from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.protocol import ProtocolBook
 from bot.roles import Role
+from bot.schedule import apply_wakeups, note_timebox
 from bot.status import status_view
 from bot.wording import floor_messages
 
@@ -50,6 +51,7 @@ class Dispatcher:
         protocols: ProtocolBook,
         commands: Sequence[CommandSpec],
         locks: KeyedLocks,
+        scheduler: Scheduler,
         on_outcome: Callable[[Outcome], None] | None = None,
         defaults: CircleSettings | None = None,
     ) -> None:
@@ -61,6 +63,7 @@ class Dispatcher:
         self._commands = tuple(commands)
         self._parser = CommandParser(self._commands)
         self._locks = locks
+        self._scheduler = scheduler
         self._on_outcome = on_outcome
         self.handled: defaultdict[str, int] = defaultdict(int)
 
@@ -99,6 +102,8 @@ class Dispatcher:
             )
             try:
                 await self._run(ctx, event, parsed)
+                if ctx.seance is not None:
+                    note_timebox(ctx, ctx.seance)
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
@@ -107,6 +112,7 @@ class Dispatcher:
                 await uow.rollback()
                 log.exception("command %s failed", parsed.spec.key)
                 return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
+        apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
         return Outcome(ctx.effects, parsed.spec.key)
 
@@ -117,23 +123,23 @@ class Dispatcher:
             if spec.needs_circle:
                 raise Refusal("circle.none_here")
         else:
+            platform_role = Role.FACILITATOR if event.platform_facilitator else Role.ANYONE
             member = circle.member(event.author)
-            if member is None:
-                if not circle.settings.roster_open and not event.platform_facilitator:
-                    raise Refusal("circle.roster_closed")
+            if member is None and (circle.settings.roster_open or event.platform_facilitator):
                 member = circle.add_member(
                     event.author, event.author_name, Role.PARTICIPANT, ctx.now
                 )
-            elif event.author_name and member.display_name != event.author_name:
-                member.display_name = event.author_name
-            ctx.role = max(
-                member.role, Role.FACILITATOR if event.platform_facilitator else Role.ANYONE
-            )
+            elif member is None and spec.role > Role.ANYONE:
+                raise Refusal("circle.roster_closed")
+            elif member is not None and event.author_name != member.display_name:
+                member.display_name = event.author_name or member.display_name
+            ctx.role = max(member.role if member else Role.ANYONE, platform_role)
             ctx.seance = await ctx.uow.seances.open_for(circle.id)
         if ctx.role < spec.role:
             raise Refusal("permission.facilitator_only", command=spec.fr)
         seance = ctx.seance
-        if circle is not None and seance is not None and spec.marks_present:
+        is_member = circle is not None and event.author in circle.members
+        if circle is not None and seance is not None and spec.marks_present and is_member:
             change = seance.mark_present(event.author, circle.settings.queue_order, ctx.now)
             if change is not None and change.started is not None:
                 ctx.effects.extend(floor_messages(self._tr, circle, seance, change, ctx.now))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.prompts import Prompt
 from bot.refs import ChannelRef
 from bot.seance import Seance
 
@@ -53,12 +55,37 @@ class ItemRepository(Protocol):
     async def add(self, item: Item) -> None: ...
 
 
+class PromptRepository(Protocol):
+    """Prompts the bot posts by itself; claiming one marks it sent, atomically."""
+
+    async def for_seance(self, seance_id: int) -> list[Prompt]: ...
+
+    async def pending(self) -> list[Prompt]:
+        """Every prompt neither sent nor dropped, earliest first."""
+
+    async def due(self, now: datetime, limit: int) -> list[Prompt]:
+        """Pending prompts due by `now`, earliest first."""
+
+    async def add(self, prompt: Prompt) -> None: ...
+
+    async def reschedule(self, prompt_id: int, due_at: datetime) -> None: ...
+
+    async def delete(self, prompt_id: int) -> None: ...
+
+    async def claim(self, prompt_ids: Sequence[int], now: datetime, claimer: str) -> list[Prompt]:
+        """Mark as sent those still pending and return them; others (already claimed) are left."""
+
+    async def drop(self, prompt_id: int, now: datetime) -> None:
+        """Mark a claimed prompt as dropped (stale) instead of sent."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
     circles: CircleRepository
     seances: SeanceRepository
     items: ItemRepository
+    prompts: PromptRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -96,3 +123,20 @@ class Translator(Protocol):
     def duration_text(self, lang: str, span: timedelta) -> str: ...
 
     def languages(self) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Wakeup:
+    """Wake the core for a key at an instant; `grace` is how late the wake may still happen."""
+
+    at: datetime
+    grace: timedelta
+
+
+class Scheduler(Protocol):
+    """Wakes the core at an instant for a key (`prompt:12`, `timebox:3`); knows nothing else."""
+
+    def wake_at(self, key: str, at: datetime, grace: timedelta) -> None:
+        """Call the core for `key` at `at` (replacing any earlier wake-up for that key)."""
+
+    def cancel(self, key: str) -> None: ...

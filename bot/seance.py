@@ -191,24 +191,16 @@ class Seance:
         return turn.user if turn else None
 
     def spoken(self, user: UserRef, now: datetime) -> timedelta:
-        """Speaking time of `user` in this séance (passes count for nothing)."""
-        return sum(
-            (
-                t.elapsed(now, self.paused_since)
-                for t in self.turns
-                if t.user == user and t.outcome is not TurnOutcome.PASSED
-            ),
-            ZERO,
-        )
+        """Speaking time of `user` in this séance (time spent before passing counts too)."""
+        return sum((t.elapsed(now, self.paused_since) for t in self.turns if t.user == user), ZERO)
 
     def speaking_times(self, now: datetime) -> dict[UserRef, tuple[timedelta, int]]:
-        """Per person: total speaking time and number of turns (passes excluded)."""
+        """Per person: total speaking time and number of turns (a pass is not a turn)."""
         totals: dict[UserRef, tuple[timedelta, int]] = {}
         for t in self.turns:
-            if t.outcome is TurnOutcome.PASSED:
-                continue
             spent, count = totals.get(t.user, (ZERO, 0))
-            totals[t.user] = (spent + t.elapsed(now, self.paused_since), count + 1)
+            counted = 0 if t.outcome is TurnOutcome.PASSED else 1
+            totals[t.user] = (spent + t.elapsed(now, self.paused_since), count + counted)
         return totals
 
     def ordered_queue(self, order: QueueOrder, now: datetime) -> list[QueueEntry]:

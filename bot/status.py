@@ -25,7 +25,7 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
         header += " — " + tr.text(lang, "status.phase", phase=title, mode=mode)
         if phase.planned:
             left = phase.planned - phase.elapsed(now, seance.paused_since)
-            header += " · " + tr.text(lang, "status.phase_left", left=_left(tr, lang, left))
+            header += " · " + _left(tr, lang, "status.phase", left)
     if seance.is_paused:
         header += " · " + tr.text(lang, "status.paused")
     lines.append(header)
@@ -35,7 +35,7 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
         line = tr.text(lang, "status.speaker", name=circle.name_of(turn.user), spoken=spoken)
         if phase is not None and phase.turn_limit:
             left = phase.turn_limit - turn.elapsed(now, seance.paused_since)
-            line += " · " + tr.text(lang, "status.turn_left", left=_left(tr, lang, left))
+            line += " · " + _left(tr, lang, "status.turn", left)
         lines.append(line)
     else:
         lines.append(tr.text(lang, "status.no_speaker"))
@@ -53,10 +53,11 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
     return "\n".join(lines)
 
 
-def _left(tr: Translator, lang: str, left: timedelta) -> str:
+def _left(tr: Translator, lang: str, prefix: str, left: timedelta) -> str:
+    """`reste 1 min 20 s`, or `dépassé de 40 s` once the time box has run out."""
     if left.total_seconds() < 0:
-        return tr.text(lang, "status.overrun", over=tr.duration_text(lang, -left))
-    return tr.duration_text(lang, left)
+        return tr.text(lang, f"{prefix}_over", over=tr.duration_text(lang, -left))
+    return tr.text(lang, f"{prefix}_left", left=tr.duration_text(lang, left))
 
 
 def status_view(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> StatusView:

@@ -1,73 +1,29 @@
 """Time boxes: what must happen at an instant (warn a speaker, end a turn, end a phase).
 
-The core only answers "what is due at T"; whatever drives time (the console's simulated clock,
-the scheduler on real time) calls `TimeKeeper.run_due(now)`. Due events are applied in order at
-their own instants, so moving a clock by an hour gives the same result as living through it.
+The core answers "what is due at T" (bot/deadlines.py); a scheduler wakes it at the séance's next
+deadline (the console's simulated clock or APScheduler on real time). Due events are applied in
+order at their own instants, so moving a clock by an hour gives the same result as living it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from bot.commands.context import Context
+from bot.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
 from bot.effects import Effect, Reply
 from bot.handlers.seance import next_protocol_phase, start_phase
 from bot.locks import KeyedLocks
-from bot.ports import Translator, UnitOfWorkFactory
+from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.protocol import PhaseMode, ProtocolBook
-from bot.refs import UserRef
-from bot.roles import Role
+from bot.schedule import apply_wakeups, note_timebox
 from bot.seance import Seance
 from bot.status import status_view
 from bot.wording import floor_messages, phase_title
 
-WARNING_SHARE = 0.8
-SYSTEM = UserRef("system", "cercle")
-
-
-class TimeboxKind(StrEnum):
-    """The three things a time box can call for."""
-
-    TURN_WARNING = "turn_warning"
-    TURN_END = "turn_end"
-    PHASE_END = "phase_end"
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    """One time box event and its instant."""
-
-    kind: TimeboxKind
-    at: datetime
-
-
-def pending(seance: Seance) -> list[Due]:
-    """Time box events still to come for an open séance, earliest first (none while paused)."""
-    if not seance.is_open or seance.is_paused:
-        return []
-    out: list[Due] = []
-    phase, turn = seance.phase, seance.turn
-    if turn is not None and phase is not None and phase.turn_limit:
-        base = turn.started_at + turn.paused
-        if not turn.warned:
-            out.append(Due(TimeboxKind.TURN_WARNING, base + phase.turn_limit * WARNING_SHARE))
-        if not turn.overrun_notified:
-            out.append(Due(TimeboxKind.TURN_END, base + phase.turn_limit))
-    if phase is not None and phase.planned and not phase.end_notified:
-        out.append(Due(TimeboxKind.PHASE_END, phase.started_at + phase.paused + phase.planned))
-    out.sort(key=lambda d: d.at)
-    return out
-
-
-def next_deadline(seance: Seance) -> datetime | None:
-    due = pending(seance)
-    return due[0].at if due else None
-
 
 class TimeKeeper:
-    """Applies due time box events to every open séance."""
+    """Applies the due time box events of an open séance, when the scheduler wakes it."""
 
     def __init__(
         self,
@@ -75,58 +31,38 @@ class TimeKeeper:
         translator: Translator,
         protocols: ProtocolBook,
         locks: KeyedLocks,
+        scheduler: Scheduler,
     ) -> None:
         self._uow_factory = uow_factory
         self._tr = translator
         self._protocols = protocols
         self._locks = locks
+        self._scheduler = scheduler
 
-    async def next_deadline(self) -> datetime | None:
+    async def run_seance(self, seance_id: int, now: datetime) -> list[Effect]:
+        """Apply, in order and each at its own instant, every event of the séance due by `now`."""
         async with self._uow_factory() as uow:
-            instants = [d for s in await uow.seances.all_open() if (d := next_deadline(s))]
-        return min(instants, default=None)
-
-    async def run_due(self, now: datetime) -> list[Effect]:
-        async with self._uow_factory() as uow:
-            due = [
-                (s.id, s.circle_id)
-                for s in await uow.seances.all_open()
-                if (d := next_deadline(s)) is not None and d <= now
-            ]
-        effects: list[Effect] = []
-        for seance_id, circle_id in due:
-            effects.extend(await self._run_seance(seance_id, circle_id, now))
-        return effects
-
-    async def _run_seance(self, seance_id: int, circle_id: int, now: datetime) -> list[Effect]:
-        async with self._uow_factory() as uow:
-            circle = await uow.circles.get(circle_id)
-            if circle is None:
+            seance = await uow.seances.get(seance_id)
+            circle = await uow.circles.get(seance.circle_id) if seance else None
+            if seance is None or circle is None:
                 return []
-        async with self._locks.hold(circle.channel.key), self._uow_factory() as uow:
+            channel_key, circle_id = circle.channel.key, circle.id
+        async with self._locks.hold(channel_key), self._uow_factory() as uow:
             circle = await uow.circles.get(circle_id)
             seance = await uow.seances.get(seance_id)
             if circle is None or seance is None:
                 return []
-            ctx = Context(
-                uow=uow,
-                circle=circle,
-                channel=circle.channel,
-                author=SYSTEM,
-                author_name="Cercle",
-                role=Role.FACILITATOR,
-                now=now,
-                tr=self._tr,
-                protocols=self._protocols,
-                seance=seance,
-            )
+            ctx = Context.for_system(uow, circle, now, self._tr, self._protocols, seance)
             while seance.is_open and (events := pending(seance)) and events[0].at <= now:
                 ctx.now = events[0].at
                 self._apply(ctx, seance, events[0])
             ctx.now = now
-            ctx.effects.append(status_view(self._tr, circle, seance, now))
+            if ctx.effects:
+                ctx.effects.append(status_view(self._tr, circle, seance, now))
+            note_timebox(ctx, seance)
             await uow.commit()
-            return ctx.effects
+        apply_wakeups(self._scheduler, ctx.wakeups)
+        return ctx.effects
 
     def _apply(self, ctx: Context, seance: Seance, due: Due) -> None:
         circle = ctx.require_circle()

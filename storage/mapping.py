@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.circle import Circle, CircleSettings, Member, QueueOrder
 from bot.items import Item, ItemKind
+from bot.prompts import Prompt, PromptKind
 from bot.protocol import PhaseMode
 from bot.refs import ChannelRef, UserRef
 from bot.roles import Role
@@ -50,6 +51,12 @@ def circle_row(circle: Circle) -> Row:
         "roster_open": s.roster_open,
         "round_auto_advance": s.round_auto_advance,
         "phase_auto_advance": s.phase_auto_advance,
+        "prep_days": s.prep_days,
+        "remind_day_before": s.remind_day_before,
+        "remind_minutes": s.remind_minutes,
+        "follow_up_days": s.follow_up_days,
+        "auto_open": s.auto_open,
+        "close_grace_minutes": s.close_grace_minutes,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
     }
@@ -78,6 +85,12 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         roster_open=bool(row["roster_open"]),
         round_auto_advance=bool(row["round_auto_advance"]),
         phase_auto_advance=bool(row["phase_auto_advance"]),
+        prep_days=row["prep_days"],
+        remind_day_before=bool(row["remind_day_before"]),
+        remind_minutes=row["remind_minutes"],
+        follow_up_days=row["follow_up_days"],
+        auto_open=bool(row["auto_open"]),
+        close_grace_minutes=row["close_grace_minutes"],
     )
     circle = Circle(
         id=row["id"],
@@ -251,4 +264,28 @@ def item_from_row(row: Row) -> Item:
         owner=_user(row["owner"]),
         due=row["due"],
         done_at=row["done_at"],
+    )
+
+
+def prompt_row(prompt: Prompt) -> Row:
+    return {
+        "id": prompt.id,
+        "seance_id": prompt.seance_id,
+        "circle_id": prompt.circle_id,
+        "kind": prompt.kind.value,
+        "due_at": prompt.due_at,
+        "sent_at": prompt.sent_at,
+        "dropped_at": prompt.dropped_at,
+    }
+
+
+def prompt_from_row(row: Row) -> Prompt:
+    return Prompt(
+        id=row["id"],
+        seance_id=row["seance_id"],
+        circle_id=row["circle_id"],
+        kind=PromptKind(row["kind"]),
+        due_at=row["due_at"],
+        sent_at=row["sent_at"],
+        dropped_at=row["dropped_at"],
     )

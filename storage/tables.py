@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -34,6 +34,12 @@ class CircleRow(SQLModel, table=True):
     roster_open: bool
     round_auto_advance: bool
     phase_auto_advance: bool
+    prep_days: int = 3
+    remind_day_before: bool = True
+    remind_minutes: int = 15
+    follow_up_days: int = 7
+    auto_open: bool = False
+    close_grace_minutes: int = 60
     item_counter: int = 0
     seance_counter: int = 0
 
@@ -150,3 +156,21 @@ class ItemRow(SQLModel, table=True):
     owner: str | None = None
     due: date | None = None
     done_at: datetime | None = Field(default=None, sa_column=_instant(True))
+
+
+class PromptRow(SQLModel, table=True):
+    """A prompt the bot posts by itself; `sent_at` is set when it is claimed, before posting."""
+
+    __tablename__ = "prompt"
+    __table_args__ = (UniqueConstraint("seance_id", "kind"), Index("ix_prompt_due_at", "due_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), nullable=False)
+    )
+    circle_id: int = Field(index=True)
+    kind: str
+    due_at: datetime = Field(sa_column=_instant())
+    sent_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    dropped_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    claimed_by: str | None = None

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.prompts import Prompt
 from bot.refs import ChannelRef
 from bot.seance import Seance, SeanceStatus
 from storage import mapping
@@ -32,6 +35,7 @@ from storage.tables import (
     ItemRow,
     MemberRow,
     PhaseRow,
+    PromptRow,
     SeanceRow,
     TurnRow,
 )
@@ -43,6 +47,7 @@ PHASE: Table = PhaseRow.__table__  # type: ignore[attr-defined]
 TURN: Table = TurnRow.__table__  # type: ignore[attr-defined]
 ATTENDANCE: Table = AttendanceRow.__table__  # type: ignore[attr-defined]
 ITEM: Table = ItemRow.__table__  # type: ignore[attr-defined]
+PROMPT: Table = PromptRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
@@ -97,6 +102,7 @@ class SqlUnitOfWork:
         self.circles = _Circles(self)
         self.seances = _Seances(self)
         self.items = _Items(self)
+        self.prompts = _Prompts(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:
@@ -402,3 +408,67 @@ class _Items:
 
     async def add(self, item: Item) -> None:
         await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item)))
+
+
+class _Prompts:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def _select(self, *conditions: Any, limit: int | None = None) -> list[Prompt]:
+        query = select(PROMPT).where(*conditions).order_by(PROMPT.c.due_at, PROMPT.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [mapping.prompt_from_row(r) for r in _rows(await self._uow.conn.execute(query))]
+
+    async def for_seance(self, seance_id: int) -> list[Prompt]:
+        return await self._select(PROMPT.c.seance_id == seance_id)
+
+    async def pending(self) -> list[Prompt]:
+        return await self._select(PROMPT.c.sent_at.is_(None), PROMPT.c.dropped_at.is_(None))
+
+    async def due(self, now: datetime, limit: int) -> list[Prompt]:
+        return await self._select(
+            PROMPT.c.sent_at.is_(None),
+            PROMPT.c.dropped_at.is_(None),
+            PROMPT.c.due_at <= now,
+            limit=limit,
+        )
+
+    async def add(self, prompt: Prompt) -> None:
+        row = mapping.prompt_row(prompt)
+        row.pop("id")
+        result = await self._uow.conn.execute(insert(PROMPT).values(**row))
+        prompt.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    async def reschedule(self, prompt_id: int, due_at: datetime) -> None:
+        await self._uow.conn.execute(
+            update(PROMPT).where(PROMPT.c.id == prompt_id).values(due_at=due_at)
+        )
+
+    async def delete(self, prompt_id: int) -> None:
+        await self._uow.conn.execute(delete(PROMPT).where(PROMPT.c.id == prompt_id))
+
+    async def claim(self, prompt_ids: Sequence[int], now: datetime, claimer: str) -> list[Prompt]:
+        """One UPDATE that only takes unclaimed rows: whoever commits first wins each row."""
+        claimed: list[Prompt] = []
+        ids = list(prompt_ids)
+        for start in range(0, len(ids), 500):
+            statement = (
+                update(PROMPT)
+                .where(
+                    PROMPT.c.id.in_(ids[start : start + 500]),
+                    PROMPT.c.sent_at.is_(None),
+                    PROMPT.c.dropped_at.is_(None),
+                )
+                .values(sent_at=now, claimed_by=claimer)
+                .returning(*PROMPT.c)
+            )
+            rows = _rows(await self._uow.conn.execute(statement))
+            claimed.extend(mapping.prompt_from_row(r) for r in rows)
+        claimed.sort(key=lambda p: (p.due_at, p.id))
+        return claimed
+
+    async def drop(self, prompt_id: int, now: datetime) -> None:
+        await self._uow.conn.execute(
+            update(PROMPT).where(PROMPT.c.id == prompt_id).values(sent_at=None, dropped_at=now)
+        )

@@ -12,6 +12,7 @@ from bot.effects import Effect, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.ports import UnitOfWorkFactory
 from bot.refs import ChannelRef, UserRef
+from bot.schedule import ManualScheduler
 
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
 
@@ -52,8 +53,11 @@ class Chat:
         return self.outcome
 
     async def wait(self, **span: float) -> list[Effect]:
+        """Move the clock; everything the scheduler would wake meanwhile happens, in order."""
         self.clock.advance(timedelta(**span))
-        self.last = await self.core.run_due(self.clock.now())
+        scheduler = self.core.scheduler
+        assert isinstance(scheduler, ManualScheduler)
+        self.last = await scheduler.advance_to(self.clock.now())
         self.effects.extend(self.last)
         return self.last
 

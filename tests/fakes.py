@@ -7,12 +7,15 @@ really forgets everything the command did.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.prompts import Prompt
 from bot.refs import ChannelRef
 from bot.seance import Seance, SeanceStatus
 
@@ -22,6 +25,7 @@ class MemoryStore:
     circles: dict[int, Circle] = field(default_factory=dict)
     seances: dict[int, Seance] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
+    prompts: dict[int, Prompt] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -99,13 +103,61 @@ class _Items:
         self.store.items.append(item)
 
 
+class _Prompts:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def for_seance(self, seance_id: int) -> list[Prompt]:
+        return [p for p in self.store.prompts.values() if p.seance_id == seance_id]
+
+    async def pending(self) -> list[Prompt]:
+        return sorted((p for p in self.store.prompts.values() if p.pending), key=lambda p: p.due_at)
+
+    async def due(self, now: datetime, limit: int) -> list[Prompt]:
+        return [p for p in await self.pending() if p.due_at <= now][:limit]
+
+    async def add(self, prompt: Prompt) -> None:
+        if any(
+            p.seance_id == prompt.seance_id and p.kind is prompt.kind
+            for p in self.store.prompts.values()
+        ):
+            raise ValueError("one prompt per (seance, kind)")
+        prompt.id = self.store.next_id
+        self.store.next_id += 1
+        self.store.prompts[prompt.id] = prompt
+
+    async def reschedule(self, prompt_id: int, due_at: datetime) -> None:
+        self.store.prompts[prompt_id].due_at = due_at
+
+    async def delete(self, prompt_id: int) -> None:
+        del self.store.prompts[prompt_id]
+
+    async def claim(self, prompt_ids: Sequence[int], now: datetime, claimer: str) -> list[Prompt]:
+        claimed = []
+        for prompt_id in prompt_ids:
+            prompt = self.store.prompts.get(prompt_id)
+            if prompt is not None and prompt.pending:
+                prompt.sent_at = now
+                claimed.append(prompt)
+        return claimed
+
+    async def drop(self, prompt_id: int, now: datetime) -> None:
+        prompt = self.store.prompts[prompt_id]
+        prompt.sent_at = None
+        prompt.dropped_at = now
+
+
 class MemoryUnitOfWork:
     def __init__(self, owner: MemoryDatabase) -> None:
         self._owner = owner
         self._work = copy.deepcopy(owner.store)
+        self._bind()
+
+    def _bind(self) -> None:
         self.circles = _Circles(self._work)
         self.seances = _Seances(self._work)
         self.items = _Items(self._work)
+        self.prompts = _Prompts(self._work)
 
     async def __aenter__(self) -> Self:
         return self
@@ -122,9 +174,11 @@ class MemoryUnitOfWork:
         self._work.commits += 1
         self._owner.store = self._work
         self._work = copy.deepcopy(self._work)
+        self._bind()
 
     async def rollback(self) -> None:
         self._work = copy.deepcopy(self._owner.store)
+        self._bind()
 
 
 class MemoryDatabase:

@@ -17,6 +17,7 @@ from bot.clock import ManualClock
 from bot.effects import Effect, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.refs import ChannelRef, UserRef
+from bot.schedule import ManualScheduler
 
 PLATFORM = "console"
 DEFAULT_CHANNEL = "salon"
@@ -87,7 +88,7 @@ class ConsoleAdapter:
             if not isinstance(clock, ManualClock):
                 raise ScriptError(":clock works only on the simulated clock (--script)")
             clock.advance(parse_span(arg))
-            self.render(await self.core.run_due(clock.now()))
+            await self.catch_up()
         elif word in ("salon", "channel"):
             if not arg.strip():
                 raise ScriptError(":salon needs a name")
@@ -95,8 +96,15 @@ class ConsoleAdapter:
         else:
             raise ScriptError(f"unknown directive :{word}")
 
-    async def tick(self) -> None:
-        self.render(await self.core.run_due())
+    async def catch_up(self) -> None:
+        """On the simulated clock, wake everything due by now, in time order."""
+        scheduler = self.core.scheduler
+        if isinstance(scheduler, ManualScheduler):
+            self.render(await scheduler.advance_to(self.core.clock.now()))
+
+    async def deliver(self, effects: list[Effect]) -> None:
+        """What the real-time scheduler hands over (prompts, time boxes)."""
+        self.render(effects)
 
     def render(self, effects: list[Effect]) -> None:
         for effect in effects:

@@ -11,11 +11,13 @@ from bot.circle import Circle, CircleSettings
 from bot.commands.spec import CommandSpec
 from bot.effects import Effect, Reply
 from bot.errors import Refusal
-from bot.ports import Translator, UnitOfWork
+from bot.ports import Translator, UnitOfWork, Wakeup
 from bot.protocol import ProtocolBook
 from bot.refs import ChannelRef, UserRef
 from bot.roles import Role
 from bot.seance import Seance
+
+SYSTEM = UserRef("system", "cercle")
 
 
 @dataclass(slots=True)
@@ -34,6 +36,7 @@ class Context:
     commands: tuple[CommandSpec, ...] = ()
     defaults: CircleSettings = field(default_factory=CircleSettings)
     effects: list[Effect] = field(default_factory=list)
+    wakeups: dict[str, Wakeup | None] = field(default_factory=dict)  # applied after commit
     seance: Seance | None = None  # the open séance, when the dispatcher loaded one
 
     @property
@@ -43,6 +46,30 @@ class Context:
     @property
     def tz(self) -> str:
         return self.circle.settings.timezone if self.circle else "Europe/Paris"
+
+    @classmethod
+    def for_system(
+        cls,
+        uow: UnitOfWork,
+        circle: Circle,
+        now: datetime,
+        tr: Translator,
+        protocols: ProtocolBook,
+        seance: Seance | None = None,
+    ) -> Context:
+        """A context for what the bot does by itself (time boxes, prompts)."""
+        return cls(
+            uow=uow,
+            circle=circle,
+            channel=circle.channel,
+            author=SYSTEM,
+            author_name="Cercle",
+            role=Role.FACILITATOR,
+            now=now,
+            tr=tr,
+            protocols=protocols,
+            seance=seance,
+        )
 
     def require_circle(self) -> Circle:
         if self.circle is None:

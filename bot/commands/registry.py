@@ -52,7 +52,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         ),
         CommandSpec("passe", "pass", P, turns.passe),
         CommandSpec("fini", "done", P, turns.fini),
-        CommandSpec("file", "queue", P, turns.file, marks_present=False),
+        CommandSpec("file", "queue", A, turns.file, marks_present=False),
         CommandSpec("suivant", "next", F, turns.suivant),
         CommandSpec("present", "here", P, attendance.present),
         CommandSpec(

@@ -12,11 +12,12 @@ from bot.errors import Refusal
 
 def _lines(ctx: Context, spec: CommandSpec, parent: CommandSpec | None = None) -> list[str]:
     out: list[str] = []
-    if spec.handler is not None:
+    if spec.handler is not None and spec.role <= ctx.role:
         usage = spec.usage(ctx.lang, parent.name(ctx.lang) if parent else None)
         out.append(f"`{usage}` — {ctx.t('help.' + spec.key)}")
     for sub in spec.subcommands:
-        out.extend(_lines(ctx, sub, spec))
+        if sub.role <= ctx.role:
+            out.extend(_lines(ctx, sub, spec))
     return out
 
 
@@ -31,7 +32,6 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> None:
         raise Refusal("command.unknown", name=topic)
     lines = [ctx.t("help.header")]
     for spec in ctx.commands:
-        if spec.role <= ctx.role:
-            lines.extend(_lines(ctx, spec))
+        lines.extend(_lines(ctx, spec) if spec.role <= ctx.role or spec.subcommands else [])
     lines.append(ctx.t("help.footer"))
     ctx.tell_text("\n".join(lines))

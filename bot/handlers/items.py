@@ -11,7 +11,6 @@ from bot.commands.context import Context
 from bot.errors import Refusal
 from bot.items import Item, ItemKind
 from bot.refs import UserRef
-from bot.roles import Role
 
 MAX_ITEM_LENGTH = 1000
 
@@ -76,7 +75,8 @@ async def _record(
 
 async def note(ctx: Context, args: dict[str, Any]) -> None:
     item = await _record(ctx, ItemKind.NOTE, args["text"])
-    ctx.say("item.note_recorded", number=item.number, name=ctx.name(ctx.author))
+    key = "item.note_recorded" if item.seance_id else "item.note_recorded_outside"
+    ctx.say(key, number=item.number, name=ctx.name(ctx.author))
 
 
 async def decision(ctx: Context, args: dict[str, Any]) -> None:
@@ -88,7 +88,7 @@ async def action(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     owner: UserRef = args.get("owner") or ctx.author
     if owner not in circle.members:
-        circle.add_member(owner, owner.id, Role.PARTICIPANT, ctx.now)
+        raise Refusal("circle.not_a_member", name=owner.id)
     today = datetime.fromtimestamp(ctx.now.timestamp(), ZoneInfo(ctx.tz)).date()
     text, due = parse_due(args["text"], today)
     item = await _record(ctx, ItemKind.ACTION, text, owner=owner, due=due)

@@ -11,6 +11,7 @@ from bot.handlers.turns import announce
 from bot.protocol import PhaseMode, PhaseSpec
 from bot.recap import build_recap, render_markdown
 from bot.refs import UserRef
+from bot.schedule import sync_prompts
 from bot.seance import Seance, SeanceStatus
 from bot.wording import phase_title
 
@@ -79,13 +80,23 @@ async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
             id=0, circle_id=circle.id, number=circle.next_seance_number(), protocol=protocol.name
         )
         await ctx.uow.seances.add(seance)
-    used = ctx.protocols.get(seance.protocol) or protocol
+    await open_given(ctx, seance, present=ctx.author)
+
+
+async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> None:
+    """Open this séance (planned or just created) and say how it will run."""
+    circle = ctx.require_circle()
+    used = ctx.protocols.get(seance.protocol) or ctx.protocols.get(circle.settings.protocol)
+    if used is None:
+        raise Refusal("circle.unknown_protocol", name=seance.protocol)
     seance.protocol = used.name
     seance.open(ctx.now)
     ctx.seance = seance
-    seance.mark_present(ctx.author, circle.settings.queue_order, ctx.now)
+    if present is not None:
+        seance.mark_present(present, circle.settings.queue_order, ctx.now)
     titles = " → ".join(phase_title(ctx.tr, ctx.lang, p.key, p.title) for p in used.phases)
     ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
+    await sync_prompts(ctx, seance)
 
 
 async def phase(ctx: Context, args: dict[str, Any]) -> None:
@@ -141,10 +152,16 @@ async def resume(ctx: Context, args: dict[str, Any]) -> None:
 
 
 async def close(ctx: Context, args: dict[str, Any]) -> None:
-    circle = ctx.require_circle()
     seance = ctx.require_open_seance()
+    await close_given(ctx, seance, "seance.closed")
+
+
+async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> None:
+    """Close the séance, say so with `key`, and post its recap."""
+    circle = ctx.require_circle()
     seance.close(ctx.now, [m.user for m in circle.roster()])
-    ctx.say("seance.closed", number=seance.number)
+    ctx.say_text(ctx.t(key, number=seance.number, **args))
+    await sync_prompts(ctx, seance)
     await post_recap(ctx, seance)
 
 
@@ -169,3 +186,4 @@ async def cancel(ctx: Context, args: dict[str, Any]) -> None:
         seance = found
     seance.cancel()
     ctx.say("seance.cancelled", number=seance.number)
+    await sync_prompts(ctx, seance)

@@ -1,0 +1,75 @@
+"""The real-time scheduler: APScheduler 3 in the bot's event loop, holding ids only.
+
+Each wake-up is one date job whose id is the core's key (`prompt:12`, `timebox:3`); the job
+calls the core back with that key and hands what the core returns to the adapters. Jobs live in
+memory: the database is the truth, and `CercleCore.start()` rebuilds them at every start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.clock import Clock
+from bot.effects import Effect
+
+log = logging.getLogger(__name__)
+
+WakeHandler = Callable[[str, datetime], Awaitable[list[Effect]]]
+Deliver = Callable[[list[Effect]], Awaitable[None]]
+
+
+class ApsScheduler:
+    """Implements the core's Scheduler port on APScheduler's AsyncIOScheduler."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._aps = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1}
+        )
+        self.handler: WakeHandler | None = None
+        self.deliver: Deliver | None = None
+        self.errors = 0
+
+    def start(self) -> None:
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+
+    def wake_at(self, key: str, at: datetime, grace: timedelta) -> None:
+        # The grace is set explicitly: APScheduler's default of 1 s silently skips jobs that
+        # fall due together. Past it, APScheduler skips the job; the core would drop it anyway.
+        self._aps.add_job(
+            self._run,
+            trigger=DateTrigger(run_date=at),
+            args=[key],
+            id=key,
+            replace_existing=True,
+            misfire_grace_time=max(1, int(grace.total_seconds())),
+        )
+
+    def cancel(self, key: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._aps.remove_job(key)
+
+    def job_ids(self) -> list[str]:
+        return [job.id for job in self._aps.get_jobs()]
+
+    async def _run(self, key: str) -> None:
+        """One wake-up, shielded: an error is logged and counted, never lost silently."""
+        try:
+            assert self.handler is not None, "scheduler has no handler"
+            effects = await self.handler(key, self._clock.now())
+            if effects and self.deliver is not None:
+                await self.deliver(effects)
+        except Exception:
+            self.errors += 1
+            log.exception("scheduled wake-up %s failed", key)

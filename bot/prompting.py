@@ -1,0 +1,154 @@
+"""Posting prompts when they fall due: claim them, drop the stale ones, say the rest.
+
+Due prompts are claimed in batches, in one transaction with what they do (a reminder said, a
+séance opened or closed), so a prompt is either wholly done or still pending after a crash, and
+never done twice: the claim only takes rows that no one has claimed yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.commands.context import Context
+from bot.effects import Effect
+from bot.handlers.seance import close_given, open_given
+from bot.items import ItemKind
+from bot.locks import KeyedLocks
+from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
+from bot.prompts import Prompt, PromptKind, is_stale
+from bot.protocol import ProtocolBook
+from bot.schedule import apply_wakeups, note_timebox
+from bot.seance import Seance
+from bot.status import status_view
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+class PromptPoster:
+    """Turns due prompt rows into messages (or into opening and closing séances)."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        translator: Translator,
+        protocols: ProtocolBook,
+        locks: KeyedLocks,
+        scheduler: Scheduler,
+        claimer: str,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._tr = translator
+        self._protocols = protocols
+        self._locks = locks
+        self._scheduler = scheduler
+        self._claimer = claimer
+        self.sent = 0
+        self.dropped = 0
+
+    async def fire_due(self, now: datetime) -> list[Effect]:
+        """Handle every prompt due by `now` (in batches); return what to post."""
+        effects: list[Effect] = []
+        while True:
+            async with self._uow_factory() as uow:
+                due = await uow.prompts.due(now, BATCH)
+                channels = set()
+                for prompt in due:
+                    circle = await uow.circles.get(prompt.circle_id)
+                    if circle is not None:
+                        channels.add(circle.channel.key)
+            if not due:
+                return effects
+            contexts: list[Context] = []
+            async with self._locks.hold_many(sorted(channels)), self._uow_factory() as uow:
+                claimed = await uow.prompts.claim([p.id for p in due], now, self._claimer)
+                for prompt in claimed:
+                    if (ctx := await self._act(uow, prompt, now)) is not None:
+                        contexts.append(ctx)
+                await uow.commit()
+            for prompt in due:
+                self._scheduler.cancel(prompt.key)
+            for ctx in contexts:
+                apply_wakeups(self._scheduler, ctx.wakeups)
+                effects.extend(ctx.effects)
+            if len(due) < BATCH:
+                return effects
+
+    async def _act(self, uow: UnitOfWork, prompt: Prompt, now: datetime) -> Context | None:
+        circle = await uow.circles.get(prompt.circle_id)
+        seance = await uow.seances.get(prompt.seance_id)
+        if circle is None or seance is None:
+            await uow.prompts.drop(prompt.id, now)
+            return None
+        ctx = Context.for_system(uow, circle, now, self._tr, self._protocols)
+        if is_stale(prompt, seance, now):
+            await uow.prompts.drop(prompt.id, now)
+            self.dropped += 1
+            log.info(
+                "prompt %s (%s) of seance %s dropped as stale (due %s)",
+                prompt.id,
+                prompt.kind.value,
+                seance.id,
+                prompt.due_at.isoformat(),
+            )
+            return ctx
+        self.sent += 1
+        await self._say(ctx, prompt, seance)
+        return ctx
+
+    async def _say(self, ctx: Context, prompt: Prompt, seance: Seance) -> None:
+        circle = ctx.require_circle()
+        lang, tz = ctx.lang, ctx.tz
+        when = self._tr.datetime_text(lang, tz, seance.planned_at) if seance.planned_at else ""
+        subject = ctx.t("prompt.subject", subject=seance.subject) if seance.subject else ""
+        kind = prompt.kind
+        if kind is PromptKind.PREPARATION:
+            ctx.say(
+                "prompt.preparation",
+                number=seance.number,
+                date=when,
+                question=seance.prep_question or "",
+            )
+        elif kind is PromptKind.DAY_BEFORE:
+            ctx.say("prompt.day_before", number=seance.number, date=when, subject=subject)
+        elif kind is PromptKind.SOON:
+            assert seance.planned_at is not None
+            left = self._tr.duration_text(lang, seance.planned_at - ctx.now)
+            time = self._tr.time_text(lang, tz, seance.planned_at)
+            ctx.say("prompt.soon", number=seance.number, left=left, time=time, subject=subject)
+        elif kind is PromptKind.START:
+            if circle.settings.auto_open:
+                await open_given(ctx, seance, present=None)
+                ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
+                note_timebox(ctx, seance)
+            else:
+                ctx.say("prompt.start", number=seance.number, subject=subject)
+        elif kind is PromptKind.FOLLOW_UP:
+            await self._follow_up(ctx, seance)
+        elif kind is PromptKind.AUTO_CLOSE:
+            ctx.seance = seance
+            grace = timedelta(minutes=circle.settings.close_grace_minutes)
+            await close_given(
+                ctx, seance, "prompt.auto_close", grace=self._tr.duration_text(lang, grace)
+            )
+            ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
+            note_timebox(ctx, seance)
+
+    async def _follow_up(self, ctx: Context, seance: Seance) -> None:
+        circle = ctx.require_circle()
+        items = await ctx.uow.items.for_circle(circle.id)
+        open_actions = [i for i in items if i.kind is ItemKind.ACTION and i.done_at is None]
+        if not open_actions:
+            ctx.say("prompt.follow_up_none", number=seance.number)
+            return
+        lines = [ctx.t("prompt.follow_up", number=seance.number, count=len(open_actions))]
+        for item in open_actions:
+            owner = circle.name_of(item.owner) if item.owner else "?"
+            line = f"- #{item.number} {item.text} — {owner}"
+            if item.due:
+                line += " (" + ctx.t("recap.due", date=self._tr.day_text(ctx.lang, item.due)) + ")"
+            lines.append(line)
+        owners = tuple({i.owner for i in open_actions if i.owner})
+        ctx.say_text("\n".join(lines), mentions=owners)
