@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from bot.circle import LANGUAGES
 from bot.commands.spec import ArgKind, ArgSpec, Choice, CommandSpec
-from bot.handlers import attendance, circle, help, items, seance, turns
+from bot.handlers import attendance, circle, help, items, planning, seance, turns
 from bot.roles import Role
 
 P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
@@ -73,6 +73,42 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             F,
             seance.open_seance,
             subcommands=(
+                CommandSpec(
+                    "planifier",
+                    "plan",
+                    F,
+                    planning.plan,
+                    (
+                        _arg(
+                            "text",
+                            ArgKind.REST,
+                            "quand | sujet | question",
+                            "when | topic | question",
+                        ),
+                    ),
+                ),
+                CommandSpec(
+                    "cycle",
+                    "cycle",
+                    F,
+                    planning.cycle,
+                    (
+                        _arg("count", ArgKind.INT, "nombre", "count"),
+                        _arg("every", ArgKind.WORD, "intervalle", "interval"),
+                        _arg("text", ArgKind.REST, "première date", "first date"),
+                    ),
+                ),
+                CommandSpec(
+                    "deplacer",
+                    "move",
+                    F,
+                    planning.move,
+                    (
+                        _arg("number", ArgKind.INT, "n", "n"),
+                        _arg("text", ArgKind.REST, "quand", "when"),
+                    ),
+                ),
+                CommandSpec("liste", "list", P, planning.listing, marks_present=False),
                 CommandSpec(
                     "phase",
                     "phase",
@@ -148,6 +184,31 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     (_arg("zone", ArgKind.WORD, "fuseau", "zone"),),
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
+                CommandSpec(
+                    "rappels",
+                    "reminders",
+                    F,
+                    planning.reminders,
+                    (
+                        _arg(
+                            "which",
+                            ArgKind.CHOICE,
+                            "rappel",
+                            "reminder",
+                            required=False,
+                            choices=(
+                                Choice("preparation", "preparation", "preparation", ("question",)),
+                                Choice("day_before", "veille", "day-before", ("daybefore",)),
+                                Choice("soon", "avant", "before", ("juste-avant",)),
+                                Choice("follow_up", "suivi", "follow-up", ("followup",)),
+                                Choice("opening", "ouverture", "opening"),
+                                Choice("closing", "fermeture", "closing"),
+                            ),
+                        ),
+                        _arg("value", ArgKind.WORD, "valeur", "value", required=False),
+                    ),
+                    aliases=("rappel", "reminder"),
+                ),
                 CommandSpec(
                     "inscriptions",
                     "roster",
