@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the database migrations")
     export = sub.add_parser("export", help="print a circle's data")
-    export.add_argument("--format", choices=("json",), default="json")
+    export.add_argument("--format", choices=("json", "ics"), default="json")
     export.add_argument("--circle", help="only the circle with this name")
     return parser
 
@@ -135,7 +135,7 @@ async def _interactive(runtime: Runtime, scheduler: ApsScheduler, quiet: bool) -
             print(f"[console] {error}")
 
 
-async def _export(config: Config, circle_name: str | None) -> int:
+async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
     clock: Clock = SystemClock()
     async with open_runtime(config, clock) as runtime, runtime.database() as uow:
         circles = await uow.circles.all()
@@ -144,6 +144,22 @@ async def _export(config: Config, circle_name: str | None) -> int:
             if not circles:
                 print(f"cercle: no circle named {circle_name!r}", file=sys.stderr)
                 return 1
+        if fmt == "ics":
+            if len(circles) != 1:
+                names = ", ".join(repr(c.name) for c in circles) or "none"
+                print(
+                    f"cercle: --format ics needs one --circle (circles: {names})", file=sys.stderr
+                )
+                return 1
+            from bot.ical import circle_calendar
+
+            seances = await uow.seances.for_circle(circles[0].id)
+            core = runtime.core
+            calendar = circle_calendar(
+                circles[0], seances, core.protocols, core.translator, now=clock.now()
+            )
+            sys.stdout.write(calendar.decode("utf-8"))
+            return 0
         data = []
         for circle in circles:
             seances = await uow.seances.for_circle(circle.id)
@@ -178,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print("database up to date")
         return 0
     if args.command == "export":
-        return asyncio.run(_export(config, args.circle))
+        return asyncio.run(_export(config, args.circle, args.format))
     return 2
 
 

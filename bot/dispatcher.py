@@ -137,6 +137,9 @@ class Dispatcher:
             ctx.seance = await ctx.uow.seances.open_for(circle.id)
         if ctx.role < spec.role:
             raise Refusal("permission.facilitator_only", command=spec.fr)
+        needs_platform_role = spec.platform_role > Role.ANYONE and event.platform_knows_roles
+        if needs_platform_role and not event.platform_facilitator:
+            raise Refusal("permission.channel_managers_only", command=spec.key.replace(".", " "))
         seance = ctx.seance
         is_member = circle is not None and event.author in circle.members
         if circle is not None and seance is not None and spec.marks_present and is_member:

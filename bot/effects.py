@@ -40,4 +40,17 @@ class RecapPost:
     mentions: tuple[UserRef, ...] = field(default=())
 
 
-Effect = Reply | StatusView | RecapPost
+@dataclass(frozen=True, slots=True)
+class FilePost:
+    """A file for a person or the channel (an export): name, media type and bytes."""
+
+    channel: ChannelRef
+    filename: str
+    media_type: str
+    content: bytes
+    caption: str = ""
+    to: UserRef | None = None
+    private: bool = True
+
+
+Effect = Reply | StatusView | RecapPost | FilePost

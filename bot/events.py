@@ -16,7 +16,8 @@ def _no_mentions(_: str) -> UserRef | None:
 class CommandEvent:
     """A message that may hold a command, from a person in a channel.
 
-    `platform_facilitator` is the platform's own say (Discord permission, Matrix power level);
+    `platform_facilitator` is the platform's own say (Discord permission, Matrix power level),
+    meaningful when `platform_knows_roles`;
     `resolve_user` turns a mention as typed on that platform into a person."""
 
     channel: ChannelRef
@@ -24,4 +25,5 @@ class CommandEvent:
     author_name: str
     text: str
     platform_facilitator: bool = False
+    platform_knows_roles: bool = False  # the console does not; Discord and Matrix do
     resolve_user: Callable[[str], UserRef | None] = field(default=_no_mentions)

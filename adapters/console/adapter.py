@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.app import CercleCore
 from bot.clock import ManualClock
-from bot.effects import Effect, RecapPost, Reply, StatusView
+from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.refs import ChannelRef, UserRef
 from bot.schedule import ManualScheduler
@@ -119,6 +119,10 @@ class ConsoleAdapter:
                     self._print("[statut] ", effect.text)
             elif isinstance(effect, RecapPost):
                 self.out.write("\n" + effect.markdown + "\n\n")
+            elif isinstance(effect, FilePost):
+                who = f" → {effect.to.id}" if effect.private and effect.to else ""
+                self._print(f"[cercle{who}] ", f"{effect.caption} ({effect.filename})")
+                self.out.write(effect.content.decode("utf-8", errors="replace").rstrip() + "\n")
         self.out.flush()
 
     def _print(self, prefix: str, text: str) -> None:

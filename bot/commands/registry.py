@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from bot.circle import LANGUAGES
 from bot.commands.spec import ArgKind, ArgSpec, Choice, CommandSpec
-from bot.handlers import attendance, circle, help, items, planning, seance, turns
+from bot.handlers import attendance, circle, export, help, items, planning, seance, turns
 from bot.roles import Role
 
 P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
@@ -145,6 +145,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     circle.create,
                     (_arg("name", ArgKind.REST, "nom", "name", required=False),),
                     needs_circle=False,
+                    platform_role=F,
                 ),
                 CommandSpec(
                     "animateur",
@@ -246,6 +247,28 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
             ),
+        ),
+        CommandSpec(
+            "export",
+            "export",
+            F,
+            export.export,
+            (
+                _arg(
+                    "format",
+                    ArgKind.CHOICE,
+                    "format",
+                    "format",
+                    required=False,
+                    choices=(
+                        Choice("json", "json", "json"),
+                        Choice(
+                            "ics", "ics", "ics", ("ical", "icalendar", "calendrier", "calendar")
+                        ),
+                    ),
+                ),
+            ),
+            marks_present=False,
         ),
         CommandSpec(
             "aide",

@@ -64,6 +64,7 @@ class CommandSpec:
     args: tuple[ArgSpec, ...] = ()
     subcommands: tuple[CommandSpec, ...] = ()
     needs_circle: bool = True
+    platform_role: Role = Role.ANYONE  # what the platform must grant, where it knows roles
     marks_present: bool = True  # sending it during an open séance records you as present
     aliases: tuple[str, ...] = ()
     parent: str | None = field(default=None, compare=False)
