@@ -136,7 +136,7 @@ class Dispatcher:
             ctx.role = max(member.role if member else Role.ANYONE, platform_role)
             ctx.seance = await ctx.uow.seances.open_for(circle.id)
         if ctx.role < spec.role:
-            raise Refusal("permission.facilitator_only", command=spec.fr)
+            raise Refusal("permission.facilitator_only", command=spec.key.replace(".", " "))
         needs_platform_role = spec.platform_role > Role.ANYONE and event.platform_knows_roles
         if needs_platform_role and not event.platform_facilitator:
             raise Refusal("permission.channel_managers_only", command=spec.key.replace(".", " "))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def migrated_sqlite(path: Path) -> str:
 
 @pytest.fixture
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(migrated_sqlite(tmp_path / "cercle.sqlite3"))
+    url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
+    database = Database(url)
     yield database
     await database.close()

@@ -1,0 +1,726 @@
+"""SQLite storage: what the aggregate cache holds is exactly what the database gives back.
+
+A séance is driven through the core on a real SQLite file. After each step the circle and the
+open séance are taken from the cache, the cache is forgotten, and both are loaded again from the
+database: they must be equal, field by field (dataclasses compare by value). The same
+conversation also runs on the in-memory store of the unit tests and must read the same, so
+reloading never changes what the bot says.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+import storage.tables
+from bot.circle import Circle, QueueOrder
+from bot.effects import Effect, RecapPost, Reply, StatusView
+from bot.export import circle_data
+from bot.items import Item, ItemKind
+from bot.protocol import PhaseMode
+from bot.refs import ChannelRef
+from bot.roles import Role
+from bot.seance import AttendanceStatus, QueueEntry, Seance, SeanceStatus, TurnOutcome
+from storage.database import Database, alembic_config, sqlite_url, upgrade
+from tests.conftest import migrated_sqlite
+from tests.conversation import START, Chat, user
+from tests.fakes import MemoryDatabase
+
+SALON = ChannelRef("console", "salon")
+# Every table model declared in storage/tables.py.
+MODEL_TABLES = {
+    model.__tablename__
+    for model in vars(storage.tables).values()
+    if isinstance(model, type)
+    and issubclass(model, SQLModel)
+    and model.__module__ == storage.tables.__name__
+    and hasattr(model, "__table__")
+}
+
+
+def at(**span: float) -> datetime:
+    return START + timedelta(**span)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Run the migrations once outside any event loop.
+
+    conftest's `sqlite_db` migrates its template with `storage.database.upgrade`, whose Alembic
+    env calls `asyncio.run`; inside the running loop of an async fixture that raises
+    "asyncio.run() cannot be called from a running event loop". Once the template exists the
+    fixture only copies it, so migrating here first lets every test use `sqlite_db`.
+    """
+    migrated_sqlite(tmp_path_factory.mktemp("template") / "warm.sqlite3")
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def datetimes(value: Any, path: str = "") -> Iterator[tuple[str, datetime]]:
+    """Every datetime inside a dataclass, with where it was found."""
+    if isinstance(value, datetime):
+        yield path, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from datetimes(getattr(value, f.name), f"{path}.{f.name}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from datetimes(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from datetimes(item, f"{path}[{key}]")
+
+
+def assert_utc(*values: Any) -> None:
+    for value in values:
+        for path, instant in datetimes(value):
+            assert instant.tzinfo is not None, f"{path} is naive: {instant!r}"
+            assert instant.utcoffset() == timedelta(0), f"{path} is not UTC: {instant!r}"
+
+
+async def reload_and_compare(
+    db: Database, channel: ChannelRef = SALON, *, from_cache: bool = True
+) -> tuple[Circle, Seance | None]:
+    """The circle and open séance as cached, then as stored: they must be equal.
+
+    With `from_cache=False` the first read may come from the database too: a rollback (a
+    refused command, a read-only unit of work) drops what it touched from the cache, and so does
+    the first reload of another channel."""
+    async with db() as uow:
+        cached_circles = set(db.cache.circles)
+        cached_seances = set(db.cache.seances)
+        circle = await uow.circles.by_channel(channel)
+        assert circle is not None
+        seance = await uow.seances.open_for(circle.id)
+        assert db.cache.circles[circle.id].circle is circle
+        if from_cache:
+            assert circle.id in cached_circles, "the circle should come from the cache"
+            assert seance is None or seance.id in cached_seances, "the séance should be cached"
+        cached = copy.deepcopy((circle, seance))
+    db.cache.clear()
+    async with db() as uow:
+        stored_circle = await uow.circles.by_channel(channel)
+        assert stored_circle is not None
+        stored_seance = await uow.seances.open_for(stored_circle.id)
+    assert stored_circle is not circle
+    assert stored_circle == cached[0]
+    assert stored_seance == cached[1]
+    assert_utc(stored_circle, stored_seance)
+    return stored_circle, stored_seance
+
+
+def said(effects: list[Effect]) -> list[tuple[str, ...]]:
+    """What effects show people (ids of séances differ between stores, so they are left out)."""
+    out: list[tuple[str, ...]] = []
+    for e in effects:
+        if isinstance(e, Reply):
+            out.append(("reply", e.text, e.to.key if e.to else "", str(e.private)))
+        elif isinstance(e, StatusView):
+            out.append(("status", e.text, str(e.closed)))
+        elif isinstance(e, RecapPost):
+            out.append(("recap", e.markdown))
+    return out
+
+
+class Twin:
+    """The same conversation on SQLite (reloaded after every step) and on the memory store."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.chat = Chat(db)
+        self.memory_db = MemoryDatabase()
+        self.memory = Chat(self.memory_db)
+
+    async def act(self, action: str | float) -> None:
+        if isinstance(action, str):
+            name, _, text = action.partition(": ")
+            await self.chat.say(name, text)
+            await self.memory.say(name, text)
+            assert self.chat.refused is None, f"{action!r} refused: {self.chat.text}"
+        else:
+            await self.chat.wait(seconds=action)
+            await self.memory.wait(seconds=action)
+        assert said(self.chat.last) == said(self.memory.last), action
+
+    async def step(self, *actions: str | float) -> tuple[Circle, Seance | None]:
+        for action in actions:
+            await self.act(action)
+        circle, seance = await reload_and_compare(self.db)
+        store = self.memory_db.store
+        assert store.circles[circle.id] == circle
+        in_memory = [s for s in store.seances.values() if s.is_open]
+        if seance is None:
+            assert in_memory == []
+        else:
+            assert [dataclasses.replace(s, id=seance.id) for s in in_memory] == [seance]
+        return circle, seance
+
+
+def db_path(db: Database) -> Path:
+    name = make_url(db.url).database
+    assert name
+    return Path(name)
+
+
+def dump(db: Database) -> dict[str, Any]:
+    """Every table of the file, schema and rows, read with the plain sqlite3 module."""
+    with closing(sqlite3.connect(db_path(db))) as conn:
+        schema = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        tables = [name for kind, name, _ in schema if kind == "table"]
+        rows = {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
+        }
+    return {"schema": schema, "rows": rows}
+
+
+@contextmanager
+def writes(db: Database) -> Iterator[list[str]]:
+    """The INSERT, UPDATE and DELETE statements sent to the database inside the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+def set_columns(statement: str) -> set[str]:
+    match = re.match(r"UPDATE (\w+) SET (.*) WHERE", statement)
+    assert match, statement
+    return {part.split("=")[0].strip() for part in match.group(2).split(",")}
+
+
+# -- a whole séance, reloaded after every step --------------------------------------------------
+
+
+async def test_a_seance_reloads_from_sqlite_as_it_was_in_the_cache(sqlite_db: Database) -> None:
+    twin = Twin(sqlite_db)
+    alice, bob, carol, dave, eve, anim = (
+        user(n) for n in ("alice", "bob", "carol", "dave", "eve", "anim")
+    )
+
+    circle, seance = await twin.step(
+        "anim: /cercle creer Cercle du jeudi",
+        "anim: /cercle animateur @dom",
+        "anim: /cercle fuseau America/Montreal",
+    )
+    assert seance is None
+    assert circle.name == "Cercle du jeudi"
+    assert circle.created_at == START
+    assert circle.settings.timezone == "America/Montreal"
+    assert circle.members[user("dom")].role is Role.FACILITATOR
+    assert circle.members[anim].role is Role.FACILITATOR
+
+    circle, seance = await twin.step("anim: /seance")
+    assert seance is not None
+    assert (seance.number, seance.status, seance.opened_at) == (1, SeanceStatus.OPEN, START)
+    assert seance.phases == []
+    assert circle.seance_counter == 1
+
+    circle, seance = await twin.step(
+        "alice: /present", "bob: /present", "carol: /present", "eve: /excuse"
+    )
+    assert seance is not None
+    assert seance.attendance == {
+        anim: AttendanceStatus.PRESENT,
+        alice: AttendanceStatus.PRESENT,
+        bob: AttendanceStatus.PRESENT,
+        carol: AttendanceStatus.PRESENT,
+        eve: AttendanceStatus.EXCUSED,
+    }
+    assert [m.user for m in circle.roster()] == [anim, user("dom"), alice, bob, carol, eve]
+
+    # The check-in round: anim speaks 70 s, then alice has the floor.
+    circle, seance = await twin.step(
+        "anim: /seance cas @bob", "anim: /seance phase suivante", 70, "anim: /fini"
+    )
+    assert seance is not None
+    assert seance.case_owner == bob
+    assert [(p.key, p.mode, p.turn_limit) for p in seance.phases] == [
+        ("meteo", PhaseMode.ROUND, timedelta(minutes=2))
+    ]
+    assert seance.round_order == [anim, alice, bob, carol]
+    assert seance.round_pending == [bob, carol]
+    assert [(t.user, t.started_at, t.ended_at, t.outcome) for t in seance.turns] == [
+        (anim, START, at(seconds=70), TurnOutcome.FINISHED),
+        (alice, at(seconds=70), None, None),
+    ]
+
+    # alice passes; anim raises a hand for the open floor (with a motive); dave comes late.
+    circle, seance = await twin.step(
+        "alice: /passe", "anim: /tour une idée « accentuée »", "dave: /present"
+    )
+    assert seance is not None
+    assert seance.queue == [QueueEntry(anim, 1, "une idée « accentuée »")]
+    assert seance.arrivals == 1
+    assert seance.round_order == [anim, alice, bob, carol, dave]
+    assert seance.round_pending == [carol, dave]
+    assert seance.turns[1].outcome is TurnOutcome.PASSED
+    assert seance.speaker == bob
+
+    # bob's time box: the warning at 80 %, then the end of his turn moves the round on.
+    circle, seance = await twin.step(96)
+    assert seance is not None
+    assert seance.turn is not None
+    assert (seance.turn.user, seance.turn.warned, seance.turn.overrun_notified) == (
+        bob,
+        True,
+        False,
+    )
+    assert twin.chat.private_to("bob") == ["Il vous reste 24 s de temps de parole."]
+
+    circle, seance = await twin.step(24)
+    assert seance is not None
+    ended = seance.turns[2]
+    assert (ended.user, ended.outcome, ended.warned, ended.overrun_notified) == (
+        bob,
+        TurnOutcome.TIMEOUT,
+        True,
+        True,
+    )
+    assert ended.ended_at == at(seconds=70 + 120)
+    assert seance.speaker == carol
+
+    # A pause in the middle of carol's turn, kept across reloads; sub-second times too.
+    circle, seance = await twin.step(20, "anim: /seance pause")
+    assert seance is not None
+    assert seance.paused_since == at(seconds=210)
+    assert seance.is_paused
+
+    circle, seance = await twin.step(12.345678, "anim: /seance reprendre")
+    assert seance is not None
+    assert seance.paused_since is None
+    assert seance.turn is not None
+    assert seance.turn.paused == timedelta(seconds=12.345678)
+    assert seance.phases[0].paused == timedelta(seconds=12.345678)
+    assert "Parole : carol (20 s) · reste 1 min 40 s" in (twin.chat.status() or "")
+
+    # Items: a note and an action for someone else, with a due date.
+    circle, seance = await twin.step(
+        "carol: /fini",
+        "dave: /note Une note — é",
+        "anim: /action @carol préparer le budget échéance 2027-01-15",
+    )
+    assert seance is not None
+    assert circle.item_counter == 2
+    assert seance.speaker == dave
+
+    # The open floor: anim (queued during the round) gets it; three hands are raised.
+    circle, seance = await twin.step(
+        "anim: /seance phase suivante", "alice: /tour une question", "carol: /tour", "bob: /tour"
+    )
+    assert seance is not None
+    assert [(p.key, p.ended_at is None) for p in seance.phases] == [
+        ("meteo", False),
+        ("libre", True),
+    ]
+    assert seance.round_order == seance.round_pending == []
+    assert seance.speaker == anim
+    assert seance.queue == [
+        QueueEntry(alice, 2, "une question"),
+        QueueEntry(carol, 3, None),
+        QueueEntry(bob, 4, None),
+    ]
+    assert seance.turns[-2].outcome is TurnOutcome.PHASE_END
+    assert [e.user for e in seance.ordered_queue(QueueOrder.FAIR, twin.chat.clock.now())] == [
+        alice,
+        carol,
+        bob,
+    ]
+
+    circle, seance = await twin.step("carol: /passe", 30, "anim: /fini")
+    assert seance is not None
+    assert seance.queue == [QueueEntry(bob, 4, None)]
+    assert seance.speaker == alice
+
+    # A single-speaker phase: the case owner gets the floor.
+    circle, seance = await twin.step("anim: /seance phase unique")
+    assert seance is not None
+    assert seance.phase is not None
+    assert (seance.phase.mode, seance.phase.speaker) == (PhaseMode.SINGLE, bob)
+    assert seance.speaker == bob
+    assert [(t.user, t.outcome) for t in seance.turns] == [
+        (anim, TurnOutcome.FINISHED),
+        (alice, TurnOutcome.PASSED),
+        (bob, TurnOutcome.TIMEOUT),
+        (carol, TurnOutcome.FINISHED),
+        (dave, TurnOutcome.PHASE_END),
+        (anim, TurnOutcome.FINISHED),
+        (alice, TurnOutcome.PHASE_END),
+        (bob, None),
+    ]
+    assert [t.seq for t in seance.turns] == list(range(1, 9))
+    assert seance.next_protocol_phase == 2
+
+    async with sqlite_db() as uow:
+        items = await uow.items.for_circle(circle.id)
+    assert items == [
+        Item(
+            circle.id,
+            1,
+            ItemKind.NOTE,
+            "Une note — é",
+            dave,
+            at(seconds=210 + 12.345678),
+            seance.id,
+        ),
+        Item(
+            circle.id,
+            2,
+            ItemKind.ACTION,
+            "préparer le budget",
+            anim,
+            at(seconds=210 + 12.345678),
+            seance.id,
+            owner=carol,
+            due=date(2027, 1, 15),
+        ),
+    ]
+    assert_utc(*items)
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+async def test_a_refused_command_leaves_the_database_as_it_was(sqlite_db: Database) -> None:
+    chat = Chat(sqlite_db)
+    for line in (
+        "anim: /cercle creer Test",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /present",
+        "carol: /present",
+        "anim: /seance phase suivante",
+        "anim: /fini",
+        "anim: /tour plus tard",
+    ):
+        name, _, text = line.partition(": ")
+        await chat.say(name, text)
+        assert chat.refused is None, line
+    await chat.wait(seconds=30)
+    before = dump(sqlite_db)
+    circle_before, seance_before = await reload_and_compare(sqlite_db, from_cache=False)
+    assert seance_before is not None
+    assert seance_before.speaker == user("alice")
+
+    refused = [
+        # a newcomer: would join the roster, be marked present and join the round
+        ("zed", "/fini", "turn.not_speaking"),
+        ("anim", "/action @zoe budget échéance 2027-01-15", "circle.not_a_member"),
+        ("anim", "/action @bob budget échéance 2020-01-01", "item.due_in_past"),
+        ("anim", "/action @bob budget échéance 2027-02-30", "item.bad_due"),
+        ("alice", "/seance pause", "permission.facilitator_only"),
+        ("anim", "/seance reprendre", "seance.not_paused"),
+        ("anim", "/cercle fuseau Mars/Olympus", "circle.bad_timezone"),
+        ("carol", "/excuse", "attendance.excuse_while_taking_part"),
+        ("anim", "/seance phase unique", "phase.single_needs_speaker"),
+        ("bob", "/fini", "turn.not_speaking"),
+        ("newcomer", "/seance phase suivante", "permission.facilitator_only"),
+    ]
+    for name, text, key in refused:
+        await chat.say(name, text)
+        assert chat.refused == key, (name, text, chat.text)
+        assert dump(sqlite_db) == before, f"{name}: {text} changed the database"
+        # What the next command sees equals what was stored before the refusal.
+        circle, seance = await reload_and_compare(sqlite_db, from_cache=False)
+        assert (circle, seance) == (circle_before, seance_before), (name, text)
+
+    # The séance goes on from where it was.
+    await chat.say("alice", "/fini")
+    assert chat.public() == ["alice a terminé (30 s).", "bob, vous avez la parole (2 min 00 s)."]
+    assert dump(sqlite_db) != before
+    circle, _ = await reload_and_compare(sqlite_db)
+    assert user("zed") not in circle.members
+    assert user("zoe") not in circle.members
+
+
+async def test_only_what_changed_is_written(sqlite_db: Database) -> None:
+    chat = Chat(sqlite_db)
+    for line in (
+        "anim: /cercle creer Test",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /present",
+        "anim: /seance phase tour",
+        "anim: /fini",
+        "alice: /fini",
+        "bob: /fini",
+        "anim: /seance phase libre",
+        "alice: /tour",
+    ):
+        name, _, text = line.partition(": ")
+        await chat.say(name, text)
+        assert chat.refused is None, line
+
+    with writes(sqlite_db) as seen:
+        await chat.say("anim", "/file")
+    assert seen == []
+
+    with writes(sqlite_db) as seen:
+        await chat.say("bob", "/tour")
+    assert len(seen) == 1
+    assert seen[0].startswith("UPDATE seance ")
+    assert set_columns(seen[0]) == {"arrivals", "queue_json"}
+
+    # Closed turns are not written again: only alice's turn ends and bob's begins.
+    await chat.wait(seconds=45)
+    with writes(sqlite_db) as seen:
+        await chat.say("alice", "/fini")
+    assert chat.public() == ["alice a terminé (45 s).", "bob, vous avez la parole."]
+    updates = sorted(s for s in seen if s.startswith("UPDATE"))
+    inserts = [s for s in seen if s.startswith("INSERT")]
+    assert [s.split()[1] for s in updates] == ["seance", "turn"]
+    assert set_columns(updates[0]) == {"queue_json"}
+    assert set_columns(updates[1]) == {"ended_at", "outcome"}
+    assert [s.split()[2] for s in inserts] == ["turn"]
+    assert not any(s.startswith("DELETE") for s in seen)
+    await reload_and_compare(sqlite_db)
+
+
+# -- closed séances, items, two circles ---------------------------------------------------------
+
+
+async def test_a_closed_seance_and_its_items_round_trip(sqlite_db: Database) -> None:
+    chat = Chat(sqlite_db)
+    for line in (
+        "anim: /cercle creer Test",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /excuse",
+        "anim: /seance phase suivante",
+        60,
+        "anim: /fini",
+        "alice: /note à retenir",
+        "anim: /decision On se revoit en janvier",
+        "alice: /action @anim écrire le compte rendu échéance 2027-01-15",
+        30,
+        "anim: /seance pause",
+        "anim: /seance fin",
+    ):
+        if isinstance(line, str):
+            name, _, text = line.partition(": ")
+            await chat.say(name, text)
+            assert chat.refused is None, line
+        else:
+            await chat.wait(seconds=line)
+    assert len(chat.recaps()) == 1
+
+    async with sqlite_db() as uow:
+        circle = await uow.circles.by_channel(SALON)
+        assert circle is not None
+        assert await uow.seances.open_for(circle.id) is None
+        seances = await uow.seances.for_circle(circle.id)
+        items = await uow.items.for_circle(circle.id)
+        cached = copy.deepcopy((circle, seances))
+        exported = circle_data(circle, seances, items)
+    sqlite_db.cache.clear()
+    async with sqlite_db() as uow:
+        stored_circle = await uow.circles.by_channel(SALON)
+        assert stored_circle is not None
+        assert await uow.seances.open_for(stored_circle.id) is None
+        stored_seances = await uow.seances.for_circle(stored_circle.id)
+        stored_items = await uow.items.for_circle(stored_circle.id)
+        by_number = await uow.seances.by_number(stored_circle.id, 1)
+    assert (stored_circle, stored_seances) == cached
+    assert stored_items == items
+    assert circle_data(stored_circle, stored_seances, stored_items) == exported
+    assert_utc(stored_circle, *stored_seances, *stored_items)
+
+    [seance] = stored_seances
+    assert by_number == seance
+    assert seance.status is SeanceStatus.CLOSED
+    assert seance.closed_at == at(seconds=90)
+    assert seance.paused_since is None
+    assert seance.queue == seance.round_order == seance.round_pending == []
+    assert all(p.ended_at == at(seconds=90) for p in seance.phases)
+    assert [(t.user, t.outcome, t.ended_at) for t in seance.turns] == [
+        (user("anim"), TurnOutcome.FINISHED, at(seconds=60)),
+        (user("alice"), TurnOutcome.SEANCE_END, at(seconds=90)),
+    ]
+    assert seance.attendance == {
+        user("anim"): AttendanceStatus.PRESENT,
+        user("alice"): AttendanceStatus.PRESENT,
+        user("bob"): AttendanceStatus.EXCUSED,
+    }
+    assert [(i.number, i.kind, i.text, i.author, i.owner, i.due) for i in stored_items] == [
+        (1, ItemKind.NOTE, "à retenir", user("alice"), None, None),
+        (2, ItemKind.DECISION, "On se revoit en janvier", user("anim"), None, None),
+        (
+            3,
+            ItemKind.ACTION,
+            "écrire le compte rendu",
+            user("alice"),
+            user("anim"),
+            date(2027, 1, 15),
+        ),
+    ]
+    assert all(i.seance_id == seance.id and i.created_at == at(seconds=60) for i in stored_items)
+
+    # The next séance gets the next number; the closed one stays as it was.
+    await chat.say("anim", "/seance")
+    assert chat.refused is None
+    _, second = await reload_and_compare(sqlite_db)
+    assert second is not None
+    assert (second.number, second.status) == (2, SeanceStatus.OPEN)
+    async with sqlite_db() as uow:
+        assert await uow.seances.by_number(stored_circle.id, 1) == seance
+
+
+async def test_two_circles_in_two_channels_stay_separate(sqlite_db: Database) -> None:
+    north = Chat(sqlite_db, channel="nord")
+    south = Chat(sqlite_db, channel="sud", clock=north.clock, core=north.core)
+    for chat, lines in (
+        (north, ("anim: /cercle creer Nord", "anim: /seance", "alice: /present")),
+        (south, ("bea: /cercle creer Sud", "bea: /seance", "alice: /present", "carl: /present")),
+        (north, ("anim: /seance phase suivante", "alice: /note au nord")),
+        (south, ("bea: /seance phase libre", "carl: /tour", "alice: /tour au sud")),
+        (south, ("bea: /action @carl au sud échéance 2027-01-15",)),
+    ):
+        for line in lines:
+            name, _, text = line.partition(": ")
+            await chat.say(name, text)
+            assert chat.refused is None, line
+    await north.wait(seconds=120)  # anim's round turn ends in the north; nothing due in the south
+    assert north.public() == [
+        "Temps écoulé pour anim (2 min 00 s).",
+        "alice, vous avez la parole (2 min 00 s).",
+    ]
+
+    n_circle, n_seance = await reload_and_compare(sqlite_db, north.channel)
+    # (the first reload forgot the whole cache, so the south is read from the database twice)
+    s_circle, s_seance = await reload_and_compare(sqlite_db, south.channel, from_cache=False)
+    assert n_seance is not None
+    assert s_seance is not None
+    assert n_circle.id != s_circle.id
+    assert (n_seance.circle_id, s_seance.circle_id) == (n_circle.id, s_circle.id)
+    assert (n_seance.number, s_seance.number) == (1, 1)
+    assert set(n_circle.members) == {user("anim"), user("alice")}
+    assert set(s_circle.members) == {user("bea"), user("alice"), user("carl")}
+    assert n_circle.members[user("alice")].position == 2
+    assert s_circle.members[user("alice")].position == 2
+    assert set(n_seance.attendance) == {user("anim"), user("alice")}
+    assert set(s_seance.attendance) == {user("bea"), user("alice"), user("carl")}
+    assert [t.user for t in n_seance.turns] == [user("anim"), user("alice")]
+    assert [t.user for t in s_seance.turns] == [user("carl")]
+    assert s_seance.queue == [QueueEntry(user("alice"), 2, "au sud")]
+    assert n_seance.queue == []
+
+    async with sqlite_db() as uow:
+        assert [c.name for c in await uow.circles.all()] == ["Nord", "Sud"]
+        north_items = await uow.items.for_circle(n_circle.id)
+        south_items = await uow.items.for_circle(s_circle.id)
+    assert [(i.number, i.text, i.seance_id) for i in north_items] == [(1, "au nord", n_seance.id)]
+    assert [(i.number, i.text, i.owner, i.seance_id) for i in south_items] == [
+        (1, "au sud", user("carl"), s_seance.id)
+    ]
+
+    # Closing one circle's séance leaves the other's open.
+    await north.say("anim", "/seance fin")
+    assert north.refused is None
+    _, n_open = await reload_and_compare(sqlite_db, north.channel)
+    _, s_open = await reload_and_compare(sqlite_db, south.channel, from_cache=False)
+    assert n_open is None
+    assert s_open == s_seance
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
+def schema_differences(url: str, metadata: sa.MetaData) -> list[Any]:
+    engine = sa.create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, metadata))
+    finally:
+        engine.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    engine = sa.create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
+    try:
+        with engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_models(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "fresh.sqlite3")
+    upgrade(url)
+    assert set(SQLModel.metadata.tables) == MODEL_TABLES
+    assert table_names(url) == MODEL_TABLES | {"alembic_version"}
+    assert schema_differences(url, SQLModel.metadata) == []
+
+    # The comparison does see a drift (a column the migrations do not create).
+    drifted = sa.MetaData()
+    for table in SQLModel.metadata.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["turn"].append_column(sa.Column("extra", sa.Integer, nullable=True))
+    [difference] = schema_differences(url, drifted)
+    assert difference[0] == "add_column"
+    assert difference[2:4] == ("turn", drifted.tables["turn"].c.extra)
+
+    # Down to nothing and up again gives the same schema.
+    command.downgrade(alembic_config(url), "base")
+    assert table_names(url) == {"alembic_version"}
+    upgrade(url)
+    assert schema_differences(url, SQLModel.metadata) == []
+
+
+def test_instants_are_stored_in_utc_and_read_back_aware(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "utc.sqlite3")
+    upgrade(url)
+    paris = datetime(2026, 12, 3, 14, 0, 0, 123456, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+    engine = sa.create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
+    circle = storage.tables.CircleRow.__table__  # type: ignore[attr-defined]
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                circle.insert().values(
+                    name="x",
+                    channel="console:x",
+                    created_at=paris,
+                    language="fr",
+                    timezone="Europe/Paris",
+                    protocol="meteo",
+                    queue_order="fair",
+                    roster_open=True,
+                    round_auto_advance=True,
+                    phase_auto_advance=False,
+                    item_counter=0,
+                    seance_counter=0,
+                )
+            )
+            stored = conn.execute(sa.select(circle.c.created_at)).scalar_one()
+            raw = conn.exec_driver_sql("SELECT created_at FROM circle").scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == paris
+    assert stored.utcoffset() == timedelta(0)
+    assert raw.startswith("2026-12-03 14:00:00.123456")
