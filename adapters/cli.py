@@ -17,7 +17,6 @@ from typing import TextIO
 from adapters.bootstrap import Runtime, open_runtime
 from adapters.config import Config, ConfigError, load_config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
-from adapters.scheduler import ApsScheduler
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.export import circle_data
 from storage.database import upgrade
@@ -117,22 +116,9 @@ async def _console(config: Config, script: Path | None, start: str | None, quiet
         async with open_runtime(config, ManualClock(begin)) as runtime:
             await _play(runtime, lines, sys.stdout, quiet)
         return 0
-    clock = SystemClock()
-    scheduler = ApsScheduler(clock)
-    async with open_runtime(config, clock, scheduler) as runtime:
-        await _interactive(runtime, scheduler, quiet)
-    return 0
+    from adapters.runner import run_service
 
-
-async def _interactive(runtime: Runtime, scheduler: ApsScheduler, quiet: bool) -> None:
-    adapter = ConsoleAdapter(runtime.core, sys.stdout, show_status=not quiet, echo=False)
-    scheduler.deliver = adapter.deliver
-    print("Cercle — console. Tapez « nom: /commande » (ex. « alice: /aide »), Ctrl-D pour quitter.")
-    while line := await asyncio.to_thread(sys.stdin.readline):
-        try:
-            await adapter.feed(line)
-        except ScriptError as error:
-            print(f"[console] {error}")
+    return await run_service(replace(config, adapters=("console",)))
 
 
 async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
@@ -186,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "console":
         return asyncio.run(_console(config, args.script, args.start, args.quiet_status))
     if args.command == "run":
-        return asyncio.run(_console(config, None, None, False))
+        from adapters.runner import run_service
+
+        return asyncio.run(run_service(config))
     if args.command == "db":
         from adapters.bootstrap import database_url
 

@@ -15,7 +15,8 @@ from bot.protocol import Protocol, ProtocolBook, ProtocolError, protocol_from_ma
 DEFAULT_DATA_DIR = Path("cercle-data")
 DATA_DIR_ENV = "CERCLE_DATA_DIR"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-ADAPTERS = ("console",)
+ADAPTERS = ("console", "matrix")
+TRUST_MODES = ("all", "tofu")
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,7 @@ class Config:
     adapters: tuple[str, ...] = ("console",)
     defaults: CircleSettings = field(default_factory=CircleSettings)
     protocols: dict[str, Protocol] = field(default_factory=dict)
+    matrix: MatrixConfig | None = None
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "cercle.sqlite3"
@@ -56,7 +58,33 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "phase_auto_advance": bool,
     },
     "protocols": {},
+    "matrix": {
+        "homeserver": str,
+        "user_id": str,
+        "device_id": str,
+        "access_token_env": str,
+        "password_env": str,
+        "allowed_inviters": list,
+        "trust_devices": str,
+        "encryption": bool,
+        "retry_max_seconds": (int, float),
+    },
 }
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixConfig:
+    """The bot account on a Matrix homeserver; the secret itself comes from the environment."""
+
+    homeserver: str
+    user_id: str
+    device_id: str = "CERCLE"
+    access_token: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    allowed_inviters: tuple[str, ...] = ()
+    trust_devices: str = "all"
+    encryption: bool = True
+    retry_max_seconds: float = 60.0
 
 
 def _check_type(key: str, value: Any, expected: type | tuple[type, ...]) -> None:
@@ -145,13 +173,57 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
         round_auto_advance=defaults_data.get("round_auto_advance", settings.round_auto_advance),
         phase_auto_advance=defaults_data.get("phase_auto_advance", settings.phase_auto_advance),
     )
+    matrix = _matrix(data.get("matrix"), env) if "matrix" in adapters else None
     return Config(
+        matrix=matrix,
         data_dir=data_dir,
         database_url=database_url,
         log_level=level,
         adapters=adapters,
         defaults=defaults,
         protocols=protocols,
+    )
+
+
+def _matrix(section: dict[str, Any] | None, env: dict[str, str]) -> MatrixConfig:
+    if not section:
+        raise ConfigError("matrix: the matrix adapter needs a [matrix] section")
+    for key in ("homeserver", "user_id"):
+        if key not in section:
+            raise ConfigError(f"matrix.{key}: missing")
+    homeserver = section["homeserver"]
+    if not homeserver.startswith(("http://", "https://")):
+        raise ConfigError("matrix.homeserver: expected a URL starting with https://")
+    user_id = section["user_id"]
+    if not (user_id.startswith("@") and ":" in user_id):
+        raise ConfigError("matrix.user_id: expected a full user id such as @cercle:example.org")
+    token_var = section.get("access_token_env", "CERCLE_MATRIX_TOKEN")
+    password_var = section.get("password_env", "CERCLE_MATRIX_PASSWORD")
+    token, password = env.get(token_var), env.get(password_var)
+    if not token and not password:
+        raise ConfigError(
+            f"matrix.access_token_env: neither {token_var} nor {password_var} is set "
+            "in the environment"
+        )
+    trust = section.get("trust_devices", "all")
+    if trust not in TRUST_MODES:
+        raise ConfigError(f"matrix.trust_devices: expected one of {', '.join(TRUST_MODES)}")
+    inviters = section.get("allowed_inviters", [])
+    if not all(isinstance(i, str) and i for i in inviters):
+        raise ConfigError("matrix.allowed_inviters: expected a list of user ids or server names")
+    retry = float(section.get("retry_max_seconds", 60.0))
+    if retry <= 0:
+        raise ConfigError("matrix.retry_max_seconds: expected a positive number")
+    return MatrixConfig(
+        homeserver=homeserver.rstrip("/"),
+        user_id=user_id,
+        device_id=section.get("device_id", "CERCLE"),
+        access_token=token or None,
+        password=password or None,
+        allowed_inviters=tuple(inviters),
+        trust_devices=trust,
+        encryption=section.get("encryption", True),
+        retry_max_seconds=retry,
     )
 
 

@@ -82,10 +82,17 @@ class PromptRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
-    circles: CircleRepository
-    seances: SeanceRepository
-    items: ItemRepository
-    prompts: PromptRepository
+    @property
+    def circles(self) -> CircleRepository: ...
+
+    @property
+    def seances(self) -> SeanceRepository: ...
+
+    @property
+    def items(self) -> ItemRepository: ...
+
+    @property
+    def prompts(self) -> PromptRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.ports import UnitOfWork
 from storage.uow import AggregateCache, SqlUnitOfWork
 
 STORAGE_DIR = Path(__file__).resolve().parent
@@ -56,7 +57,7 @@ class Database:
         # SQLite has one writer; queueing here avoids "database is locked" between our own tasks.
         self._lock = asyncio.Lock() if self.is_sqlite else None
 
-    def __call__(self) -> SqlUnitOfWork:
+    def __call__(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine, self.cache, self._lock)
 
     async def upgrade(self) -> None:

@@ -1,0 +1,544 @@
+"""Cercle on Matrix: a matrix-nio client that turns room messages into core commands.
+
+- Commands are text: `!tour` and `/tour` both work. Edits of old messages are ignored, and so
+  are the bot's own messages, the backlog of its very first sync, and what a room said before
+  the bot joined it.
+- The sync token is saved only after a sync's events are handled, so commands sent while the
+  bot was down (or crashed mid-way) are handled after a restart — never twice in a row of
+  successful handling, never lost.
+- Sends go through one queue, in order, retried with backoff; a status update that a newer one
+  of the same séance replaces before it is sent is skipped (the live status is edited in place).
+- Encrypted rooms work with matrix-nio's e2e support; keys live in the data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MegolmEvent,
+    ReactionEvent,
+    RoomGetEventResponse,
+    RoomMemberEvent,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+    UnknownEvent,
+    UploadResponse,
+)
+from nio.exceptions import OlmUnverifiedDeviceError
+
+from adapters.config import MatrixConfig
+from adapters.matrix.render import pill, pills_in, to_html, with_pills
+from bot.app import CercleCore
+from bot.commands.parser import looks_like_command
+from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
+from bot.events import CommandEvent
+from bot.refs import ChannelRef, UserRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+FACILITATOR_POWER = 50
+RAISED_HAND = "✋"
+SYNC_TIMEOUT_MS = 30_000
+SYNC_FILTER: dict[str, Any] = {
+    "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
+    "presence": {"types": []},
+}
+_REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
+
+
+@dataclass(slots=True)
+class _Send:
+    """One queued send; `status_key` lets a newer status replace an unsent older one."""
+
+    action: Callable[[], Awaitable[bool]]
+    status_key: tuple[str, int] | None = None
+    version: int = 0
+
+
+class MatrixAdapter:
+    """Runs one Matrix account for Cercle."""
+
+    platform = PLATFORM
+    capabilities = frozenset({"edits", "reactions", "files", "html"})
+
+    def __init__(self, core: CercleCore, config: MatrixConfig, data_dir: Path) -> None:
+        self.core = core
+        self.config = config
+        self.dir = data_dir / "matrix"
+        self.ready = asyncio.Event()
+        self.reconnects = 0
+        self._queue: asyncio.Queue[_Send] = asyncio.Queue()
+        self._status_versions: dict[tuple[str, int], int] = {}
+        self._status_text: dict[tuple[str, int], str] = {}
+        self._status_event: dict[tuple[str, int], str] = {}
+        self._bot_events: dict[str, bool] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self.client = self._make_client()
+
+    # -- session ---------------------------------------------------------------------------
+
+    def _make_client(self) -> AsyncClient:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        store = self.dir / "store"
+        store.mkdir(exist_ok=True)
+        config = AsyncClientConfig(
+            encryption_enabled=self.config.encryption,
+            store_sync_tokens=False,
+            max_limit_exceeded=None,  # on 429, wait as told and retry
+            max_timeouts=None,
+            request_timeout=SYNC_TIMEOUT_MS / 1000 + 30,
+        )
+        return AsyncClient(
+            self.config.homeserver,
+            self.config.user_id,
+            device_id=self._session().get("device_id", self.config.device_id),
+            store_path=str(store),
+            config=config,
+        )
+
+    def _session_file(self) -> Path:
+        return self.dir / "session.json"
+
+    def _session(self) -> dict[str, str]:
+        try:
+            data = json.loads(self._session_file().read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_session(self, data: dict[str, str]) -> None:
+        path = self._session_file()
+        path.write_text(json.dumps(data), "utf-8")
+        os.chmod(path, 0o600)
+
+    async def login(self) -> None:
+        """Use the token from the environment, or a saved session, or log in with a password."""
+        client = self.client
+        saved = self._session()
+        if self.config.access_token:
+            client.restore_login(
+                self.config.user_id,
+                saved.get("device_id", self.config.device_id),
+                self.config.access_token,
+            )
+        elif saved.get("access_token"):
+            client.restore_login(self.config.user_id, saved["device_id"], saved["access_token"])
+        else:
+            assert self.config.password is not None
+            response = await client.login(self.config.password, device_name="Cercle")
+            if not isinstance(response, LoginResponse):
+                raise RuntimeError(f"Matrix login failed: {getattr(response, 'message', '')}")
+            self._save_session(
+                {"device_id": response.device_id, "access_token": response.access_token}
+            )
+        if self.config.encryption and client.should_upload_keys:
+            await client.keys_upload()
+
+    def _token_file(self) -> Path:
+        return self.dir / "sync_token"
+
+    def _load_token(self) -> str | None:
+        try:
+            token = self._token_file().read_text("utf-8").strip()
+        except OSError:
+            return None
+        return token or None
+
+    def _save_token(self, token: str) -> None:
+        tmp = self._token_file().with_suffix(".tmp")
+        tmp.write_text(token, "utf-8")
+        tmp.replace(self._token_file())
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Log in, take the first sync as the starting point, then handle syncs until stopped."""
+        await self.login()
+        self._tasks.append(asyncio.create_task(self._sender(), name="matrix-sender"))
+        since = self._load_token()
+        if since is None:
+            first = await self._sync_retrying(None, poll_ms=0, full_state=True)
+            await self._accept_invites(first)
+            self._save_token(first.next_batch)
+            since = first.next_batch
+        else:
+            self.client.next_batch = since
+        self.ready.set()
+        log.info("matrix adapter ready as %s", self.config.user_id)
+        while not self._stopping.is_set():
+            response = await self._sync_retrying(since, poll_ms=SYNC_TIMEOUT_MS)
+            await self._accept_invites(response)
+            await self._handle_rooms(response)
+            self._save_token(response.next_batch)
+            since = response.next_batch
+            await self._maintain_keys()
+
+    async def stop(self, flush_seconds: float = 5.0) -> None:
+        """Send what is queued (within a bound), then close the connection."""
+        self._stopping.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), flush_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.client.close()
+
+    async def _sync_retrying(
+        self, since: str | None, *, poll_ms: int, full_state: bool = False
+    ) -> SyncResponse:
+        delay = 0.5
+        while True:
+            try:
+                response = await self.client.sync(
+                    timeout=poll_ms, since=since, full_state=full_state, sync_filter=SYNC_FILTER
+                )
+            except (OSError, TimeoutError) as error:
+                response = None
+                reason = type(error).__name__
+            else:
+                reason = getattr(response, "message", "")
+            if isinstance(response, SyncResponse):
+                return response
+            self.reconnects += 1
+            log.warning("matrix sync failed (%s); retrying in %.1f s", reason, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.config.retry_max_seconds)
+
+    async def _maintain_keys(self) -> None:
+        client = self.client
+        if not self.config.encryption or client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+
+    # -- incoming --------------------------------------------------------------------------
+
+    def _inviter_allowed(self, sender: str) -> bool:
+        allowed = self.config.allowed_inviters
+        if not allowed:
+            return True
+        server = sender.partition(":")[2]
+        return sender in allowed or server in allowed
+
+    async def _accept_invites(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            inviter = next(
+                (
+                    e.sender
+                    for e in info.invite_state
+                    if isinstance(e, InviteMemberEvent) and e.state_key == self.config.user_id
+                ),
+                None,
+            )
+            if inviter is None or not self._inviter_allowed(inviter):
+                log.info("invitation to %s not accepted (inviter not allowed)", room_id)
+                continue
+            result = await self.client.join(room_id)
+            if isinstance(result, JoinError):
+                log.warning("could not join %s: %s", room_id, result.message)
+
+    async def _handle_rooms(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            start = 0
+            for index, event in enumerate(events):
+                if (
+                    isinstance(event, RoomMemberEvent)
+                    and event.state_key == self.config.user_id
+                    and event.membership == "join"
+                    and (event.prev_membership or "") != "join"
+                ):
+                    start = index + 1  # what came before the bot joined is not for it
+            for event in events[start:]:
+                await self._handle_event(room_id, event)
+
+    async def _handle_event(self, room_id: str, event: Any) -> None:
+        sender = getattr(event, "sender", None)
+        if sender is None or sender == self.config.user_id:
+            return
+        if isinstance(event, RoomMessageText):
+            content = event.source.get("content", {})
+            if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
+                return  # an edit: the command was handled (or not) when first sent
+            body = _REPLY_FALLBACK.sub("", event.body or "", count=1)
+            if not looks_like_command(body):
+                return
+            formatted = event.formatted_body or ""
+            await self._command(room_id, sender, body, pills_in(formatted))
+        elif isinstance(event, ReactionEvent):
+            await self._reaction(room_id, sender, event.key, event.reacts_to)
+        elif isinstance(event, UnknownEvent) and event.type == "m.reaction":
+            relates = event.source.get("content", {}).get("m.relates_to", {})
+            await self._reaction(room_id, sender, relates.get("key", ""), relates.get("event_id"))
+        elif isinstance(event, MegolmEvent):
+            log.warning("could not decrypt an event in %s; asking for its key", room_id)
+            with contextlib.suppress(Exception):
+                await self.client.request_room_key(event)
+
+    async def _reaction(self, room_id: str, sender: str, key: str, target: str | None) -> None:
+        if not key.startswith(RAISED_HAND) or not target:
+            return
+        if not await self._sent_by_bot(room_id, target):
+            return
+        await self._command(room_id, sender, "/tour", {})
+
+    async def _sent_by_bot(self, room_id: str, event_id: str) -> bool:
+        if event_id in self._bot_events:
+            return self._bot_events[event_id]
+        response = await self.client.room_get_event(room_id, event_id)
+        mine = isinstance(response, RoomGetEventResponse) and (
+            response.event.sender == self.config.user_id
+        )
+        self._bot_events[event_id] = mine
+        return mine
+
+    async def _command(self, room_id: str, sender: str, body: str, pills: dict[str, str]) -> None:
+        room = self.client.rooms.get(room_id)
+        text = body.strip()
+        for name, user_id in pills.items():
+            if name and name in text:
+                text = text.replace(name, user_id, 1)
+        level = room.power_levels.get_user_level(sender) if room else 0
+        display = room.user_name(sender) if room else None
+
+        def resolve(token: str) -> UserRef | None:
+            return self._resolve(room_id, token)
+
+        event = CommandEvent(
+            channel=ChannelRef(PLATFORM, room_id),
+            author=UserRef(PLATFORM, sender),
+            author_name=str(display or sender),
+            text=text,
+            platform_facilitator=level >= FACILITATOR_POWER,
+            platform_knows_roles=True,
+            resolve_user=resolve,
+        )
+        outcome = await self.core.handle(event)
+        await self.deliver(outcome.effects)
+
+    def _resolve(self, room_id: str, token: str) -> UserRef | None:
+        token = token.rstrip(",.;:")
+        if token.startswith("@") and ":" in token:
+            return UserRef(PLATFORM, token)
+        wanted = token.removeprefix("@").casefold()
+        room = self.client.rooms.get(room_id)
+        if not wanted or room is None:
+            return None
+        found = [
+            uid
+            for uid, user in room.users.items()
+            if wanted in ((user.display_name or "").casefold(), uid[1:].split(":")[0].casefold())
+        ]
+        return UserRef(PLATFORM, found[0]) if len(found) == 1 else None
+
+    # -- outgoing --------------------------------------------------------------------------
+
+    async def deliver(self, effects: list[Effect]) -> None:
+        """Queue what the core asks to post; the sender task sends it in order."""
+        for effect in effects:
+            if effect.channel.platform != PLATFORM:
+                continue
+            room_id = effect.channel.id
+            if isinstance(effect, Reply):
+                content = self._reply_content(room_id, effect)
+                self._enqueue(_Send(self._sender_of(room_id, content)))
+            elif isinstance(effect, RecapPost):
+                content = _message(effect.markdown, to_html(effect.markdown))
+                self._enqueue(_Send(self._sender_of(room_id, content)))
+            elif isinstance(effect, StatusView):
+                self._queue_status(room_id, effect)
+            elif isinstance(effect, FilePost):
+                self._enqueue(_Send(self._file_sender(room_id, effect)))
+
+    def _enqueue(self, job: _Send) -> None:
+        self._queue.put_nowait(job)
+
+    def _names(self, room_id: str, users: tuple[UserRef, ...]) -> dict[str, str]:
+        room = self.client.rooms.get(room_id)
+        out: dict[str, str] = {}
+        for user in users:
+            if user.platform == PLATFORM:
+                out[user.id] = (room.user_name(user.id) if room else None) or user.id
+        return out
+
+    def _reply_content(self, room_id: str, reply: Reply) -> dict[str, Any]:
+        people = reply.mentions + ((reply.to,) if reply.private and reply.to else ())
+        names = self._names(room_id, people)
+        body, html = reply.text, to_html(reply.text)
+        if reply.private and reply.to is not None and reply.to.id in names:
+            name = names[reply.to.id]
+            body = f"{name}: {body}"
+            html = pill(reply.to.id, name) + ": " + html
+            others = {k: v for k, v in names.items() if k != reply.to.id}
+            html = with_pills(html, others)
+        else:
+            html = with_pills(html, names)
+        content = _message(body, html)
+        content["m.mentions"] = {"user_ids": sorted(names)}
+        return content
+
+    def _sender_of(self, room_id: str, content: dict[str, Any]) -> Callable[[], Awaitable[bool]]:
+        async def send() -> bool:
+            return await self._send(room_id, content) is not None
+
+        return send
+
+    def _queue_status(self, room_id: str, view: StatusView) -> None:
+        key = (room_id, view.seance_id)
+        if view.message_id and key not in self._status_event:
+            self._status_event[key] = view.message_id
+        if self._status_text.get(key) == view.text:
+            return
+        self._status_text[key] = view.text
+        version = self._status_versions.get(key, 0) + 1
+        self._status_versions[key] = version
+
+        async def send() -> bool:
+            original = self._status_event.get(key)
+            html = to_html(view.text)
+            if original is None:
+                content = _message(view.text, html)
+                content["m.mentions"] = {}
+                event_id = await self._send(room_id, content)
+                if event_id is None:
+                    return False
+                if not event_id:
+                    return True  # refused for good
+                self._status_event[key] = event_id
+                self._bot_events[event_id] = True
+                await self.core.record_status_message(view.seance_id, event_id)
+                return True
+            content = _message("* " + view.text, "* " + html)
+            content["m.new_content"] = _message(view.text, html)
+            content["m.relates_to"] = {"rel_type": "m.replace", "event_id": original}
+            content["m.mentions"] = {}
+            return await self._send(room_id, content) is not None
+
+        self._enqueue(_Send(send, status_key=key, version=version))
+
+    def _file_sender(self, room_id: str, post: FilePost) -> Callable[[], Awaitable[bool]]:
+        async def send() -> bool:
+            room = self.client.rooms.get(room_id)
+            encrypted = bool(room and room.encrypted and self.config.encryption)
+            response, keys = await self.client.upload(
+                io.BytesIO(post.content),
+                content_type=post.media_type,
+                filename=post.filename,
+                encrypt=encrypted,
+                filesize=len(post.content),
+            )
+            if not isinstance(response, UploadResponse):
+                log.warning("upload of %s failed: %s", post.filename, response)
+                return False
+            content: dict[str, Any] = {
+                "msgtype": "m.file",
+                "body": post.filename,
+                "info": {"mimetype": post.media_type, "size": len(post.content)},
+            }
+            if encrypted and keys:
+                content["file"] = {"url": response.content_uri, **keys}
+            else:
+                content["url"] = response.content_uri
+            if post.caption:
+                await self._send(room_id, _message(post.caption, to_html(post.caption)))
+            return await self._send(room_id, content) is not None
+
+        return send
+
+    async def _sender(self) -> None:
+        """Send queued messages one by one; retry with backoff, never drop a transient one."""
+        while True:
+            job = await self._queue.get()
+            try:
+                if job.status_key and self._status_versions.get(job.status_key) != job.version:
+                    continue  # a newer status of the same séance is queued
+                delay = 0.5
+                while not await job.action():
+                    log.warning("matrix send failed; retrying in %.1f s", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.config.retry_max_seconds)
+            except Exception:
+                log.exception("matrix send failed for good")
+            finally:
+                self._queue.task_done()
+
+    async def _send(self, room_id: str, content: dict[str, Any]) -> str | None:
+        """One m.room.message; the event id, or None on a transient failure."""
+        room = self.client.rooms.get(room_id)
+        try:
+            if room is not None and room.encrypted and self.config.encryption:
+                await self._maintain_keys()
+                self._trust(room_id)
+            response = await self.client.room_send(
+                room_id,
+                "m.room.message",
+                content,
+                ignore_unverified_devices=self.config.trust_devices == "all",
+            )
+        except OlmUnverifiedDeviceError as error:
+            log.warning("new unverified device in %s: %s (blacklisted)", room_id, error)
+            self.client.blacklist_device(error.device)
+            return None
+        except (OSError, TimeoutError) as error:
+            log.warning("matrix send to %s failed: %s", room_id, type(error).__name__)
+            return None
+        if isinstance(response, RoomSendResponse):
+            return str(response.event_id)
+        status = getattr(response, "status_code", "") or ""
+        if str(status).startswith("M_FORBIDDEN") or status in ("M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
+            log.error("matrix refused a message to %s: %s", room_id, status)
+            return ""  # permanent: not retried
+        log.warning("matrix send to %s failed: %s", room_id, getattr(response, "message", ""))
+        return None
+
+    def _trust(self, room_id: str) -> None:
+        """Trust on first use: the devices a person has when first seen are trusted."""
+        if self.config.trust_devices != "tofu":
+            return
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return
+        for user_id in room.users:
+            devices = list(self.client.device_store.active_user_devices(user_id))
+            known = any(d.verified for d in devices)
+            for device in devices:
+                if device.verified or device.blacklisted:
+                    continue
+                if known:
+                    self.client.blacklist_device(device)
+                else:
+                    self.client.verify_device(device)
+
+
+def _message(body: str, html: str) -> dict[str, Any]:
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+    }

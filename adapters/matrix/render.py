@@ -1,0 +1,75 @@
+"""The core's text (a small Markdown subset) as Matrix HTML, with mentions as pills."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    escaped = _CODE.sub(r"<code>\1</code>", escaped)
+    return _BOLD.sub(r"<strong>\1</strong>", escaped)
+
+
+def to_html(markdown: str) -> str:
+    """Headings (`##`, `###`), bullet lists (`- `), paragraphs and line breaks."""
+    out: list[str] = []
+    in_list = False
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            out.append("<p>" + "<br>".join(paragraph) + "</p>")
+            paragraph.clear()
+
+    for raw in markdown.splitlines():
+        line = raw.rstrip()
+        if line.startswith("- "):
+            flush()
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append("<li>" + _inline(line[2:]) + "</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if line.startswith("### "):
+            flush()
+            out.append("<h4>" + _inline(line[4:]) + "</h4>")
+        elif line.startswith("## "):
+            flush()
+            out.append("<h3>" + _inline(line[3:]) + "</h3>")
+        elif not line:
+            flush()
+        else:
+            paragraph.append(_inline(line))
+    if in_list:
+        out.append("</ul>")
+    flush()
+    return "".join(out)
+
+
+def pill(user_id: str, name: str) -> str:
+    return f'<a href="https://matrix.to/#/{html.escape(user_id)}">{html.escape(name)}</a>'
+
+
+def with_pills(body_html: str, mentions: dict[str, str]) -> str:
+    """Turn the first appearance of each mentioned person's name into a pill."""
+    for user_id, name in mentions.items():
+        escaped = html.escape(name, quote=False)
+        if escaped and escaped in body_html:
+            body_html = body_html.replace(escaped, pill(user_id, name), 1)
+    return body_html
+
+
+_PILL = re.compile(r'<a href="https://matrix\.to/#/(@[^"/?]+)[^"]*">([^<]*)</a>')
+
+
+def pills_in(formatted_body: str) -> dict[str, str]:
+    """Mentions a client put in a message: shown name → user id."""
+    return {html.unescape(name): html.unescape(uid) for uid, name in _PILL.findall(formatted_body)}
