@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from dataclasses import replace
@@ -44,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the database migrations")
+    discord_cmd = sub.add_parser("discord", help="Discord maintenance")
+    discord_sub = discord_cmd.add_subparsers(dest="discord_command", required=True)
+    sync = discord_sub.add_parser("sync", help="register the slash commands with Discord")
+    sync.add_argument("--guild", type=int, help="only this server (instant), else global")
     export = sub.add_parser("export", help="print a circle's data")
     export.add_argument("--format", choices=("json", "ics"), default="json")
     export.add_argument("--circle", help="only the circle with this name")
@@ -180,6 +185,17 @@ def main(argv: list[str] | None = None) -> int:
 
         upgrade(database_url(config))
         print("database up to date")
+        return 0
+    if args.command == "discord":
+        from adapters.config import discord_section
+        from adapters.discord.sync import sync_commands
+
+        discord_config = config.discord or discord_section({}, dict(os.environ), need_token=False)
+        if not discord_config.token:
+            print("cercle: discord.token_env: no Discord token in the environment", file=sys.stderr)
+            return 2
+        count = asyncio.run(sync_commands(discord_config, args.guild))
+        print(f"{count} commands registered")
         return 0
     if args.command == "export":
         return asyncio.run(_export(config, args.circle, args.format))

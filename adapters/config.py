@@ -15,7 +15,7 @@ from bot.protocol import Protocol, ProtocolBook, ProtocolError, protocol_from_ma
 DEFAULT_DATA_DIR = Path("cercle-data")
 DATA_DIR_ENV = "CERCLE_DATA_DIR"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-ADAPTERS = ("console", "matrix")
+ADAPTERS = ("console", "matrix", "discord")
 TRUST_MODES = ("all", "tofu")
 
 
@@ -34,6 +34,7 @@ class Config:
     defaults: CircleSettings = field(default_factory=CircleSettings)
     protocols: dict[str, Protocol] = field(default_factory=dict)
     matrix: MatrixConfig | None = None
+    discord: DiscordConfig | None = None
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "cercle.sqlite3"
@@ -58,6 +59,11 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "phase_auto_advance": bool,
     },
     "protocols": {},
+    "discord": {
+        "token_env": str,
+        "guild_ids": list,
+        "facilitator_roles": list,
+    },
     "matrix": {
         "homeserver": str,
         "user_id": str,
@@ -70,6 +76,15 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "retry_max_seconds": (int, float),
     },
 }
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    """The bot user on Discord; the token comes from the environment."""
+
+    token: str | None = field(default=None, repr=False)
+    guild_ids: tuple[int, ...] = ()
+    facilitator_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,14 +189,39 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
         phase_auto_advance=defaults_data.get("phase_auto_advance", settings.phase_auto_advance),
     )
     matrix = _matrix(data.get("matrix"), env) if "matrix" in adapters else None
+    wants_discord = "discord" in adapters
+    discord = (
+        discord_section(data.get("discord") or {}, env, need_token=wants_discord)
+        if wants_discord or "discord" in data
+        else None
+    )
     return Config(
         matrix=matrix,
+        discord=discord,
         data_dir=data_dir,
         database_url=database_url,
         log_level=level,
         adapters=adapters,
         defaults=defaults,
         protocols=protocols,
+    )
+
+
+def discord_section(
+    section: dict[str, Any], env: dict[str, str], need_token: bool = True
+) -> DiscordConfig:
+    var = section.get("token_env", "CERCLE_DISCORD_TOKEN")
+    token = env.get(var)
+    if need_token and not token:
+        raise ConfigError(f"discord.token_env: the environment variable {var} is not set")
+    guilds = section.get("guild_ids", [])
+    if not all(isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in guilds):
+        raise ConfigError("discord.guild_ids: expected a list of server ids (numbers)")
+    roles = section.get("facilitator_roles", [])
+    if not all(isinstance(r, str) and r for r in roles):
+        raise ConfigError("discord.facilitator_roles: expected a list of role names")
+    return DiscordConfig(
+        token=token or None, guild_ids=tuple(guilds), facilitator_roles=tuple(roles)
     )
 
 

@@ -65,6 +65,11 @@ def build_adapters(config: Config, runtime: Runtime) -> list[Adapter]:
     for name in config.adapters:
         if name == "console":
             adapters.append(InteractiveConsole(runtime))
+        elif name == "discord":
+            from adapters.discord.adapter import DiscordAdapter
+
+            assert config.discord is not None
+            adapters.append(DiscordAdapter(runtime.core, config.discord))
         elif name == "matrix":
             from adapters.matrix.adapter import MatrixAdapter
 

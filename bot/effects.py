@@ -27,7 +27,7 @@ class StatusView:
     message_id: str | None
     text: str
     closed: bool = False
-    facilitator_actions: bool = True
+    lang: str = "fr"
 
 
 @dataclass(frozen=True, slots=True)

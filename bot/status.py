@@ -67,4 +67,5 @@ def status_view(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
         message_id=seance.status_message_id,
         text=status_text(tr, circle, seance, now),
         closed=not seance.is_open,
+        lang=circle.settings.language,
     )
