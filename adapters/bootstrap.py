@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +13,10 @@ from adapters.scheduler import ApsScheduler
 from bot.app import CercleCore
 from bot.clock import Clock
 from storage.database import Database, sqlite_url
+
+# Another process may plan or open séances in the same database: every minute, wake-ups are
+# rebuilt from it, so nothing waits for a restart (the claim still posts each prompt once).
+RESYNC_SECONDS = 60
 
 
 @dataclass(slots=True)
@@ -29,6 +35,11 @@ def database_url(config: Config) -> str:
     return sqlite_url(config.sqlite_path().resolve())
 
 
+def instance_name() -> str:
+    """Who claimed a prompt, in the database: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @asynccontextmanager
 async def open_runtime(
     config: Config, clock: Clock, scheduler: ApsScheduler | None = None
@@ -40,12 +51,18 @@ async def open_runtime(
     try:
         await database.upgrade()
         core = CercleCore(
-            database, clock, config.protocol_book(), defaults=config.defaults, scheduler=scheduler
+            database,
+            clock,
+            config.protocol_book(),
+            defaults=config.defaults,
+            scheduler=scheduler,
+            instance=instance_name(),
         )
         if scheduler is not None:
             scheduler.handler = core.wake
         await core.start()
         if scheduler is not None:
+            scheduler.every(RESYNC_SECONDS, "resync", core.start)
             scheduler.start()
         yield Runtime(config, database, core)
     finally:

@@ -56,6 +56,20 @@ class ApsScheduler:
             misfire_grace_time=max(1, int(grace.total_seconds())),
         )
 
+    def every(self, seconds: float, key: str, job: Callable[[], Awaitable[None]]) -> None:
+        """A recurring chore (not a wake-up of the core), shielded like the others."""
+
+        async def run() -> None:
+            try:
+                await job()
+            except Exception:
+                self.errors += 1
+                log.exception("recurring job %s failed", key)
+
+        self._aps.add_job(
+            run, "interval", seconds=seconds, id=key, replace_existing=True, misfire_grace_time=30
+        )
+
     def cancel(self, key: str) -> None:
         with contextlib.suppress(JobLookupError):
             self._aps.remove_job(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,20 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str) -> None:
-    """Bring the schema to the newest migration (safe to run at every start)."""
+    """Bring the schema to the newest migration (safe to run at every start).
+
+    Two processes starting together on one SQLite file take turns through a lock file, so
+    the second finds the schema done instead of creating the tables again."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        lock_path = Path(parsed.database).with_suffix(".migrate.lock")
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
     command.upgrade(alembic_config(url), "head")
 
 
