@@ -8,7 +8,10 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,matrix,discord]'
+# A throw-away Synapse for the Matrix tests lives in its own venv (.venv-synapse); the tests
+# start and stop it themselves.
+"$PYTHON" scripts/synapse.py install
 
 echo "== ruff"
 .venv/bin/ruff check .

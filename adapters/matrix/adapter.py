@@ -90,6 +90,7 @@ class MatrixAdapter:
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_event: dict[tuple[str, int], str] = {}
         self._bot_events: dict[str, bool] = {}
+        self._room_creators: dict[str, frozenset[str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self.client = self._make_client()
@@ -278,6 +279,7 @@ class MatrixAdapter:
                 await self._handle_event(room_id, event)
 
     async def _handle_event(self, room_id: str, event: Any) -> None:
+        log.debug("event %s in %s", type(event).__name__, room_id)
         sender = getattr(event, "sender", None)
         if sender is None or sender == self.config.user_id:
             return
@@ -324,6 +326,8 @@ class MatrixAdapter:
             if name and name in text:
                 text = text.replace(name, user_id, 1)
         level = room.power_levels.get_user_level(sender) if room else 0
+        if sender in await self._creators(room_id):
+            level = max(level, 100)  # room version 12: creators outrank every power level
         display = room.user_name(sender) if room else None
 
         def resolve(token: str) -> UserRef | None:
@@ -339,7 +343,35 @@ class MatrixAdapter:
             resolve_user=resolve,
         )
         outcome = await self.core.handle(event)
+        log.debug(
+            "command %s in %s: refused=%s, level=%s",
+            outcome.command,
+            room_id,
+            outcome.refused,
+            level,
+        )
         await self.deliver(outcome.effects)
+
+    async def _creators(self, room_id: str) -> frozenset[str]:
+        """Who created the room (and its additional creators), read once from its state."""
+        if room_id not in self._room_creators:
+            response = await self.client.room_get_state(room_id)
+            events = getattr(response, "events", None)
+            create = next(
+                (
+                    e
+                    for e in events or []
+                    if isinstance(e, dict) and e.get("type") == "m.room.create"
+                ),
+                None,
+            )
+            if create is None:
+                return frozenset()  # not cached: asked again next time
+            content = create.get("content", {})
+            creators = {content.get("creator") or create.get("sender")}
+            creators.update(content.get("additional_creators") or [])
+            self._room_creators[room_id] = frozenset(c for c in creators if isinstance(c, str))
+        return self._room_creators[room_id]
 
     def _resolve(self, room_id: str, token: str) -> UserRef | None:
         token = token.rstrip(",.;:")
