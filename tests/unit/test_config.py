@@ -104,3 +104,63 @@ def test_invalid_toml_is_one_line_too(tmp_path: Path) -> None:
     bad.write_text("[cercle\n", "utf-8")
     with pytest.raises(ConfigError, match=r"not valid TOML"):
         load_config(bad, env={})
+
+
+def test_matrix_section_takes_the_token_from_the_environment() -> None:
+    config = parse_config(
+        {
+            "cercle": {"adapters": ["matrix"]},
+            "matrix": {"homeserver": "https://matrix.example.org", "user_id": "@c:example.org"},
+        },
+        {"CERCLE_MATRIX_TOKEN": "secret-token"},
+    )
+    assert config.matrix is not None
+    assert config.matrix.access_token == "secret-token"
+    assert "secret-token" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("section", "env", "message"),
+    [
+        ({}, {}, "matrix: the matrix adapter needs a [matrix] section"),
+        ({"homeserver": "https://m.org"}, {}, "matrix.user_id: missing"),
+        (
+            {"homeserver": "matrix.org", "user_id": "@c:m.org"},
+            {"CERCLE_MATRIX_TOKEN": "t"},
+            "matrix.homeserver: expected a URL",
+        ),
+        (
+            {"homeserver": "https://m.org", "user_id": "@c:m.org"},
+            {},
+            "matrix.access_token_env: neither CERCLE_MATRIX_TOKEN nor CERCLE_MATRIX_PASSWORD",
+        ),
+        (
+            {"homeserver": "https://m.org", "user_id": "@c:m.org", "trust_devices": "some"},
+            {"CERCLE_MATRIX_TOKEN": "t"},
+            "matrix.trust_devices: expected one of all, tofu",
+        ),
+    ],
+)
+def test_matrix_mistakes_name_the_key(
+    section: dict[str, object], env: dict[str, str], message: str
+) -> None:
+    data: dict[str, object] = {"cercle": {"adapters": ["matrix"]}}
+    if section:
+        data["matrix"] = section
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, env)
+    assert message in str(caught.value)
+
+
+def test_discord_needs_its_token_only_when_it_runs() -> None:
+    with pytest.raises(ConfigError, match="discord.token_env: the environment variable"):
+        parse_config({"cercle": {"adapters": ["discord"]}}, {})
+    config = parse_config(
+        {"cercle": {"adapters": ["discord"]}, "discord": {"guild_ids": [42]}},
+        {"CERCLE_DISCORD_TOKEN": "tok"},
+    )
+    assert config.discord is not None
+    assert config.discord.guild_ids == (42,)
+    assert "tok" not in repr(config)
+    with pytest.raises(ConfigError, match="discord.guild_ids"):
+        parse_config({"discord": {"guild_ids": ["x"]}}, {})
