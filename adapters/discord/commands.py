@@ -94,7 +94,7 @@ def _callback(
         parameters.append(
             inspect.Parameter(
                 arg.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.KEYWORD_ONLY,
                 annotation=_annotation(arg),
                 default=inspect.Parameter.empty if arg.required else None,
             )
