@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000
+ACK_WITHIN_SECONDS = 2.0  # Discord drops an interaction not acknowledged within 3 s
 EMBED_LIMIT = 4096
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
@@ -131,7 +132,10 @@ class DiscordAdapter:
 
     async def _setup(self) -> None:
         await self.tree.set_translator(CatalogCommandTranslator())
-        for command in build_commands(COMMANDS, self._run_command, self.core.translator):
+        commands = build_commands(
+            COMMANDS, self._run_command, self.core.translator, complete=self._suggest
+        )
+        for command in commands:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
         for guild_id in self.config.guild_ids:
@@ -178,7 +182,12 @@ class DiscordAdapter:
             platform_knows_roles=True,
             resolve_user=resolve_mention,
         )
-        outcome = await self.core.handle(event)
+        handling = asyncio.ensure_future(self.core.handle(event))
+        done, _ = await asyncio.wait({handling}, timeout=ACK_WITHIN_SECONDS)
+        if not done:
+            # Discord wants an answer within 3 s: say we are on it, answer when done.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await handling
         await self._answer(interaction, event.author, outcome.effects)
 
     async def _answer(
@@ -188,7 +197,13 @@ class DiscordAdapter:
         public = [e for e in effects if isinstance(e, Reply) and not e.private]
         files = [e for e in effects if isinstance(e, FilePost) and e.to == author]
         rest = [e for e in effects if e not in mine and e not in public and e not in files]
-        if public:
+        deferred = interaction.response.is_done()
+        if deferred:
+            # after a defer, answers are follow-ups; public ones go to the channel
+            texts = "\n".join(r.text for r in mine) or "✅"
+            await interaction.followup.send(texts[:MESSAGE_LIMIT], ephemeral=True)
+            rest = [*public, *rest]
+        elif public:
             first, *others = public
             await interaction.response.send_message(**self._reply_kwargs(first))
             for reply in others:
@@ -218,6 +233,35 @@ class DiscordAdapter:
             "content": text[:MESSAGE_LIMIT],
             "allowed_mentions": discord.AllowedMentions(users=users, roles=False, everyone=False),
         }
+
+    async def _suggest(
+        self, interaction: discord.Interaction, what: str, current: str
+    ) -> list[app_commands.Choice[Any]]:
+        """Suggestions while typing: the circle's upcoming séances, or protocol names."""
+        if what == "protocol":
+            names = self.core.protocols.names()
+            return [app_commands.Choice(name=n, value=n) for n in names if current in n][:25]
+        channel = ChannelRef(PLATFORM, str(interaction.channel_id))
+        async with self.core.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            seances = await uow.seances.for_circle(circle.id) if circle else []
+        if circle is None:
+            return []
+        lang, tz, tr = circle.settings.language, circle.settings.timezone, self.core.translator
+        choices: list[app_commands.Choice[Any]] = []
+        for seance in seances:
+            if seance.status.value not in ("planned", "open") or not str(seance.number).startswith(
+                current.strip()
+            ):
+                continue
+            start = seance.planned_at or seance.opened_at
+            label = (
+                f"{seance.number} — {tr.datetime_text(lang, tz, start)}"
+                if start
+                else str(seance.number)
+            )
+            choices.append(app_commands.Choice(name=label[:100], value=seance.number))
+        return choices[:25]
 
     # -- outgoing --------------------------------------------------------------------------
 

@@ -20,6 +20,16 @@ from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
 from bot.i18n.catalog import CatalogTranslator
 
 Run = Callable[[discord.Interaction, str], Awaitable[None]]
+# (interaction, what is asked — "seance" or "protocol" — and what was typed so far)
+Complete = Callable[[discord.Interaction, str, str], Awaitable[list[app_commands.Choice[Any]]]]
+
+# Which arguments get suggestions as people type, and of what.
+AUTOCOMPLETE = {
+    ("excuse", "number"): "seance",
+    ("annuler", "number"): "seance",
+    ("deplacer", "number"): "seance",
+    ("protocole", "name"): "protocol",
+}
 
 ENGLISH = (discord.Locale.american_english, discord.Locale.british_english)
 OPEN_SUBCOMMAND = ("ouvrir", "open")
@@ -75,7 +85,11 @@ def _token(arg: ArgSpec, value: Any) -> str:
 
 
 def _callback(
-    words: tuple[str, ...], args: tuple[ArgSpec, ...], run: Run, tr: CatalogTranslator
+    words: tuple[str, ...],
+    args: tuple[ArgSpec, ...],
+    run: Run,
+    tr: CatalogTranslator,
+    complete: Complete | None = None,
 ) -> Callable[..., Awaitable[None]]:
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
         parts = ["/" + " ".join(words)]
@@ -108,6 +122,13 @@ def _callback(
         arg.name: locale_str(arg.fr[:DESCRIPTION_LIMIT], en=arg.en[:DESCRIPTION_LIMIT])
         for arg in args
     }
+    if complete is not None:
+        suggestions = {
+            arg.name: _suggester(complete, AUTOCOMPLETE[(words[-1], arg.name)])
+            for arg in args
+            if (words[-1], arg.name) in AUTOCOMPLETE
+        }
+        callback.__discord_app_commands_param_autocomplete__ = suggestions  # type: ignore[attr-defined]
     callback.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]
         arg.name: [
             app_commands.Choice(name=locale_str(c.fr, en=c.en), value=c.fr) for c in arg.choices
@@ -118,23 +139,38 @@ def _callback(
     return callback
 
 
+def _suggester(
+    complete: Complete, what: str
+) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[Any]]]]:
+    async def suggest(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[Any]]:
+        return await complete(interaction, what, current)
+
+    return suggest
+
+
 def _command(
     spec: CommandSpec,
     words: tuple[str, ...],
     run: Run,
     tr: CatalogTranslator,
     name: tuple[str, str] | None = None,
+    complete: Complete | None = None,
 ) -> app_commands.Command[Any, ..., None]:
     fr, en = name or (spec.fr, spec.en)
     return app_commands.Command(
         name=locale_str(fr, en=en),
         description=_description(tr, f"help.{spec.key}"),
-        callback=_callback(words, spec.args, run, tr),
+        callback=_callback(words, spec.args, run, tr, complete),
     )
 
 
 def build_commands(
-    specs: tuple[CommandSpec, ...], run: Run, tr: CatalogTranslator
+    specs: tuple[CommandSpec, ...],
+    run: Run,
+    tr: CatalogTranslator,
+    complete: Complete | None = None,
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
     """One slash command per core command; a group for those with subcommands.
 
@@ -143,7 +179,7 @@ def build_commands(
     out: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
     for spec in specs:
         if not spec.subcommands:
-            out.append(_command(spec, (spec.fr,), run, tr))
+            out.append(_command(spec, (spec.fr,), run, tr, complete=complete))
             continue
         group = app_commands.Group(
             name=locale_str(spec.fr, en=spec.en),
@@ -152,6 +188,6 @@ def build_commands(
         if spec.handler is not None:
             group.add_command(_command(spec, (spec.fr,), run, tr, name=OPEN_SUBCOMMAND))
         for sub in spec.subcommands:
-            group.add_command(_command(sub, (spec.fr, sub.fr), run, tr))
+            group.add_command(_command(sub, (spec.fr, sub.fr), run, tr, complete=complete))
         out.append(group)
     return out

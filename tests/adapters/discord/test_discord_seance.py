@@ -91,6 +91,8 @@ async def test_a_whole_seance_with_slash_commands_and_buttons(
     assert {"tour", "passe", "fini", "seance", "cercle", "suivant", "aide", "export"} <= names
     seance = next(c for c in loopback.registered_commands(world.guild) if c["name"] == "seance")
     assert seance["name_localizations"]["en-US"] == "session"
+    excuse = next(c for c in loopback.registered_commands(world.guild) if c["name"] == "excuse")
+    assert excuse["options"][0]["autocomplete"] is True  # upcoming séance numbers
 
     anim, ali, bea = world.anim, world.people["ali"], world.people["bea"]
     said = await slash(loopback, anim, world, "cercle creer", nom="Cercle ESS")
