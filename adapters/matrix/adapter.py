@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,19 @@ SYNC_FILTER: dict[str, Any] = {
 _REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
+class _Client(AsyncClient):
+    """nio's client, telling `on_retry` of each retry after a connection error or a timeout."""
+
+    def __init__(self, *args: Any, on_retry: Callable[[int, float], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_retry = on_retry
+
+    async def get_timeout_retry_wait_time(self, got_timeouts: int) -> float:
+        wait = await super().get_timeout_retry_wait_time(got_timeouts)
+        self._on_retry(got_timeouts, wait)
+        return wait
+
+
 @dataclass(slots=True)
 class _Send:
     """One queued send; `status_key` lets a newer status replace an unsent older one."""
@@ -105,16 +119,25 @@ class MatrixAdapter:
             encryption_enabled=self.config.encryption,
             store_sync_tokens=False,
             max_limit_exceeded=None,  # on 429, wait as told and retry
+            # On a connection error or a timeout, nio sends the same request again (a message
+            # keeps its transaction id, so the homeserver cannot post it twice), for ever, waiting
+            # at most retry_max_seconds in between; each attempt counts as a reconnection.
             max_timeouts=None,
+            max_timeout_retry_wait_time=self.config.retry_max_seconds,
             request_timeout=SYNC_TIMEOUT_MS / 1000 + 30,
         )
-        return AsyncClient(
+        return _Client(
             self.config.homeserver,
             self.config.user_id,
             device_id=self._session().get("device_id", self.config.device_id),
             store_path=str(store),
             config=config,
+            on_retry=self._reconnecting,
         )
+
+    def _reconnecting(self, attempt: int, wait: float) -> None:
+        self.reconnects += 1
+        log.warning("matrix connection lost (attempt %d); retrying in %.1f s", attempt, wait)
 
     def _session_file(self) -> Path:
         return self.dir / "session.json"
@@ -176,17 +199,26 @@ class MatrixAdapter:
         await self.login()
         self._tasks.append(asyncio.create_task(self._sender(), name="matrix-sender"))
         since = self._load_token()
+        full_state = False
         if since is None:
-            first = await self._sync_retrying(None, poll_ms=0, full_state=True)
+            first = await self._sync_retrying(
+                None, poll_ms=0, full_state=True, sync_filter=_first_sync_filter()
+            )
             await self._accept_invites(first)
             self._save_token(first.next_batch)
             since = first.next_batch
         else:
             self.client.next_batch = since
+            # nio keeps no room state across runs: without it, members would have no names and
+            # no power levels. The first sync brings every room's whole state with what was missed.
+            full_state = True
         self.ready.set()
         log.info("matrix adapter ready as %s", self.config.user_id)
         while not self._stopping.is_set():
-            response = await self._sync_retrying(since, poll_ms=SYNC_TIMEOUT_MS)
+            response = await self._sync_retrying(
+                since, poll_ms=SYNC_TIMEOUT_MS, full_state=full_state
+            )
+            full_state = False
             await self._accept_invites(response)
             await self._handle_rooms(response)
             self._save_token(response.next_batch)
@@ -206,13 +238,18 @@ class MatrixAdapter:
         await self.client.close()
 
     async def _sync_retrying(
-        self, since: str | None, *, poll_ms: int, full_state: bool = False
+        self,
+        since: str | None,
+        *,
+        poll_ms: int,
+        full_state: bool = False,
+        sync_filter: dict[str, Any] = SYNC_FILTER,
     ) -> SyncResponse:
         delay = 0.5
         while True:
             try:
                 response = await self.client.sync(
-                    timeout=poll_ms, since=since, full_state=full_state, sync_filter=SYNC_FILTER
+                    timeout=poll_ms, since=since, full_state=full_state, sync_filter=sync_filter
                 )
             except (OSError, TimeoutError) as error:
                 response = None
@@ -435,8 +472,10 @@ class MatrixAdapter:
         return content
 
     def _sender_of(self, room_id: str, content: dict[str, Any]) -> Callable[[], Awaitable[bool]]:
+        tx_id = uuid.uuid4().hex  # the same on every retry: the homeserver posts it once
+
         async def send() -> bool:
-            return await self._send(room_id, content) is not None
+            return await self._send(room_id, content, tx_id) is not None
 
         return send
 
@@ -449,6 +488,7 @@ class MatrixAdapter:
         self._status_text[key] = view.text
         version = self._status_versions.get(key, 0) + 1
         self._status_versions[key] = version
+        tx_id = uuid.uuid4().hex
 
         async def send() -> bool:
             original = self._status_event.get(key)
@@ -456,7 +496,7 @@ class MatrixAdapter:
             if original is None:
                 content = _message(view.text, html)
                 content["m.mentions"] = {}
-                event_id = await self._send(room_id, content)
+                event_id = await self._send(room_id, content, tx_id)
                 if event_id is None:
                     return False
                 if not event_id:
@@ -469,11 +509,13 @@ class MatrixAdapter:
             content["m.new_content"] = _message(view.text, html)
             content["m.relates_to"] = {"rel_type": "m.replace", "event_id": original}
             content["m.mentions"] = {}
-            return await self._send(room_id, content) is not None
+            return await self._send(room_id, content, tx_id) is not None
 
         self._enqueue(_Send(send, status_key=key, version=version))
 
     def _file_sender(self, room_id: str, post: FilePost) -> Callable[[], Awaitable[bool]]:
+        caption_tx, file_tx = uuid.uuid4().hex, uuid.uuid4().hex
+
         async def send() -> bool:
             room = self.client.rooms.get(room_id)
             encrypted = bool(room and room.encrypted and self.config.encryption)
@@ -497,8 +539,9 @@ class MatrixAdapter:
             else:
                 content["url"] = response.content_uri
             if post.caption:
-                await self._send(room_id, _message(post.caption, to_html(post.caption)))
-            return await self._send(room_id, content) is not None
+                caption = _message(post.caption, to_html(post.caption))
+                await self._send(room_id, caption, caption_tx)
+            return await self._send(room_id, content, file_tx) is not None
 
         return send
 
@@ -519,7 +562,7 @@ class MatrixAdapter:
             finally:
                 self._queue.task_done()
 
-    async def _send(self, room_id: str, content: dict[str, Any]) -> str | None:
+    async def _send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str | None:
         """One m.room.message; the event id, or None on a transient failure."""
         room = self.client.rooms.get(room_id)
         try:
@@ -530,6 +573,7 @@ class MatrixAdapter:
                 room_id,
                 "m.room.message",
                 content,
+                tx_id=tx_id,
                 ignore_unverified_devices=self.config.trust_devices == "all",
             )
         except OlmUnverifiedDeviceError as error:
@@ -565,6 +609,19 @@ class MatrixAdapter:
                     self.client.blacklist_device(device)
                 else:
                     self.client.verify_device(device)
+
+
+def _first_sync_filter() -> dict[str, Any]:
+    """SYNC_FILTER, made unique to this start.
+
+    Synapse answers a sync request identical to one made in the last two minutes (same user,
+    device, `since`, filter...) from a cache. Without this, a bot restarted without its sync token
+    would get its previous initial sync back, with that sync's old token, and then handle every
+    command the rooms received since then a second time. Excluding an account-data type that
+    does not exist changes nothing else.
+    """
+    nonce = f"org.cercle.first_sync.{uuid.uuid4().hex}"
+    return {**SYNC_FILTER, "account_data": {"not_types": [nonce]}}
 
 
 def _message(body: str, html: str) -> dict[str, Any]:

@@ -10,11 +10,16 @@ Synapse lives in its own venv (.venv-synapse, or CERCLE_SYNAPSE_VENV): run
 
 No helper sleeps for a fixed time: each wait is a loop of long-polling syncs that ends as soon as
 its condition holds, or raises TimeoutError at its deadline.
+
+The bot side is here too: `start_bot` runs Cercle's Matrix adapter in the test's event loop (and
+can stop it and start it again on the same data), `Room` collects what the bot says in a room as
+one user sees it, `invite_bot` brings the bot into a room.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -31,6 +36,13 @@ from typing import Any, Protocol, TypeVar
 import aiohttp
 import nio
 import pytest
+
+from adapters.config import MatrixConfig
+from adapters.matrix.adapter import MatrixAdapter
+from bot.app import CercleCore
+from bot.clock import SystemClock
+from storage.database import Database
+from tests.conftest import migrated_sqlite
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "scripts" / "synapse.py"
@@ -148,6 +160,7 @@ class MakeClient(Protocol):
         password: str | None = None,
         admin: bool = False,
         encryption: bool = True,
+        server: Synapse | None = None,
     ) -> nio.AsyncClient: ...
 
 
@@ -156,7 +169,8 @@ async def make_client(synapse: Synapse, tmp_path: Path) -> AsyncIterator[MakeCli
     """A factory of logged-in nio clients, each a newly registered user, closed after the test.
 
     Each client has its own crypto store under tmp_path, has done its first sync (so later syncs
-    only bring what happens next) and, with encryption, has uploaded its device keys.
+    only bring what happens next) and, with encryption, has uploaded its device keys. `server`
+    registers the user on another homeserver than the session's.
     """
     clients: list[nio.AsyncClient] = []
 
@@ -166,13 +180,15 @@ async def make_client(synapse: Synapse, tmp_path: Path) -> AsyncIterator[MakeCli
         password: str | None = None,
         admin: bool = False,
         encryption: bool = True,
+        server: Synapse | None = None,
     ) -> nio.AsyncClient:
+        server = server or synapse
         localpart = unique_localpart(prefix)
-        user_id, token, device_id = await register(synapse, localpart, password, admin)
+        user_id, token, device_id = await register(server, localpart, password, admin)
         store = tmp_path / "nio" / localpart
         store.mkdir(parents=True)
         client = nio.AsyncClient(
-            synapse.url,
+            server.url,
             user_id,
             device_id=device_id,
             store_path=str(store),
@@ -263,6 +279,11 @@ async def join_invited(client: nio.AsyncClient, room_id: str, within: float = TI
     await sync_until(client, lambda _: room_id in client.rooms, within, f"joining {room_id}")
 
 
+def joined_users(room: nio.MatrixRoom) -> set[str]:
+    """Who has joined `room` (nio's `room.users` also counts whom it invited)."""
+    return set(room.users) - set(room.invited_users)
+
+
 async def create_room(
     creator: nio.AsyncClient,
     *members: nio.AsyncClient,
@@ -297,7 +318,7 @@ async def create_room(
 
     def all_joined(_: nio.SyncResponse) -> bool:
         room = creator.rooms.get(room_id)
-        return room is not None and expected <= set(room.users)
+        return room is not None and expected <= joined_users(room)
 
     await sync_until(creator, all_joined, within, f"every member joining {room_id}")
     return room_id
@@ -321,3 +342,225 @@ async def trust_devices(client: nio.AsyncClient, *others: nio.AsyncClient) -> No
             raise AssertionError(f"{client.user_id} does not know device {other.device_id}")
         for device in devices.values():
             client.verify_device(device)
+
+
+# ---------------------------------------------------------------------------------------- the bot
+
+
+@dataclass(frozen=True)
+class BotAccount:
+    """The bot's account on one homeserver, with the data directory and database it keeps."""
+
+    synapse: Synapse
+    user_id: str
+    access_token: str
+    device_id: str
+    data_dir: Path
+    database_url: str
+
+
+@dataclass
+class Bot:
+    """Cercle running as a Matrix account, in this test's event loop."""
+
+    user_id: str
+    adapter: MatrixAdapter
+    task: asyncio.Task[None]
+    database: Database
+    account: BotAccount
+    stopped: bool = False
+
+    @property
+    def core(self) -> CercleCore:
+        return self.adapter.core
+
+
+class StartBot:
+    """`await start_bot()` runs the bot and waits until it is ready; `stop(bot)` stops it.
+
+    Starting it again (on the same `server`) resumes the same account, data directory (sync token,
+    session, crypto store) and database, as a restarted process would. Every bot still running is
+    stopped after the test; a bot whose task crashed fails the test when it is stopped.
+    """
+
+    def __init__(self, synapse: Synapse, tmp_path: Path) -> None:
+        self._synapse = synapse
+        self._tmp_path = tmp_path
+        self._accounts: dict[str, BotAccount] = {}
+        self._bots: list[Bot] = []
+
+    async def account(self, server: Synapse | None = None) -> BotAccount:
+        """The bot's account on `server` (default: the session's), registered on first use."""
+        server = server or self._synapse
+        if server.url not in self._accounts:
+            localpart = unique_localpart("cercle")
+            user_id, token, device_id = await register(server, localpart)
+            home = self._tmp_path / "bots" / localpart
+            home.mkdir(parents=True)
+            url = await asyncio.to_thread(migrated_sqlite, home / "cercle.sqlite3")
+            self._accounts[server.url] = BotAccount(
+                server, user_id, token, device_id, home / "data", url
+            )
+        return self._accounts[server.url]
+
+    async def __call__(
+        self,
+        encryption: bool = True,
+        *,
+        server: Synapse | None = None,
+        allowed_inviters: tuple[str, ...] = (),
+    ) -> Bot:
+        account = await self.account(server)
+        database = Database(account.database_url)
+        core = CercleCore(database, SystemClock())
+        await core.start()
+        config = MatrixConfig(
+            homeserver=account.synapse.url,
+            user_id=account.user_id,
+            device_id=account.device_id,
+            access_token=account.access_token,
+            allowed_inviters=allowed_inviters,
+            encryption=encryption,
+            retry_max_seconds=1.0,
+        )
+        adapter = MatrixAdapter(core, config, account.data_dir)
+        task = asyncio.create_task(adapter.run(), name=f"bot {account.user_id}")
+        bot = Bot(account.user_id, adapter, task, database, account)
+        self._bots.append(bot)
+        ready = asyncio.create_task(adapter.ready.wait())
+        done, _ = await asyncio.wait({task, ready}, timeout=TIMEOUT, return_when="FIRST_COMPLETED")
+        if ready not in done:
+            ready.cancel()
+            if task.done():
+                task.result()
+            raise TimeoutError("the bot did not say it was ready")
+        return bot
+
+    async def stop(self, bot: Bot, flush_seconds: float = 5.0) -> None:
+        """Cancel the bot's task, send what it has queued (within a bound), close it.
+
+        Its data directory and database stay: starting the bot again resumes from them.
+        """
+        if bot.stopped:
+            return
+        bot.stopped = True
+        crashed = None
+        if bot.task.done() and not bot.task.cancelled():
+            crashed = bot.task.exception()
+        bot.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await bot.task
+        await bot.adapter.stop(flush_seconds)
+        await bot.database.close()
+        if crashed is not None:
+            raise AssertionError(f"the bot {bot.user_id} crashed: {crashed!r}") from crashed
+
+    async def close(self) -> None:
+        errors: list[AssertionError] = []
+        for bot in self._bots:
+            try:
+                await self.stop(bot, flush_seconds=1)
+            except AssertionError as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+async def start_bot(synapse: Synapse, tmp_path: Path) -> AsyncIterator[StartBot]:
+    starter = StartBot(synapse, tmp_path)
+    yield starter
+    await starter.close()
+
+
+def is_edit(event: nio.RoomMessageText) -> bool:
+    relates = event.source.get("content", {}).get("m.relates_to", {})
+    return bool(relates.get("rel_type") == "m.replace")
+
+
+def shown_body(event: nio.RoomMessageText) -> str:
+    """The text a client shows for `event`: an edit's new content, else its body."""
+    content = event.source.get("content", {})
+    return str(content.get("m.new_content", {}).get("body", event.body))
+
+
+class Room:
+    """A room seen by one user, with the bot's messages collected as they arrive."""
+
+    def __init__(self, client: nio.AsyncClient, room_id: str, bot_id: str) -> None:
+        self.client, self.room_id, self.bot_id = client, room_id, bot_id
+        self.bot_messages: list[nio.RoomMessageText] = []  # in order; removed once expected
+
+    async def send(self, content: dict[str, Any]) -> str:
+        """Send an m.room.message with this content; its event id."""
+        response = await self.client.room_send(
+            self.room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, nio.RoomSendResponse), response
+        return str(response.event_id)
+
+    async def say(self, text: str) -> str:
+        return await self.send({"msgtype": "m.text", "body": text})
+
+    def _collect(self, response: nio.SyncResponse) -> None:
+        room = response.rooms.join.get(self.room_id)
+        for event in room.timeline.events if room else []:
+            if isinstance(event, nio.MegolmEvent):
+                raise AssertionError("a bot message stayed encrypted")
+            if isinstance(event, nio.RoomMessageText) and event.sender == self.bot_id:
+                self.bot_messages.append(event)
+
+    async def expect(self, predicate: Callable[[str], bool], what: str) -> nio.RoomMessageText:
+        """Wait until the bot posts a message whose body matches (edits count too)."""
+
+        def seen(response: nio.SyncResponse) -> nio.RoomMessageText | None:
+            self._collect(response)
+            for event in self.bot_messages:
+                if predicate(shown_body(event)):
+                    self.bot_messages.remove(event)
+                    return event
+            return None
+
+        return await sync_until(self.client, seen, TIMEOUT, what)
+
+    async def expect_text(self, text: str) -> nio.RoomMessageText:
+        return await self.expect(lambda body: text in body, repr(text))
+
+    async def answers_until(
+        self, predicate: Callable[[str], bool], what: str
+    ) -> list[nio.RoomMessageText]:
+        """Wait for a new bot message (not an edit) whose body matches; return it last, after
+        every other new message (not an edit) that the bot posted before it, and forget them.
+
+        With a marker command as the match, this shows everything the bot said before answering
+        it: what a test expects to stay unanswered must not be there.
+        """
+
+        def seen(response: nio.SyncResponse) -> list[nio.RoomMessageText] | None:
+            self._collect(response)
+            posts = [event for event in self.bot_messages if not is_edit(event)]
+            for index, event in enumerate(posts):
+                if predicate(event.body):
+                    answers = posts[: index + 1]
+                    for answer in answers:
+                        self.bot_messages.remove(answer)
+                    return answers
+            return None
+
+        try:
+            return await sync_until(self.client, seen, TIMEOUT, what)
+        except TimeoutError as error:
+            said = [shown_body(event) for event in self.bot_messages]
+            raise TimeoutError(f"{error}; the bot said {said}") from None
+
+
+async def invite_bot(creator: nio.AsyncClient, room_id: str, bot_id: str) -> None:
+    """Invite the bot (running, allowed to be invited by `creator`) and wait until it joined."""
+    invited = await creator.room_invite(room_id, bot_id)
+    assert isinstance(invited, nio.RoomInviteResponse), invited
+
+    def joined(_: nio.SyncResponse) -> bool:
+        room = creator.rooms.get(room_id)
+        return room is not None and bot_id in joined_users(room)
+
+    await sync_until(creator, joined, TIMEOUT, "the bot joining")
