@@ -19,7 +19,7 @@ from adapters.bootstrap import Runtime, open_runtime
 from adapters.config import Config, ConfigError, load_config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
 from bot.clock import Clock, ManualClock, SystemClock
-from bot.export import circle_data
+from bot.export import circle_data, recaps_markdown
 from storage.database import upgrade
 
 DEMO_START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # 14:00 in Paris
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     sync = discord_sub.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument("--guild", type=int, help="only this server (instant), else global")
     export = sub.add_parser("export", help="print a circle's data")
-    export.add_argument("--format", choices=("json", "ics"), default="json")
+    export.add_argument("--format", choices=("json", "md", "ics"), default="json")
     export.add_argument("--circle", help="only the circle with this name")
     return parser
 
@@ -63,8 +63,19 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
-async def _play(runtime: Runtime, lines: list[str], out: TextIO, quiet: bool = False) -> None:
-    adapter = ConsoleAdapter(runtime.core, out, show_status=not quiet)
+def recaps_dir(config: Config) -> Path:
+    """Where the console writes published recaps (Markdown and chart): beside the database."""
+    return config.data_dir / "recaps"
+
+
+async def _play(
+    runtime: Runtime,
+    lines: list[str],
+    out: TextIO,
+    quiet: bool = False,
+    folder: Path | None = None,
+) -> None:
+    adapter = ConsoleAdapter(runtime.core, out, show_status=not quiet, recaps_dir=folder)
     await adapter.catch_up()
     for number, line in enumerate(lines, start=1):
         try:
@@ -75,7 +86,9 @@ async def _play(runtime: Runtime, lines: list[str], out: TextIO, quiet: bool = F
 
 async def _play_stdin(runtime: Runtime, quiet: bool) -> None:
     """Script lines from standard input, handled as they arrive (for driving a live process)."""
-    adapter = ConsoleAdapter(runtime.core, sys.stdout, show_status=not quiet)
+    adapter = ConsoleAdapter(
+        runtime.core, sys.stdout, show_status=not quiet, recaps_dir=recaps_dir(runtime.config)
+    )
     await adapter.catch_up()
     print("[console] ready", flush=True)
     number = 0
@@ -119,7 +132,7 @@ async def _console(config: Config, script: Path | None, start: str | None, quiet
             print(f"cercle: cannot read {script}: {error}", file=sys.stderr)
             return 1
         async with open_runtime(config, ManualClock(begin)) as runtime:
-            await _play(runtime, lines, sys.stdout, quiet)
+            await _play(runtime, lines, sys.stdout, quiet, recaps_dir(config))
         return 0
     from adapters.runner import run_service
 
@@ -150,6 +163,16 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
                 circles[0], seances, core.protocols, core.translator, now=clock.now()
             )
             sys.stdout.write(calendar.decode("utf-8"))
+            return 0
+        if fmt == "md":
+            core = runtime.core
+            for circle in circles:
+                seances = await uow.seances.for_circle(circle.id)
+                items = await uow.items.for_circle(circle.id)
+                lang, tz = circle.settings.language, circle.settings.timezone
+                sys.stdout.write(
+                    recaps_markdown(circle, seances, items, core.translator, lang, tz) + "\n"
+                )
             return 0
         data = []
         for circle in circles:

@@ -57,6 +57,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "queue_order": str,
         "round_auto_advance": bool,
         "phase_auto_advance": bool,
+        "recap_approval": bool,
+        "retention_days": int,
     },
     "protocols": {},
     "discord": {
@@ -179,6 +181,9 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
     protocol = defaults_data.get("protocol", settings.protocol)
     if ProtocolBook(protocols).get(protocol) is None:
         raise ConfigError(f"defaults.protocol: unknown protocol {protocol!r}")
+    retention_days = defaults_data.get("retention_days", settings.retention_days)
+    if not 0 <= retention_days <= 3650:
+        raise ConfigError("defaults.retention_days: expected a number of days from 0 to 3650")
 
     defaults = CircleSettings(
         language=language,
@@ -187,6 +192,8 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
         queue_order=QueueOrder(order),
         round_auto_advance=defaults_data.get("round_auto_advance", settings.round_auto_advance),
         phase_auto_advance=defaults_data.get("phase_auto_advance", settings.phase_auto_advance),
+        recap_approval=defaults_data.get("recap_approval", settings.recap_approval),
+        retention_days=retention_days,
     )
     matrix = _matrix(data.get("matrix"), env) if "matrix" in adapters else None
     wants_discord = "discord" in adapters

@@ -43,7 +43,12 @@ class InteractiveConsole:
     """The console adapter reading a person's lines from standard input."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.console = ConsoleAdapter(runtime.core, sys.stdout, echo=False)
+        self.console = ConsoleAdapter(
+            runtime.core,
+            sys.stdout,
+            echo=False,
+            recaps_dir=runtime.config.data_dir / "recaps",
+        )
 
     async def run(self) -> None:
         print(WELCOME, flush=True)

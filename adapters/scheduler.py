@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 WakeHandler = Callable[[str, datetime], Awaitable[list[Effect]]]
 Deliver = Callable[[list[Effect]], Awaitable[None]]
 
+# A run may re-arm its own key for an instant already reached (a time box run that waited for
+# the circle's lock); with one instance at most, APScheduler would drop that second run. The
+# core's wake-ups are safe to overlap: time boxes hold the circle's lock, prompts are claimed.
+MAX_INSTANCES = 8
+
 
 class ApsScheduler:
     """Implements the core's Scheduler port on APScheduler's AsyncIOScheduler."""
@@ -31,7 +36,7 @@ class ApsScheduler:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._aps = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1}
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": MAX_INSTANCES}
         )
         self.handler: WakeHandler | None = None
         self.deliver: Deliver | None = None

@@ -19,6 +19,7 @@ from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.prompting import PromptPoster
 from bot.prompts import GRACE
 from bot.protocol import ProtocolBook
+from bot.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
 from bot.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
 from bot.timeboxes import TimeKeeper
 
@@ -64,22 +65,31 @@ class CercleCore:
         self.prompts = PromptPoster(
             uow_factory, self.translator, self.protocols, locks, scheduler, instance
         )
+        self.retention = Retention(uow_factory, locks)
+        self._retention_at: datetime | None = None  # the next run, once the first one is done
 
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)
 
     async def wake(self, key: str, now: datetime) -> list[Effect]:
-        """Called by the scheduler: `prompt:<id>` or `timebox:<séance id>` is due at `now`."""
+        """Called by the scheduler: `prompt:<id>` or `timebox:<séance id>` is due at `now`, or
+        `retention`, once a day."""
         kind, _, ident = key.partition(":")
         if kind == "prompt":
             return await self.prompts.fire_due(now)
         if kind == "timebox" and ident.isdigit():
             return await self.timekeeper.run_seance(int(ident), now)
+        if key == RETENTION_KEY:
+            self._retention_at = next_run(now)
+            self.scheduler.wake_at(RETENTION_KEY, self._retention_at, RETENTION_GRACE)
+            await self.retention.run(now)
+            return []
         log.warning("unknown wake-up key %r", key)
         return []
 
     async def start(self) -> None:
-        """Rebuild every wake-up from the database (the truth): pending prompts, open séances.
+        """Rebuild every wake-up from the database (the truth): pending prompts, open séances,
+        and the daily retention (at once the first time, then each day at 03:00 UTC).
 
         Anything overdue is woken at once; the core then posts what is still useful and drops
         what is stale."""
@@ -93,6 +103,7 @@ class CercleCore:
             deadline = next_deadline(seance)
             if deadline is not None:
                 self.scheduler.wake_at(timebox_key(seance.id), max(deadline, now), TIMEBOX_GRACE)
+        self.scheduler.wake_at(RETENTION_KEY, self._retention_at or now, RETENTION_GRACE)
         log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
 
     async def record_status_message(self, seance_id: int, message_id: str) -> None:

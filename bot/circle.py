@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.refs import ChannelRef, UserRef
+from bot.refs import ANONYMOUS, ChannelRef, UserRef
 from bot.roles import Role
 
 LANGUAGES = ("fr", "en")
@@ -47,6 +47,8 @@ class CircleSettings:
     follow_up_days: int = 7  # open actions this many days after (0: never)
     auto_open: bool = False  # at the planned time, open the séance instead of telling
     close_grace_minutes: int = 60  # a séance still open this long after its end is closed
+    recap_approval: bool = False  # recaps go to the facilitators first; /recap publier posts them
+    retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
 
 
 @dataclass(slots=True)
@@ -61,6 +63,7 @@ class Circle:
     members: dict[UserRef, Member] = field(default_factory=dict)
     item_counter: int = 0
     seance_counter: int = 0
+    anonymous_counter: int = 0  # people who asked to be forgotten become anon:1, anon:2, ...
 
     def member(self, user: UserRef) -> Member | None:
         return self.members.get(user)
@@ -78,12 +81,20 @@ class Circle:
         return [m for m in self.roster() if m.role is Role.FACILITATOR]
 
     def name_of(self, user: UserRef) -> str:
+        """The display name of a member; for someone no longer in the roster, their id.
+
+        People who asked to be forgotten are `anon:N`: where the words matter (recaps, the
+        cycle report), `bot.wording.person_name` says "Anonymous N" in the circle's language."""
         member = self.members.get(user)
         return member.display_name if member else user.id
 
     def next_item_number(self) -> int:
         self.item_counter += 1
         return self.item_counter
+
+    def next_anonymous(self) -> UserRef:
+        self.anonymous_counter += 1
+        return UserRef(ANONYMOUS, str(self.anonymous_counter))
 
     def next_seance_number(self) -> int:
         self.seance_counter += 1

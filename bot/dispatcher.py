@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.commands.context import Context
 from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
+from bot.drawing import finish
 from bot.effects import Effect, Reply
 from bot.errors import Refusal
 from bot.events import CommandEvent
@@ -114,7 +115,7 @@ class Dispatcher:
                 return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
         apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
-        return Outcome(ctx.effects, parsed.spec.key)
+        return Outcome(await finish(ctx.effects, ctx.drawings), parsed.spec.key)
 
     async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
         spec = parsed.spec

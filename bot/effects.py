@@ -1,4 +1,9 @@
-"""What the core asks an adapter to do: post a message, show the live status, post a recap."""
+"""What the core asks an adapter to do: post a message, show the live status, post a recap.
+
+`private` effects are for `to` alone where the platform can. `confidential` ones (and private
+recaps) hold things about people (an approval draft, a note that someone is drifting away, what
+/oubli will erase): an adapter that cannot show them to `to` alone must not post them at all.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ class Reply:
     to: UserRef | None = None
     private: bool = False
     mentions: tuple[UserRef, ...] = ()
+    confidential: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +37,64 @@ class StatusView:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartImage:
+    """A chart as a PNG file, with its text alternative (for screen readers and text clients)."""
+
+    png: bytes
+    alt: str
+    filename: str  # e.g. recap-cercle-ess-3.png
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedField:
+    """One field of a Discord embed."""
+
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecapEmbed:
+    """The recap laid out for a Discord embed, already within Discord's limits.
+
+    `image` is `attachment://<chart filename>` when the chart comes with the post; `truncated`
+    means something did not fit: attach the Markdown as a file as well."""
+
+    title: str
+    description: str
+    fields: tuple[EmbedField, ...]
+    footer: str
+    image: str | None = None
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RecapPost:
-    """A séance recap, as Markdown, for the circle's channel."""
+    """A séance recap, in every layout an adapter may want, all made from one recap model.
+
+    - `markdown`: for text clients and files (the console writes `<filename>.md`);
+    - `html`: for Matrix's `formatted_body` (with `markdown` as the plain `body`);
+    - `embed`: for Discord; its `image` points at the chart attachment;
+    - `chart`: the speaking-time chart (PNG bytes, alt text, file name), or None when nobody
+      spoke or it could not be drawn; upload it with the post (Discord attachment, Matrix
+      `m.image` with the alt text as its body);
+    - `private` with `to`: an approval draft for that facilitator alone; never post it in the
+      channel (ephemeral answer or direct message, else drop it).
+    """
 
     channel: ChannelRef
     seance_id: int
     markdown: str
     mentions: tuple[UserRef, ...] = field(default=())
+    html: str = ""
+    embed: RecapEmbed | None = None
+    chart: ChartImage | None = None
+    number: int = 0
+    filename: str = ""  # base name without extension, e.g. recap-cercle-ess-3
+    lang: str = "fr"
+    to: UserRef | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +108,7 @@ class FilePost:
     caption: str = ""
     to: UserRef | None = None
     private: bool = True
+    confidential: bool = False
 
 
 Effect = Reply | StatusView | RecapPost | FilePost

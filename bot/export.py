@@ -1,13 +1,21 @@
-"""A circle's data as plain JSON-ready values, so it can be checked and carried elsewhere."""
+"""A circle's data as plain JSON-ready values, and all its recaps as one Markdown file.
+
+People erased with /oubli appear as `anon:N` with no name.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bot.circle import Circle
 from bot.items import Item
-from bot.seance import Seance
+from bot.ports import Translator
+from bot.recap import build_recap, markdown_of, recap_text
+from bot.refs import UserRef
+from bot.seance import Seance, SeanceStatus
+from bot.wording import person_name
 
 
 def _iso(instant: datetime | None) -> str | None:
@@ -17,8 +25,10 @@ def _iso(instant: datetime | None) -> str | None:
 def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dict[str, Any]:
     names = {m.user: m.display_name for m in circle.members.values()}
 
-    def who(user: Any) -> str | None:
-        return names.get(user, user.id) if user is not None else None
+    def who(user: UserRef | None) -> str | None:
+        if user is None or user.is_anonymous:
+            return None
+        return names.get(user, user.id)
 
     return {
         "circle": {
@@ -30,6 +40,8 @@ def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dic
             "protocol": circle.settings.protocol,
             "queue_order": circle.settings.queue_order.value,
             "roster_open": circle.settings.roster_open,
+            "recap_approval": circle.settings.recap_approval,
+            "retention_days": circle.settings.retention_days,
         },
         "members": [
             {
@@ -78,6 +90,16 @@ def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dic
                     for t in s.turns
                 ],
                 "attendance": {u.key: status.value for u, status in sorted(s.attendance.items())},
+                "checkins": [
+                    {
+                        "user": u.key,
+                        "name": who(u),
+                        "word": c.word,
+                        "recorded_at": _iso(c.at),
+                    }
+                    for u, c in sorted(s.checkins.items())
+                ],
+                "recap_published_at": _iso(s.recap_published_at),
             }
             for s in sorted(seances, key=lambda s: s.number)
         ],
@@ -92,7 +114,30 @@ def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dic
                 "seance": next((s.number for s in seances if s.id == i.seance_id), None),
                 "created_at": _iso(i.created_at),
                 "done_at": _iso(i.done_at),
+                "withheld": i.withheld,
             }
             for i in items
         ],
     }
+
+
+def recaps_markdown(
+    circle: Circle,
+    seances: list[Seance],
+    items: list[Item],
+    tr: Translator,
+    lang: str,
+    tz: str,
+) -> str:
+    """Every closed séance's recap, in order, as one Markdown document."""
+    out = ["# " + tr.text(lang, "export.recaps_title", circle=circle.name)]
+    closed = sorted((s for s in seances if s.status is SeanceStatus.CLOSED), key=lambda s: s.number)
+    if not closed:
+        out += ["", tr.text(lang, "export.no_recaps")]
+    for seance in closed:
+        recap = build_recap(
+            circle, seance, items, seances, names=lambda u: person_name(tr, lang, circle, u)
+        )
+        recap = replace(recap, withheld=())  # what was withheld stays out of files
+        out += ["", markdown_of(recap_text(recap, tr, lang, tz), level=2)]
+    return "\n".join(out) + "\n"

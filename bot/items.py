@@ -31,3 +31,8 @@ class Item:
     owner: UserRef | None = None
     due: date | None = None
     done_at: datetime | None = None
+    withheld: bool = False  # kept out of the recap by a facilitator (/recap retirer)
+
+    @property
+    def is_open_action(self) -> bool:
+        return self.kind is ItemKind.ACTION and self.done_at is None

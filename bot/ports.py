@@ -11,8 +11,18 @@ from typing import Any, Protocol, Self
 from bot.circle import Circle
 from bot.items import Item
 from bot.prompts import Prompt
-from bot.refs import ChannelRef
+from bot.refs import ChannelRef, UserRef
 from bot.seance import Seance
+
+
+@dataclass(frozen=True, slots=True)
+class Anonymised:
+    """What `SeanceRepository.anonymise` changed: rows rewritten under the anonymous id."""
+
+    turns: int = 0
+    seances: int = 0  # séances in which the person had turns
+    attendance: int = 0
+    checkins: int = 0  # check-in words deleted
 
 
 class CircleRepository(Protocol):
@@ -44,6 +54,11 @@ class SeanceRepository(Protocol):
     async def add(self, seance: Seance) -> None:
         """Store a new séance and give it its id."""
 
+    async def anonymise(self, circle_id: int, user: UserRef, anonymous: UserRef) -> Anonymised:
+        """Put `anonymous` in place of `user` in every séance of the circle, at once (turns,
+        attendance, case owner, phase speakers); delete their check-in words and their marks on
+        planned séances. Séance objects loaded before are stale afterwards: load them again."""
+
 
 class ItemRepository(Protocol):
     """Notes, decisions and actions."""
@@ -52,7 +67,14 @@ class ItemRepository(Protocol):
 
     async def for_circle(self, circle_id: int) -> list[Item]: ...
 
+    async def get(self, circle_id: int, number: int) -> Item | None: ...
+
     async def add(self, item: Item) -> None: ...
+
+    async def update(self, item: Item) -> None:
+        """Store the item's changed fields (done, withheld, author, owner)."""
+
+    async def delete(self, circle_id: int, numbers: Sequence[int]) -> None: ...
 
 
 class PromptRepository(Protocol):

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
+from bot.drawing import finish
 from bot.effects import Effect
 from bot.handlers.seance import close_given, open_given
 from bot.items import ItemKind
@@ -72,7 +73,7 @@ class PromptPoster:
                 self._scheduler.cancel(prompt.key)
             for ctx in contexts:
                 apply_wakeups(self._scheduler, ctx.wakeups)
-                effects.extend(ctx.effects)
+                effects.extend(await finish(ctx.effects, ctx.drawings))
             if len(due) < BATCH:
                 return effects
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+ANONYMOUS = "anon"  # the platform of people erased with /oubli: their turns stay, their name goes
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class UserRef:
@@ -20,6 +22,10 @@ class UserRef:
     def from_key(cls, key: str) -> UserRef:
         platform, _, ident = key.partition(":")
         return cls(platform, ident)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.platform == ANONYMOUS
 
     def __str__(self) -> str:
         return self.key

@@ -100,6 +100,14 @@ class QueueEntry:
     motive: str | None = None
 
 
+@dataclass(slots=True)
+class CheckIn:
+    """The word someone chose to share in the check-in round (`/meteo calme`): opt-in."""
+
+    word: str
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class FloorChange:
     """What happened to the floor after a command or a time box."""
@@ -162,6 +170,8 @@ class Seance:
     paused_since: datetime | None = None
     arrivals: int = 0
     status_message_id: str | None = None
+    checkins: dict[UserRef, CheckIn] = field(default_factory=dict)
+    recap_published_at: datetime | None = None  # None while closed: awaiting approval
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -230,6 +240,18 @@ class Seance:
         if phase.mode is PhaseMode.SINGLE:
             return []
         return [e.user for e in self.ordered_queue(order, now)]
+
+    def in_checkin_round(self) -> bool:
+        """Whether the running phase is the séance's check-in round: its first round phase."""
+        phase = self.phase
+        if phase is None or phase.mode is not PhaseMode.ROUND:
+            return False
+        return all(p.mode is not PhaseMode.ROUND for p in self.phases[: phase.index])
+
+    @property
+    def recap_pending(self) -> bool:
+        """Closed, and its recap not yet published (approval mode)."""
+        return self.status is SeanceStatus.CLOSED and self.recap_published_at is None
 
     def present(self) -> set[UserRef]:
         return {u for u, s in self.attendance.items() if s is AttendanceStatus.PRESENT}
@@ -430,7 +452,11 @@ class Seance:
         return phase
 
     def _start_turn(self, user: UserRef, now: datetime) -> Turn:
+        """Give `user` the floor; whoever speaks is never also waiting, in any mode."""
         phase = self._require_phase()
+        self.queue = [e for e in self.queue if e.user != user]
+        if user in self.round_pending:
+            self.round_pending.remove(user)
         seq = self.turns[-1].seq + 1 if self.turns else 1
         turn = Turn(seq=seq, user=user, phase_index=phase.index, started_at=now)
         self.turns.append(turn)

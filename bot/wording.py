@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.circle import Circle
 from bot.effects import Reply
 from bot.ports import Translator
 from bot.protocol import PhaseMode
+from bot.refs import UserRef
 from bot.seance import FloorChange, Seance, TurnOutcome
+
+
+def slug(name: str) -> str:
+    """A file name from a circle name: `Dirigeant·es ESS` → `dirigeant-es-ess`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "cercle"
+
+
+def person_name(tr: Translator, lang: str, circle: Circle, user: UserRef) -> str:
+    """A member's display name; someone erased with /oubli is "Anonymous N"."""
+    if user.is_anonymous and user not in circle.members:
+        return tr.text(lang, "person.anonymous", number=user.id)
+    return circle.name_of(user)
 
 
 def phase_title(tr: Translator, lang: str, key: str, title: str | None = None) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.ports import UnitOfWork
+from storage.inline import InlineSqliteEngine
 from storage.uow import AggregateCache, SqlUnitOfWork
 
 STORAGE_DIR = Path(__file__).resolve().parent
@@ -29,6 +30,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted and overwritten content is zeroed, so what /oubli and retention erase is not left
+    # readable in free pages of the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -64,7 +68,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.engine: AsyncEngine = create_async_engine(url)
+        self.engine: AsyncEngine | InlineSqliteEngine = (
+            InlineSqliteEngine(url) if self.is_sqlite else create_async_engine(url)
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.cache = AggregateCache()

@@ -14,6 +14,7 @@ from bot.refs import ChannelRef, UserRef
 from bot.roles import Role
 from bot.seance import (
     AttendanceStatus,
+    CheckIn,
     PhaseRun,
     QueueEntry,
     Seance,
@@ -57,8 +58,11 @@ def circle_row(circle: Circle) -> Row:
         "follow_up_days": s.follow_up_days,
         "auto_open": s.auto_open,
         "close_grace_minutes": s.close_grace_minutes,
+        "recap_approval": s.recap_approval,
+        "retention_days": s.retention_days,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
+        "anonymous_counter": circle.anonymous_counter,
     }
 
 
@@ -91,6 +95,8 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         follow_up_days=row["follow_up_days"],
         auto_open=bool(row["auto_open"]),
         close_grace_minutes=row["close_grace_minutes"],
+        recap_approval=bool(row["recap_approval"]),
+        retention_days=row["retention_days"],
     )
     circle = Circle(
         id=row["id"],
@@ -100,6 +106,7 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         settings=settings,
         item_counter=row["item_counter"],
         seance_counter=row["seance_counter"],
+        anonymous_counter=row["anonymous_counter"],
     )
     for m in members:
         user = UserRef.from_key(m["user"])
@@ -126,6 +133,7 @@ def seance_row(seance: Seance) -> Row:
         "paused_since": seance.paused_since,
         "arrivals": seance.arrivals,
         "status_message_id": seance.status_message_id,
+        "recap_published_at": seance.recap_published_at,
         "queue_json": json.dumps(
             [[e.user.key, e.arrival, e.motive] for e in seance.queue], ensure_ascii=False
         ),
@@ -176,8 +184,19 @@ def attendance_rows(seance: Seance) -> dict[Any, Row]:
     }
 
 
+def checkin_rows(seance: Seance) -> dict[Any, Row]:
+    return {
+        u.key: {"seance_id": seance.id, "user": u.key, "word": c.word, "recorded_at": c.at}
+        for u, c in seance.checkins.items()
+    }
+
+
 def seance_from_rows(
-    row: Row, phases: list[Row], turns: list[Row], attendance: list[Row]
+    row: Row,
+    phases: list[Row],
+    turns: list[Row],
+    attendance: list[Row],
+    checkins: list[Row],
 ) -> Seance:
     seance = Seance(
         id=row["id"],
@@ -195,6 +214,7 @@ def seance_from_rows(
         paused_since=row["paused_since"],
         arrivals=row["arrivals"],
         status_message_id=row["status_message_id"],
+        recap_published_at=row["recap_published_at"],
     )
     seance.queue = [
         QueueEntry(UserRef.from_key(k), arrival, motive)
@@ -234,6 +254,8 @@ def seance_from_rows(
         )
     for a in attendance:
         seance.attendance[UserRef.from_key(a["user"])] = AttendanceStatus(a["status"])
+    for c in checkins:
+        seance.checkins[UserRef.from_key(c["user"])] = CheckIn(c["word"], c["recorded_at"])
     return seance
 
 
@@ -249,6 +271,7 @@ def item_row(item: Item) -> Row:
         "owner": item.owner.key if item.owner else None,
         "due": item.due,
         "done_at": item.done_at,
+        "withheld": item.withheld,
     }
 
 
@@ -264,6 +287,7 @@ def item_from_row(row: Row) -> Item:
         owner=_user(row["owner"]),
         due=row["due"],
         done_at=row["done_at"],
+        withheld=bool(row["withheld"]),
     )
 
 

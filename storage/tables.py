@@ -40,8 +40,11 @@ class CircleRow(SQLModel, table=True):
     follow_up_days: int = 7
     auto_open: bool = False
     close_grace_minutes: int = 60
+    recap_approval: bool = False
+    retention_days: int = 365
     item_counter: int = 0
     seance_counter: int = 0
+    anonymous_counter: int = 0
 
 
 class MemberRow(SQLModel, table=True):
@@ -82,6 +85,7 @@ class SeanceRow(SQLModel, table=True):
     paused_since: datetime | None = Field(default=None, sa_column=_instant(True))
     arrivals: int = 0
     status_message_id: str | None = None
+    recap_published_at: datetime | None = Field(default=None, sa_column=_instant(True))
     queue_json: str = "[]"
     round_order_json: str = "[]"
     round_pending_json: str = "[]"
@@ -139,6 +143,19 @@ class AttendanceRow(SQLModel, table=True):
     status: str
 
 
+class CheckInRow(SQLModel, table=True):
+    """The word a member chose to share in a séance's check-in round (deleted by retention)."""
+
+    __tablename__ = "checkin"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    word: str
+    recorded_at: datetime = Field(sa_column=_instant())
+
+
 class ItemRow(SQLModel, table=True):
     """A note, decision or action, numbered within its circle."""
 
@@ -156,6 +173,7 @@ class ItemRow(SQLModel, table=True):
     owner: str | None = None
     due: date | None = None
     done_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    withheld: bool = False
 
 
 class PromptRow(SQLModel, table=True):

@@ -13,24 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.ports import Anonymised
 from bot.prompts import Prompt
-from bot.refs import ChannelRef
+from bot.refs import ChannelRef, UserRef
 from bot.seance import Seance, SeanceStatus
 from storage import mapping
+from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
 from storage.tables import (
     AttendanceRow,
+    CheckInRow,
     CircleRow,
     ItemRow,
     MemberRow,
@@ -46,6 +50,7 @@ SEANCE: Table = SeanceRow.__table__  # type: ignore[attr-defined]
 PHASE: Table = PhaseRow.__table__  # type: ignore[attr-defined]
 TURN: Table = TurnRow.__table__  # type: ignore[attr-defined]
 ATTENDANCE: Table = AttendanceRow.__table__  # type: ignore[attr-defined]
+CHECKIN: Table = CheckInRow.__table__  # type: ignore[attr-defined]
 ITEM: Table = ItemRow.__table__  # type: ignore[attr-defined]
 PROMPT: Table = PromptRow.__table__  # type: ignore[attr-defined]
 
@@ -64,6 +69,7 @@ class _SeanceEntry:
     phases: dict[Any, Row]
     turns: dict[int, Row]
     attendance: dict[Any, Row]
+    checkins: dict[Any, Row]
 
 
 @dataclass(slots=True)
@@ -90,12 +96,15 @@ class SqlUnitOfWork:
     """One transaction on one connection; see the module docstring for the cache."""
 
     def __init__(
-        self, engine: AsyncEngine, cache: AggregateCache, lock: asyncio.Lock | None
+        self,
+        engine: AsyncEngine | InlineSqliteEngine,
+        cache: AggregateCache,
+        lock: asyncio.Lock | None,
     ) -> None:
         self._engine = engine
         self._cache = cache
         self._lock = lock
-        self._conn: AsyncConnection | None = None
+        self._conn: AsyncConnection | InlineConnection | None = None
         self._touched_circles: dict[int, Circle] = {}
         self._touched_seances: dict[int, Seance] = {}
         self._committed = False
@@ -134,7 +143,7 @@ class SqlUnitOfWork:
                 self._lock.release()
 
     @property
-    def conn(self) -> AsyncConnection:
+    def conn(self) -> AsyncConnection | InlineConnection:
         if self._conn is None:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._conn
@@ -210,16 +219,26 @@ class SqlUnitOfWork:
             marks = _rows(
                 await conn.execute(select(ATTENDANCE).where(ATTENDANCE.c.seance_id == seance_id))
             )
-            seance = mapping.seance_from_rows(rows[0], phases, turns, marks)
+            words = _rows(
+                await conn.execute(select(CHECKIN).where(CHECKIN.c.seance_id == seance_id))
+            )
+            seance = mapping.seance_from_rows(rows[0], phases, turns, marks, words)
             entry = _SeanceEntry(
                 seance,
                 rows[0],
                 {p["idx"]: p for p in phases},
                 {t["seq"]: t for t in turns},
                 {a["user"]: a for a in marks},
+                {c["user"]: c for c in words},
             )
             self._cache.seances[seance_id] = entry
         return self.touch_seance(entry)
+
+    def evict_seances(self, seance_ids: Sequence[int]) -> None:
+        """Forget these séances (their rows were written directly): the next read reloads them."""
+        for seance_id in seance_ids:
+            self._cache.seances.pop(seance_id, None)
+            self._touched_seances.pop(seance_id, None)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -238,7 +257,7 @@ class SqlUnitOfWork:
         row.pop("id")
         result = await self.conn.execute(insert(SEANCE).values(**row))
         seance.id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        entry = _SeanceEntry(seance, {}, {}, {}, {})
+        entry = _SeanceEntry(seance, {}, {}, {}, {}, {})
         self._cache.seances[seance.id] = entry
         self.touch_seance(entry)
 
@@ -264,6 +283,9 @@ class SqlUnitOfWork:
             ATTENDANCE, {"seance_id": seance.id}, "user", entry.attendance, marks
         )
         entry.attendance = marks
+        words = mapping.checkin_rows(seance)
+        await self._write_children(CHECKIN, {"seance_id": seance.id}, "user", entry.checkins, words)
+        entry.checkins = words
         await self._flush_turns(seance, entry)
 
     async def _flush_turns(self, seance: Seance, entry: _SeanceEntry) -> None:
@@ -288,7 +310,9 @@ class SqlUnitOfWork:
     async def _write_row(self, table: Table, pk: Row, old: Row, new: Row) -> None:
         changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v and k not in pk}
         if changed:
-            await self.conn.execute(update(table).where(_match(table, pk)).values(**changed))
+            statement = _update_statement(table, tuple(pk), tuple(sorted(changed)))
+            params = {**changed, **{f"pk_{k}": v for k, v in pk.items()}}
+            await self.conn.execute(statement, params)
 
     async def _write_children(
         self,
@@ -315,6 +339,17 @@ class SqlUnitOfWork:
 
 
 _MISSING = object()
+
+
+@functools.lru_cache(maxsize=512)
+def _update_statement(table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    """UPDATE table SET <columns> WHERE <keys>, built once per shape and reused: building
+    SQLAlchemy statements anew for every write was most of a command's cost."""
+    return (
+        update(table)
+        .where(and_(*(table.c[k] == bindparam(f"pk_{k}") for k in keys)))
+        .values({c: bindparam(c) for c in columns})
+    )
 
 
 def _match(table: Table, values: Row) -> Any:
@@ -389,6 +424,69 @@ class _Seances:
     async def add(self, seance: Seance) -> None:
         await self._uow.insert_seance(seance)
 
+    async def anonymise(self, circle_id: int, user: UserRef, anonymous: UserRef) -> Anonymised:
+        """Turns, attendance, case owner and phase speakers of `user` become `anonymous`.
+
+        Closed turns are never rewritten by the diff on commit, so this writes the rows at once
+        and makes the circle's cached séances reload. Marks on planned séances and check-in
+        words are deleted."""
+        conn = self._uow.conn
+        ids = list(
+            (await conn.execute(select(SEANCE.c.id).where(SEANCE.c.circle_id == circle_id)))
+            .scalars()
+            .all()
+        )
+        planned = list(
+            (
+                await conn.execute(
+                    select(SEANCE.c.id).where(
+                        SEANCE.c.circle_id == circle_id,
+                        SEANCE.c.status == SeanceStatus.PLANNED.value,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        key, anon = user.key, anonymous.key
+        in_circle = TURN.c.seance_id.in_(ids)
+        touched = (
+            await conn.execute(
+                select(TURN.c.seance_id).distinct().where(in_circle, TURN.c.user == key)
+            )
+        ).all()
+        turns = await conn.execute(
+            update(TURN).where(in_circle, TURN.c.user == key).values(user=anon)
+        )
+        dropped = await conn.execute(
+            delete(ATTENDANCE).where(ATTENDANCE.c.seance_id.in_(planned), ATTENDANCE.c.user == key)
+        )
+        marks = await conn.execute(
+            update(ATTENDANCE)
+            .where(ATTENDANCE.c.seance_id.in_(ids), ATTENDANCE.c.user == key)
+            .values(user=anon)
+        )
+        words = await conn.execute(
+            delete(CHECKIN).where(CHECKIN.c.seance_id.in_(ids), CHECKIN.c.user == key)
+        )
+        await conn.execute(
+            update(SEANCE)
+            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.case_owner == key)
+            .values(case_owner=anon)
+        )
+        await conn.execute(
+            update(PHASE)
+            .where(PHASE.c.seance_id.in_(ids), PHASE.c.speaker == key)
+            .values(speaker=anon)
+        )
+        self._uow.evict_seances(ids)
+        return Anonymised(
+            turns=turns.rowcount,
+            seances=len(touched),
+            attendance=marks.rowcount + dropped.rowcount,
+            checkins=words.rowcount,
+        )
+
 
 class _Items:
     def __init__(self, uow: SqlUnitOfWork) -> None:
@@ -408,6 +506,26 @@ class _Items:
 
     async def add(self, item: Item) -> None:
         await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item)))
+
+    async def get(self, circle_id: int, number: int) -> Item | None:
+        rows = _rows(
+            await self._uow.conn.execute(
+                select(ITEM).where(ITEM.c.circle_id == circle_id, ITEM.c.number == number)
+            )
+        )
+        return mapping.item_from_row(rows[0]) if rows else None
+
+    async def update(self, item: Item) -> None:
+        row = mapping.item_row(item)
+        key = {"circle_id": row.pop("circle_id"), "number": row.pop("number")}
+        await self._uow.conn.execute(update(ITEM).where(_match(ITEM, key)).values(**row))
+
+    async def delete(self, circle_id: int, numbers: Sequence[int]) -> None:
+        for start in range(0, len(numbers), 500):
+            chunk = list(numbers[start : start + 500])
+            await self._uow.conn.execute(
+                delete(ITEM).where(ITEM.c.circle_id == circle_id, ITEM.c.number.in_(chunk))
+            )
 
 
 class _Prompts:

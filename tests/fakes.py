@@ -15,8 +15,9 @@ from typing import Self
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.ports import Anonymised
 from bot.prompts import Prompt
-from bot.refs import ChannelRef
+from bot.refs import ChannelRef, UserRef
 from bot.seance import Seance, SeanceStatus
 
 
@@ -88,19 +89,60 @@ class _Seances:
         self.store.next_id += 1
         self.store.seances[seance.id] = seance
 
+    async def anonymise(self, circle_id: int, user: UserRef, anonymous: UserRef) -> Anonymised:
+        turns = seances = marks = words = 0
+        for seance in await self.for_circle(circle_id):
+            mine = [t for t in seance.turns if t.user == user]
+            for turn in mine:
+                turn.user = anonymous
+            turns += len(mine)
+            seances += 1 if mine else 0
+            if user in seance.attendance:
+                status = seance.attendance.pop(user)
+                marks += 1
+                if seance.status is not SeanceStatus.PLANNED:
+                    seance.attendance[anonymous] = status
+            if seance.checkins.pop(user, None) is not None:
+                words += 1
+            if seance.case_owner == user:
+                seance.case_owner = anonymous
+            for phase in seance.phases:
+                if phase.speaker == user:
+                    phase.speaker = anonymous
+        return Anonymised(turns=turns, seances=seances, attendance=marks, checkins=words)
+
 
 class _Items:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
     async def for_seance(self, seance_id: int) -> list[Item]:
-        return [i for i in self.store.items if i.seance_id == seance_id]
+        found = [i for i in self.store.items if i.seance_id == seance_id]
+        return copy.deepcopy(sorted(found, key=lambda i: i.number))
 
     async def for_circle(self, circle_id: int) -> list[Item]:
-        return [i for i in self.store.items if i.circle_id == circle_id]
+        found = [i for i in self.store.items if i.circle_id == circle_id]
+        return copy.deepcopy(sorted(found, key=lambda i: i.number))
+
+    async def get(self, circle_id: int, number: int) -> Item | None:
+        found = next(
+            (i for i in self.store.items if i.circle_id == circle_id and i.number == number), None
+        )
+        return copy.deepcopy(found)  # like a row read from the database: a detached copy
 
     async def add(self, item: Item) -> None:
-        self.store.items.append(item)
+        self.store.items.append(copy.deepcopy(item))
+
+    async def update(self, item: Item) -> None:
+        for index, stored in enumerate(self.store.items):
+            if (stored.circle_id, stored.number) == (item.circle_id, item.number):
+                self.store.items[index] = copy.deepcopy(item)
+
+    async def delete(self, circle_id: int, numbers: Sequence[int]) -> None:
+        gone = set(numbers)
+        self.store.items = [
+            i for i in self.store.items if not (i.circle_id == circle_id and i.number in gone)
+        ]
 
 
 class _Prompts:

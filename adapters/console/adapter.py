@@ -3,13 +3,21 @@
 A line is `name: text` (a message from user `name`), `:clock +90s` (move the simulated clock;
 `s`, `m`, `h` units, combinable as `+1h30m`), `:salon NAME` (send the next lines to another
 channel), a comment starting with `#`, or blank.
+
+A recap is printed as Markdown, followed by `[graphique] <text alternative>` when it has a
+chart. With `recaps_dir` (the data directory's `recaps/` folder, for `cercle console` and
+`cercle run`), each published recap is also written there as `recap-<circle>-<n>.md`, with its
+chart beside it as `recap-<circle>-<n>.png`; a later recap of the same séance replaces them.
+Approval drafts are printed for their facilitator and never written.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import CercleCore
@@ -18,6 +26,8 @@ from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.refs import ChannelRef, UserRef
 from bot.schedule import ManualScheduler
+
+log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 DEFAULT_CHANNEL = "salon"
@@ -55,6 +65,7 @@ class ConsoleAdapter:
     show_status: bool = True
     echo: bool = True  # print the input lines too (scripts); not when a person types them
     capabilities: frozenset[str] = frozenset()  # no edits, buttons or reactions: status is printed
+    recaps_dir: Path | None = None  # where published recaps are written (.md and .png)
     _last_status: dict[int, str] = field(default_factory=dict)
 
     async def feed(self, raw: str) -> None:
@@ -118,12 +129,53 @@ class ConsoleAdapter:
                     self._last_status[effect.seance_id] = effect.text
                     self._print("[statut] ", effect.text)
             elif isinstance(effect, RecapPost):
-                self.out.write("\n" + effect.markdown + "\n\n")
+                self._recap(effect)
             elif isinstance(effect, FilePost):
-                who = f" → {effect.to.id}" if effect.private and effect.to else ""
-                self._print(f"[cercle{who}] ", f"{effect.caption} ({effect.filename})")
-                self.out.write(effect.content.decode("utf-8", errors="replace").rstrip() + "\n")
+                self._file(effect)
         self.out.flush()
+
+    def _file(self, post: FilePost) -> None:
+        who = f" → {post.to.id}" if post.private and post.to else ""
+        if post.media_type.startswith("text/") or post.media_type.endswith("json"):
+            self._print(f"[cercle{who}] ", f"{post.caption} ({post.filename})")
+            self.out.write(post.content.decode("utf-8", errors="replace").rstrip() + "\n")
+            return
+        # A picture (the /bilan chart): its caption is its text alternative; the file itself
+        # goes beside the recaps when there is a data directory.
+        where = post.filename
+        if self.recaps_dir is not None:
+            try:
+                self.recaps_dir.mkdir(parents=True, exist_ok=True)
+                (self.recaps_dir / post.filename).write_bytes(post.content)
+                where = str(self.recaps_dir / post.filename)
+            except OSError as error:
+                log.warning("could not write %s: %s", post.filename, error)
+        self._print(f"[graphique{who}] ", f"{post.caption} ({where})")
+
+    def _recap(self, post: RecapPost) -> None:
+        if post.private and post.to is not None:
+            self._print(f"[cercle → {post.to.id}] ", post.markdown)
+            if post.chart is not None:
+                self._print(f"[graphique → {post.to.id}] ", post.chart.alt)
+            return
+        self.out.write("\n" + post.markdown + "\n\n")
+        if post.chart is not None:
+            self._print("[graphique] ", post.chart.alt)
+        if self.recaps_dir is not None and post.filename:
+            try:
+                self._write_recap(self.recaps_dir, post)
+            except OSError as error:
+                log.warning("could not write the recap to %s: %s", self.recaps_dir, error)
+
+    @staticmethod
+    def _write_recap(folder: Path, post: RecapPost) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        text = post.markdown
+        if post.chart is not None:
+            (folder / post.chart.filename).write_bytes(post.chart.png)
+            alt = post.chart.alt.replace("]", ")").replace("[", "(")
+            text += f"\n\n![{alt}]({post.chart.filename})"
+        (folder / f"{post.filename}.md").write_text(text + "\n", "utf-8")
 
     def _print(self, prefix: str, text: str) -> None:
         pad = " " * len(prefix)

@@ -195,14 +195,31 @@ class DiscordAdapter:
     ) -> None:
         mine = [e for e in effects if isinstance(e, Reply) and e.private and e.to == author]
         public = [e for e in effects if isinstance(e, Reply) and not e.private]
-        files = [e for e in effects if isinstance(e, FilePost) and e.to == author]
+        files = [e for e in effects if isinstance(e, FilePost | RecapPost) and e.to == author]
         rest = [e for e in effects if e not in mine and e not in public and e not in files]
-        deferred = interaction.response.is_done()
-        if deferred:
-            # after a defer, answers are follow-ups; public ones go to the channel
+        try:
+            unsent: list[Effect] = list(await self._respond(interaction, mine, public, files))
+        except discord.HTTPException as error:
+            # The core has already acted (and committed): whatever the interaction could not
+            # carry still reaches the channel, so nobody misses who has the floor.
+            log.warning("interaction answer failed (%s): posting to the channel", error.status)
+            unsent = list(public)
+        await self.deliver([*unsent, *rest])
+
+    async def _respond(
+        self,
+        interaction: discord.Interaction,
+        mine: list[Reply],
+        public: list[Reply],
+        files: list[FilePost | RecapPost],
+    ) -> list[Reply]:
+        """Answer the interaction; returns the public replies left for the channel."""
+        left: list[Reply] = []
+        if interaction.response.is_done():
+            # deferred (the core took long): answers are follow-ups, public ones go the channel
             texts = "\n".join(r.text for r in mine) or "✅"
             await interaction.followup.send(texts[:MESSAGE_LIMIT], ephemeral=True)
-            rest = [*public, *rest]
+            left = list(public)
         elif public:
             first, *others = public
             await interaction.response.send_message(**self._reply_kwargs(first))
@@ -216,11 +233,14 @@ class DiscordAdapter:
         else:
             await interaction.response.defer(ephemeral=True, thinking=False)
         for post in files:
+            if isinstance(post, RecapPost):
+                await interaction.followup.send(**self._recap_kwargs(post), ephemeral=True)
+                continue
             file = discord.File(io.BytesIO(post.content), filename=post.filename)
             await interaction.followup.send(
                 post.caption or post.filename, file=file, ephemeral=True
             )
-        await self.deliver(rest)
+        return left
 
     def _reply_kwargs(self, reply: Reply) -> dict[str, Any]:
         text = reply.text
@@ -272,18 +292,34 @@ class DiscordAdapter:
                 continue
             channel_id = int(effect.channel.id)
             if isinstance(effect, Reply):
-                if effect.private:
-                    continue  # a personal answer outside its interaction has nowhere to go
+                if effect.confidential or (effect.private and effect.to is None):
+                    # for that person alone: a direct message, never the channel
+                    if effect.to is not None:
+                        self._queue.put_nowait(_Send(self._direct(effect.to, effect)))
+                    continue
+                if effect.private and effect.to is not None:
+                    # outside an interaction there is no ephemeral: address it in the channel
+                    effect = Reply(effect.channel, effect.text, mentions=(effect.to,))
                 kwargs = self._reply_kwargs(effect)
                 self._queue.put_nowait(_Send(self._channel_send(channel_id, kwargs)))
             elif isinstance(effect, RecapPost):
-                for part in chunks(effect.markdown, EMBED_LIMIT):
-                    embed = discord.Embed(description=part, colour=discord.Colour.blurple())
-                    kwargs = {"embed": embed}
-                    self._queue.put_nowait(_Send(self._channel_send(channel_id, kwargs)))
+                if effect.private:
+                    if effect.to is not None:  # an approval draft: to that facilitator only
+                        self._queue.put_nowait(_Send(self._direct(effect.to, effect)))
+                    continue
+                recap = effect
+                self._queue.put_nowait(
+                    _Send(
+                        self._lazy_channel_send(channel_id, lambda r=recap: self._recap_kwargs(r))
+                    )
+                )
             elif isinstance(effect, StatusView):
                 self._queue_status(channel_id, effect)
             elif isinstance(effect, FilePost):
+                if effect.private:
+                    if effect.to is not None:
+                        self._queue.put_nowait(_Send(self._direct(effect.to, effect)))
+                    continue
                 self._queue.put_nowait(_Send(self._file_send(channel_id, effect)))
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
@@ -299,6 +335,62 @@ class DiscordAdapter:
         async def send() -> None:
             channel = await self._channel(channel_id)
             await channel.send(**kwargs)
+
+        return send
+
+    def _recap_kwargs(self, recap: RecapPost) -> dict[str, Any]:
+        """The recap as an embed with the chart attached (and the Markdown if it was cut)."""
+        files: list[discord.File] = []
+        if recap.embed is None:
+            embed = discord.Embed(description=recap.markdown[:EMBED_LIMIT])
+        else:
+            layout = recap.embed
+            embed = discord.Embed(
+                title=layout.title, description=layout.description, colour=discord.Colour.blurple()
+            )
+            for field in layout.fields:
+                embed.add_field(name=field.name, value=field.value, inline=field.inline)
+            if layout.footer:
+                embed.set_footer(text=layout.footer)
+            if layout.image and recap.chart is not None:
+                embed.set_image(url=layout.image)
+        if recap.chart is not None:
+            chart = discord.File(
+                io.BytesIO(recap.chart.png),
+                filename=recap.chart.filename,
+                description=recap.chart.alt[:1024],
+            )
+            files.append(chart)
+        if recap.embed is None or recap.embed.truncated:
+            name = f"{recap.filename or 'recap'}.md"
+            files.append(discord.File(io.BytesIO(recap.markdown.encode("utf-8")), filename=name))
+        return {"embed": embed, "files": files}
+
+    def _lazy_channel_send(
+        self, channel_id: int, make: Callable[[], dict[str, Any]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Like _channel_send, with files made afresh on every try (a File is read once)."""
+
+        async def send() -> None:
+            channel = await self._channel(channel_id)
+            await channel.send(**make())
+
+        return send
+
+    def _direct(
+        self, user: UserRef, post: RecapPost | FilePost | Reply
+    ) -> Callable[[], Awaitable[None]]:
+        """A personal message (approval draft, export) outside an interaction: a DM."""
+
+        async def send() -> None:
+            person = await self.client.fetch_user(int(user.id))
+            if isinstance(post, RecapPost):
+                await person.send(**self._recap_kwargs(post))
+            elif isinstance(post, Reply):
+                await person.send(post.text[:MESSAGE_LIMIT])
+            else:
+                file = discord.File(io.BytesIO(post.content), filename=post.filename)
+                await person.send(post.caption or None, file=file)
 
         return send
 

@@ -32,7 +32,13 @@ AUTOCOMPLETE = {
 }
 
 ENGLISH = (discord.Locale.american_english, discord.Locale.british_english)
-OPEN_SUBCOMMAND = ("ouvrir", "open")
+# Discord cannot run a group by itself: a command that also runs alone gets a subcommand.
+BASE_SUBCOMMAND = {
+    "seance": ("ouvrir", "open"),
+    "action": ("ajouter", "add"),
+    "recap": ("voir", "show"),
+}
+DEFAULT_BASE_SUBCOMMAND = ("lancer", "run")
 DESCRIPTION_LIMIT = 100
 
 
@@ -186,7 +192,8 @@ def build_commands(
             description=_description(tr, f"help.{spec.key}" if spec.handler else "help.aide"),
         )
         if spec.handler is not None:
-            group.add_command(_command(spec, (spec.fr,), run, tr, name=OPEN_SUBCOMMAND))
+            name = BASE_SUBCOMMAND.get(spec.fr, DEFAULT_BASE_SUBCOMMAND)
+            group.add_command(_command(spec, (spec.fr,), run, tr, name=name, complete=complete))
         for sub in spec.subcommands:
             group.add_command(_command(sub, (spec.fr, sub.fr), run, tr, complete=complete))
         out.append(group)

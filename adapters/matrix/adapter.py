@@ -37,6 +37,7 @@ from nio import (
     RoomGetEventResponse,
     RoomMemberEvent,
     RoomMessageText,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
     UnknownEvent,
@@ -434,15 +435,30 @@ class MatrixAdapter:
                 continue
             room_id = effect.channel.id
             if isinstance(effect, Reply):
+                if effect.confidential:
+                    # for that person alone (drift notes, a report): their direct room
+                    if effect.to is not None:
+                        self._enqueue(_Send(self._direct_text(effect.to.id, effect.text)))
+                    continue
                 content = self._reply_content(room_id, effect)
                 self._enqueue(_Send(self._sender_of(room_id, content)))
             elif isinstance(effect, RecapPost):
-                content = _message(effect.markdown, to_html(effect.markdown))
-                self._enqueue(_Send(self._sender_of(room_id, content)))
+                if effect.private:
+                    # an approval draft: to that facilitator alone, in a direct room
+                    if effect.to is not None:
+                        self._enqueue(_Send(self._direct_recap(effect.to.id, effect)))
+                    continue
+                html = effect.html or to_html(effect.markdown)
+                self._enqueue(_Send(self._sender_of(room_id, _message(effect.markdown, html))))
+                if effect.chart is not None:
+                    self._enqueue(_Send(self._image_sender(room_id, effect)))
             elif isinstance(effect, StatusView):
                 self._queue_status(room_id, effect)
             elif isinstance(effect, FilePost):
-                self._enqueue(_Send(self._file_sender(room_id, effect)))
+                if effect.private and effect.to is not None:
+                    self._enqueue(_Send(self._direct_file(effect.to.id, effect)))
+                elif not effect.private:
+                    self._enqueue(_Send(self._file_sender(room_id, effect)))
 
     def _enqueue(self, job: _Send) -> None:
         self._queue.put_nowait(job)
@@ -512,6 +528,99 @@ class MatrixAdapter:
             return await self._send(room_id, content, tx_id) is not None
 
         self._enqueue(_Send(send, status_key=key, version=version))
+
+    async def _direct_room(self, user_id: str) -> str | None:
+        """The bot's direct room with a person (created once, remembered in the data dir)."""
+        path = self.dir / "direct_rooms.json"
+        try:
+            rooms = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            rooms = {}
+        if user_id in rooms:
+            return str(rooms[user_id])
+        response = await self.client.room_create(
+            is_direct=True,
+            invite=[user_id],
+            preset=RoomPreset.trusted_private_chat,
+            initial_state=[
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ]
+            if self.config.encryption
+            else [],
+        )
+        room_id = getattr(response, "room_id", None)
+        if not room_id:
+            log.warning("could not open a direct room with %s", user_id)
+            return None
+        rooms[user_id] = room_id
+        path.write_text(json.dumps(rooms), "utf-8")
+        return str(room_id)
+
+    def _direct_recap(self, user_id: str, recap: RecapPost) -> Callable[[], Awaitable[bool]]:
+        tx_id = uuid.uuid4().hex
+
+        async def send() -> bool:
+            room_id = await self._direct_room(user_id)
+            if room_id is None:
+                return False
+            content = _message(recap.markdown, recap.html or to_html(recap.markdown))
+            return await self._send(room_id, content, tx_id) is not None
+
+        return send
+
+    def _direct_text(self, user_id: str, text: str) -> Callable[[], Awaitable[bool]]:
+        tx_id = uuid.uuid4().hex
+
+        async def send() -> bool:
+            room_id = await self._direct_room(user_id)
+            if room_id is None:
+                return False
+            return await self._send(room_id, _message(text, to_html(text)), tx_id) is not None
+
+        return send
+
+    def _direct_file(self, user_id: str, post: FilePost) -> Callable[[], Awaitable[bool]]:
+        async def send() -> bool:
+            room_id = await self._direct_room(user_id)
+            return room_id is not None and await self._file_sender(room_id, post)()
+
+        return send
+
+    def _image_sender(self, room_id: str, recap: RecapPost) -> Callable[[], Awaitable[bool]]:
+        """The recap's chart as an m.image, its text alternative as the body."""
+        assert recap.chart is not None
+        chart = recap.chart
+        tx_id = uuid.uuid4().hex
+
+        async def send() -> bool:
+            room = self.client.rooms.get(room_id)
+            encrypted = bool(room and room.encrypted and self.config.encryption)
+            response, keys = await self.client.upload(
+                io.BytesIO(chart.png),
+                content_type="image/png",
+                filename=chart.filename,
+                encrypt=encrypted,
+                filesize=len(chart.png),
+            )
+            if not isinstance(response, UploadResponse):
+                return False
+            content: dict[str, Any] = {
+                "msgtype": "m.image",
+                "body": chart.alt,
+                "filename": chart.filename,
+                "info": {"mimetype": "image/png", "size": len(chart.png)},
+            }
+            if encrypted and keys:
+                content["file"] = {"url": response.content_uri, **keys}
+            else:
+                content["url"] = response.content_uri
+            return await self._send(room_id, content, tx_id) is not None
+
+        return send
 
     def _file_sender(self, room_id: str, post: FilePost) -> Callable[[], Awaitable[bool]]:
         caption_tx, file_tx = uuid.uuid4().hex, uuid.uuid4().hex

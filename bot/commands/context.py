@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.circle import Circle, CircleSettings
 from bot.commands.spec import CommandSpec
+from bot.drawing import Drawing
 from bot.effects import Effect, Reply
 from bot.errors import Refusal
 from bot.ports import Translator, UnitOfWork, Wakeup
@@ -38,6 +39,7 @@ class Context:
     effects: list[Effect] = field(default_factory=list)
     wakeups: dict[str, Wakeup | None] = field(default_factory=dict)  # applied after commit
     seance: Seance | None = None  # the open séance, when the dispatcher loaded one
+    drawings: list[Drawing] = field(default_factory=list)  # charts drawn after commit
 
     @property
     def lang(self) -> str:
@@ -98,5 +100,18 @@ class Context:
         """A personal answer to whoever sent the command."""
         self.effects.append(Reply(self.channel, self.t(key, **args), to=self.author, private=True))
 
-    def tell_text(self, text: str) -> None:
-        self.effects.append(Reply(self.channel, text, to=self.author, private=True))
+    def tell_text(self, text: str, *, confidential: bool = False) -> None:
+        self.effects.append(
+            Reply(self.channel, text, to=self.author, private=True, confidential=confidential)
+        )
+
+    def tell_to(self, user: UserRef, text: str) -> None:
+        """A confidential note for one person (a facilitator), wherever the command came from."""
+        self.effects.append(Reply(self.channel, text, to=user, private=True, confidential=True))
+
+    def draw(self, drawing: Drawing, *effects: Effect) -> None:
+        """Append `effects` and have `drawing` attach its chart to them after commit."""
+        for effect in effects:
+            drawing.targets.append(len(self.effects))
+            self.effects.append(effect)
+        self.drawings.append(drawing)

@@ -59,9 +59,10 @@ class CommandParser:
 
     def __init__(self, commands: Sequence[CommandSpec]) -> None:
         self.commands = tuple(commands)
+        self._by_word = {fold(w): spec for spec in reversed(self.commands) for w in spec.words()}
 
     def find(self, name: str) -> CommandSpec | None:
-        return _find(self.commands, name)
+        return self._by_word.get(fold(name))
 
     def by_key(self, key: str) -> tuple[CommandSpec, CommandSpec | None] | None:
         """The command (and its parent) named by a key such as `seance phase`."""

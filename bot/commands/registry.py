@@ -6,7 +6,20 @@ from dataclasses import replace
 
 from bot.circle import LANGUAGES
 from bot.commands.spec import ArgKind, ArgSpec, Choice, CommandSpec
-from bot.handlers import attendance, circle, export, help, items, planning, seance, turns
+from bot.handlers import (
+    attendance,
+    checkin,
+    circle,
+    export,
+    forget,
+    help,
+    items,
+    planning,
+    recap,
+    report,
+    seance,
+    turns,
+)
 from bot.roles import Role
 
 P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
@@ -31,6 +44,7 @@ def _arg(
 
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
 SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
+ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 
 PHASE_CHOICES = (
     Choice("suivante", "suivante", "next"),
@@ -66,6 +80,35 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             P,
             items.action,
             (_arg("owner", ArgKind.USER, "responsable", "owner", required=False), TEXT),
+            subcommands=(
+                CommandSpec(
+                    "fait", "done", P, items.action_done, (ITEM_NUMBER,), aliases=("faite",)
+                ),
+            ),
+        ),
+        CommandSpec(
+            "meteo",
+            "weather",
+            P,
+            checkin.meteo,
+            (_arg("word", ArgKind.REST, "mot", "word", required=False),),
+            aliases=("checkin", "check-in"),
+        ),
+        CommandSpec(
+            "recap",
+            "recap",
+            P,
+            recap.show,
+            (SEANCE_NUMBER,),
+            subcommands=(
+                CommandSpec("publier", "publish", F, recap.publish_draft, (SEANCE_NUMBER,)),
+                CommandSpec(
+                    "retirer", "withhold", F, recap.withhold, (ITEM_NUMBER,), aliases=("remove",)
+                ),
+                CommandSpec("remettre", "restore", F, recap.restore, (ITEM_NUMBER,)),
+            ),
+            aliases=("recapitulatif",),
+            marks_present=False,
         ),
         CommandSpec(
             "seance",
@@ -229,6 +272,32 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
                 CommandSpec(
+                    "approbation",
+                    "approval",
+                    F,
+                    circle.approval,
+                    (
+                        _arg(
+                            "state",
+                            ArgKind.CHOICE,
+                            "état",
+                            "state",
+                            required=False,
+                            choices=(
+                                Choice("on", "oui", "on", ("yes", "activee", "active")),
+                                Choice("off", "non", "off", ("no", "desactivee")),
+                            ),
+                        ),
+                    ),
+                ),
+                CommandSpec(
+                    "conservation",
+                    "retention",
+                    F,
+                    circle.retention,
+                    (_arg("days", ArgKind.WORD, "jours|jamais", "days|never", required=False),),
+                ),
+                CommandSpec(
                     "ordre",
                     "order",
                     F,
@@ -248,6 +317,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 ),
             ),
         ),
+        CommandSpec("bilan", "report", F, report.bilan, marks_present=False),
         CommandSpec(
             "export",
             "export",
@@ -261,6 +331,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "format",
                     required=False,
                     choices=(
+                        Choice("md", "md", "md", ("markdown",)),
                         Choice("json", "json", "json"),
                         Choice(
                             "ics", "ics", "ics", ("ical", "icalendar", "calendrier", "calendar")
@@ -268,6 +339,25 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
             ),
+            marks_present=False,
+        ),
+        CommandSpec(
+            "oubli",
+            "forget",
+            P,
+            forget.oubli,
+            (
+                _arg("member", ArgKind.USER, "membre", "member", required=False),
+                _arg(
+                    "confirm",
+                    ArgKind.CHOICE,
+                    "confirmer",
+                    "confirm",
+                    required=False,
+                    choices=(Choice("confirm", "confirmer", "confirm", ("confirme",)),),
+                ),
+            ),
+            aliases=("oublier",),
             marks_present=False,
         ),
         CommandSpec(

@@ -103,3 +103,45 @@ async def queue_order(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     circle.settings.queue_order = QueueOrder(args["order"])
     ctx.say(f"circle.order_{circle.settings.queue_order.value}")
+
+
+MAX_RETENTION_DAYS = 3650
+_NEVER = {"0", "jamais", "never", "non", "no", "off", "aucune", "none"}
+
+
+async def approval(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle approbation oui|non`: recaps go to the facilitators first, or straight out."""
+    circle = ctx.require_circle()
+    state: str | None = args.get("state")
+    if state is None:
+        ctx.tell("circle.approval_on" if circle.settings.recap_approval else "circle.approval_off")
+        return
+    circle.settings.recap_approval = state == "on"
+    ctx.say("circle.approval_set_on" if state == "on" else "circle.approval_set_off")
+
+
+async def retention(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle conservation 365|jamais`: after how many days notes and check-in words go."""
+    circle = ctx.require_circle()
+    value: str | None = args.get("days")
+    if value is None:
+        days = circle.settings.retention_days
+        if days:
+            ctx.tell("circle.retention_is", days=days)
+        else:
+            ctx.tell("circle.retention_is_never")
+        return
+    folded = value.casefold()
+    for unit in ("jours", "jour", "days", "day", "j", "d"):
+        folded = folded.removesuffix(unit)
+    if folded in _NEVER:
+        days = 0
+    elif folded.isdigit() and 1 <= int(folded) <= MAX_RETENTION_DAYS:
+        days = int(folded)
+    else:
+        raise Refusal("circle.bad_retention", value=value[:20], limit=MAX_RETENTION_DAYS)
+    circle.settings.retention_days = days
+    if days:
+        ctx.say("circle.retention_set", days=days)
+    else:
+        ctx.say("circle.retention_set_never")

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from bot.commands.context import Context
 from bot.effects import FilePost
-from bot.export import circle_data
-
-
-def slug(name: str) -> str:
-    """A file name from a circle name: `Dirigeant·es ESS` → `dirigeant-es-ess`."""
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "cercle"
+from bot.export import circle_data, recaps_markdown
+from bot.wording import slug
 
 
 async def export(ctx: Context, args: dict[str, Any]) -> None:
@@ -25,6 +20,11 @@ async def export(ctx: Context, args: dict[str, Any]) -> None:
 
         content = circle_calendar(circle, seances, ctx.protocols, ctx.tr, now=ctx.now)
         name, media = f"{slug(circle.name)}.ics", "text/calendar"
+    elif fmt == "md":
+        items = await ctx.uow.items.for_circle(circle.id)
+        text = recaps_markdown(circle, seances, items, ctx.tr, ctx.lang, ctx.tz)
+        content = text.encode("utf-8")
+        name, media = f"recaps-{slug(circle.name)}.md", "text/markdown"
     else:
         items = await ctx.uow.items.for_circle(circle.id)
         data = circle_data(circle, seances, items)
@@ -38,5 +38,6 @@ async def export(ctx: Context, args: dict[str, Any]) -> None:
             content,
             caption=ctx.t("export.ready", name=name),
             to=ctx.author,
+            confidential=fmt != "ics",
         )
     )

@@ -11,6 +11,7 @@ from bot.commands.context import Context
 from bot.errors import Refusal
 from bot.items import Item, ItemKind
 from bot.refs import UserRef
+from bot.roles import Role
 
 MAX_ITEM_LENGTH = 1000
 
@@ -109,3 +110,20 @@ async def action(ctx: Context, args: dict[str, Any]) -> None:
             text=item.text,
             mentions=(owner,),
         )
+
+
+async def action_done(ctx: Context, args: dict[str, Any]) -> None:
+    """`/action fait <n>`: its owner, its author or a facilitator marks an action done."""
+    circle = ctx.require_circle()
+    number: int = args["number"]
+    item = await ctx.uow.items.get(circle.id, number)
+    if item is None or item.kind is not ItemKind.ACTION:
+        raise Refusal("action.unknown", number=number)
+    if item.done_at is not None:
+        ctx.tell("action.already_done", number=number)
+        return
+    if ctx.role < Role.FACILITATOR and ctx.author not in (item.owner, item.author):
+        raise Refusal("action.not_yours", number=number)
+    item.done_at = ctx.now
+    await ctx.uow.items.update(item)
+    ctx.say("action.done", number=number, text=item.text, name=ctx.name(ctx.author))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
-from bot.effects import RecapPost
 from bot.errors import Refusal
+from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
 from bot.protocol import PhaseMode, PhaseSpec
-from bot.recap import build_recap, render_markdown
+from bot.recap_post import draft_for_facilitators, publish
 from bot.refs import UserRef
 from bot.schedule import sync_prompts
 from bot.seance import Seance, SeanceStatus
@@ -157,21 +157,18 @@ async def close(ctx: Context, args: dict[str, Any]) -> None:
 
 
 async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> None:
-    """Close the séance, say so with `key`, and post its recap."""
+    """Close the séance, say so with `key`, and post its recap (or, in approval mode, show the
+    draft to the facilitators)."""
     circle = ctx.require_circle()
     seance.close(ctx.now, [m.user for m in circle.roster()])
     ctx.say_text(ctx.t(key, number=seance.number, **args))
     await sync_prompts(ctx, seance)
-    await post_recap(ctx, seance)
-
-
-async def post_recap(ctx: Context, seance: Seance) -> None:
-    circle = ctx.require_circle()
-    items = await ctx.uow.items.for_seance(seance.id)
-    seances = await ctx.uow.seances.for_circle(circle.id)
-    recap = build_recap(circle, seance, items, seances)
-    markdown = render_markdown(recap, ctx.tr, ctx.lang, ctx.tz)
-    ctx.effects.append(RecapPost(circle.channel, seance.id, markdown))
+    if circle.settings.recap_approval:
+        ctx.say("recap.awaiting_approval", number=seance.number)
+        await draft_for_facilitators(ctx, seance)
+    else:
+        await publish(ctx, seance)
+    await note_drift(ctx, await ctx.uow.seances.for_circle(circle.id))
 
 
 async def cancel(ctx: Context, args: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
+from bot.handlers.checkin import from_turn_motive
 from bot.seance import FloorChange, PassResult, TurnRequestResult
 from bot.status import status_text
 from bot.wording import floor_messages
@@ -20,7 +21,10 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     seance = ctx.require_open_seance()
     order = circle.settings.queue_order
+    in_checkin = seance.in_checkin_round()
     request = seance.request_turn(ctx.author, args.get("motive"), order, ctx.now)
+    if in_checkin:
+        from_turn_motive(ctx, seance, args.get("motive"))
     result = request.result
     if result is TurnRequestResult.GOT_FLOOR:
         announce(ctx, request.floor)

@@ -110,3 +110,48 @@ def test_unreadable_script_is_exit_1_bad_lines_are_reported(tmp_path: Path) -> N
     assert "[script, line 1] expected 'name: text'" in run.stdout
     assert "[script, line 2] not a duration" in run.stdout
     assert "Commandes de Cercle" in run.stdout
+
+
+def test_the_console_writes_published_recaps_and_exports_them_as_markdown(tmp_path: Path) -> None:
+    script = tmp_path / "seance.txt"
+    script.write_text(
+        "\n".join(
+            [
+                "anim: /cercle creer Essai",
+                "anim: /cercle protocole libre",
+                "anim: /seance",
+                "alice: /present",
+                "anim: /seance phase suivante",
+                "alice: /tour",
+                ":clock +75s",
+                "alice: /fini",
+                "anim: /note Une idée à garder",
+                "anim: /seance fin",
+            ]
+        ),
+        "utf-8",
+    )
+    data = tmp_path / "data"
+    run = cercle(
+        "--data-dir",
+        str(data),
+        "console",
+        "--script",
+        str(script),
+        "--start",
+        "2026-12-03T13:00:00+00:00",
+        "--quiet-status",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "[graphique] Graphique du temps de parole par personne, séance 1" in run.stdout
+    markdown = (data / "recaps" / "recap-essai-1.md").read_text("utf-8")
+    assert markdown.startswith("## Récapitulatif — Essai, séance 1/1\n")
+    assert "- alice : 1 min 15 s (1 tour)" in markdown
+    assert "![Graphique du temps de parole" in markdown
+    assert markdown.rstrip().endswith("(recap-essai-1.png)")
+    png = (data / "recaps" / "recap-essai-1.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    export = cercle("--data-dir", str(data), "export", "--format", "md", "--circle", "Essai")
+    assert export.returncode == 0, export.stderr
+    assert export.stdout.startswith("# Essai — récapitulatifs des séances\n")
+    assert "- #1 Une idée à garder" in export.stdout

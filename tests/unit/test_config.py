@@ -18,6 +18,8 @@ def test_the_example_configuration_is_valid() -> None:
     assert config.defaults.language == "fr"
     assert config.defaults.timezone == "Europe/Paris"
     assert config.adapters == ("console",)
+    assert config.defaults.retention_days == 365
+    assert config.defaults.recap_approval is False
 
 
 def test_custom_protocol_is_offered_next_to_the_builtin_ones() -> None:
@@ -51,6 +53,9 @@ def test_custom_protocol_is_offered_next_to_the_builtin_ones() -> None:
         ({"defaults": {"timezone": "Europe/Pariss"}}, {}, "defaults.timezone: unknown time zone"),
         ({"defaults": {"language": "de"}}, {}, "defaults.language: expected one of fr, en"),
         ({"defaults": {"round_auto_advance": "yes"}}, {}, "defaults.round_auto_advance"),
+        ({"defaults": {"retention_days": -1}}, {}, "defaults.retention_days: expected a number"),
+        ({"defaults": {"retention_days": True}}, {}, "defaults.retention_days: expected a num"),
+        ({"defaults": {"recap_approval": 1}}, {}, "defaults.recap_approval: expected true or"),
         (
             {"cercle": {"database_url_env": "CERCLE_DB"}},
             {},
@@ -153,7 +158,7 @@ def test_matrix_mistakes_name_the_key(
 
 
 def test_discord_needs_its_token_only_when_it_runs() -> None:
-    with pytest.raises(ConfigError, match="discord.token_env: the environment variable"):
+    with pytest.raises(ConfigError, match=r"discord\.token_env: the environment variable"):
         parse_config({"cercle": {"adapters": ["discord"]}}, {})
     config = parse_config(
         {"cercle": {"adapters": ["discord"]}, "discord": {"guild_ids": [42]}},
@@ -162,5 +167,5 @@ def test_discord_needs_its_token_only_when_it_runs() -> None:
     assert config.discord is not None
     assert config.discord.guild_ids == (42,)
     assert "tok" not in repr(config)
-    with pytest.raises(ConfigError, match="discord.guild_ids"):
+    with pytest.raises(ConfigError, match=r"discord\.guild_ids"):
         parse_config({"discord": {"guild_ids": ["x"]}}, {})

@@ -146,11 +146,16 @@ async def test_a_whole_seance_with_slash_commands_and_buttons(
     assert said.startswith("Séance 1 terminée.")
     recap = await loopback.wait_message(
         world.channel,
-        lambda m: any("Récapitulatif" in (e.get("description") or "") for e in m.embeds),
+        lambda m: any("Récapitulatif" in (e.get("title") or "") for e in m.embeds),
         TIMEOUT,
     )
-    description = recap.embeds[0]["description"]
+    embed = recap.embeds[0]
+    description = "\n".join(
+        [embed.get("description") or ""]
+        + [f"{f['name']}\n{f['value']}" for f in embed.get("fields", [])]
+    )
     assert "Présent·es (3) : camille, ali, bea" in description
+    assert "Temps de parole" in description
     assert "Déléguer, c'est dire ce qu'on ne fait plus." in description
     assert loopback.unknown_routes == []
 

@@ -72,5 +72,5 @@ async def test_a_whole_seance_in_a_room(
     for room in (a, al, b):
         recap = await room.expect_text("## Récapitulatif — Cercle ESS, séance 1/1")
         assert recap.formatted_body is not None
-        assert "<h3>Récapitulatif — Cercle ESS, séance 1/1</h3>" in recap.formatted_body
+        assert "<h2>Récapitulatif — Cercle ESS, séance 1/1</h2>" in recap.formatted_body
         assert "Présent·es (3)" in recap.body

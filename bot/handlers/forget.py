@@ -1,0 +1,102 @@
+"""`/oubli`: a member erases what the circle stores about them (a facilitator can do it for
+someone who left).
+
+Their name leaves the roster; their notes and check-in words are deleted; their speaking turns
+and attendance marks stay, under an anonymous id (`anon:N`), so the circle's speaking times and
+attendance keep adding up; decisions and actions they recorded or owned stay, without their
+name. The first `/oubli` says what will happen; `/oubli confirmer` does it. What other people
+wrote in their own notes is not changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.circle import Circle
+from bot.commands.context import Context
+from bot.errors import Refusal
+from bot.items import ItemKind
+from bot.refs import UserRef
+from bot.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the circle keeps about one person."""
+
+    turns: int
+    seances: int
+    marks: int
+    notes: int
+    checkins: int
+    items: int  # decisions and actions they recorded or own
+
+
+async def stored_about(ctx: Context, circle: Circle, user: UserRef) -> Stored:
+    seances = await ctx.uow.seances.for_circle(circle.id)
+    items = await ctx.uow.items.for_circle(circle.id)
+    turns = [t for s in seances for t in s.turns if t.user == user]
+    return Stored(
+        turns=len(turns),
+        seances=len({t_s.id for t_s in seances for t in t_s.turns if t.user == user}),
+        marks=sum(1 for s in seances if user in s.attendance),
+        notes=sum(1 for i in items if i.kind is ItemKind.NOTE and i.author == user),
+        checkins=sum(1 for s in seances if user in s.checkins),
+        items=sum(1 for i in items if i.kind is not ItemKind.NOTE and user in (i.author, i.owner)),
+    )
+
+
+def _lines(ctx: Context, stored: Stored, anonymous: str) -> list[str]:
+    return [
+        ctx.t("forget.roster"),
+        ctx.t("forget.notes", count=stored.notes),
+        ctx.t("forget.checkins", count=stored.checkins),
+        ctx.t("forget.turns", count=stored.turns, seances=stored.seances, anonymous=anonymous),
+        ctx.t("forget.marks", count=stored.marks),
+        ctx.t("forget.items", count=stored.items),
+    ]
+
+
+async def oubli(ctx: Context, args: dict[str, Any]) -> None:
+    circle = ctx.require_circle()
+    target: UserRef = args.get("member") or ctx.author
+    confirmed = args.get("confirm") == "confirm"
+    if target != ctx.author and ctx.role < Role.FACILITATOR:
+        raise Refusal("forget.facilitator_only")
+    member = circle.member(target)
+    if member is None:
+        raise Refusal("forget.not_a_member", name=target.id[:60])
+    if ctx.seance is not None and ctx.seance.is_open:
+        raise Refusal("forget.seance_open")
+    if member.role is Role.FACILITATOR and len(circle.facilitators()) == 1:
+        raise Refusal("forget.last_facilitator")
+    name = member.display_name
+    stored = await stored_about(ctx, circle, target)
+    if not confirmed:
+        mention = "" if target == ctx.author else f" @{name}"
+        lines = [ctx.t("forget.preview", name=name)]
+        lines += ["- " + line for line in _lines(ctx, stored, ctx.t("forget.anonymous_word"))]
+        lines.append(ctx.t("forget.others"))
+        lines.append(ctx.t("forget.confirm_with", mention=mention))
+        ctx.tell_text("\n".join(lines), confidential=True)
+        return
+    anonymous = circle.next_anonymous()
+    await ctx.uow.seances.anonymise(circle.id, target, anonymous)
+    items = await ctx.uow.items.for_circle(circle.id)
+    notes = [i.number for i in items if i.kind is ItemKind.NOTE and i.author == target]
+    await ctx.uow.items.delete(circle.id, notes)
+    for item in items:
+        if item.kind is ItemKind.NOTE or target not in (item.author, item.owner):
+            continue
+        if item.author == target:
+            item.author = anonymous
+        if item.owner == target:
+            item.owner = anonymous
+        await ctx.uow.items.update(item)
+    del circle.members[target]
+    label = ctx.t("person.anonymous", number=anonymous.id)
+    lines = [ctx.t("forget.done", name=name)]
+    lines += ["- " + line for line in _lines(ctx, stored, label)]
+    lines.append(ctx.t("forget.others"))
+    ctx.tell_text("\n".join(lines), confidential=True)

@@ -1,0 +1,81 @@
+"""Retention: notes and check-in words older than the circle's `retention_days` are deleted.
+
+It runs without anyone asking: the core wakes itself for the key `retention` once a day (at
+03:00 UTC, and once at start-up), through the scheduler port like prompts and time boxes. Each
+circle is purged under its channel lock, in one transaction. A circle with `retention_days` 0
+keeps everything. Decisions, actions, attendance and speaking turns are kept: they are the
+circle's record, and hold nothing anyone said.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from bot.items import ItemKind
+from bot.locks import KeyedLocks
+from bot.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+RETENTION_KEY = "retention"
+RETENTION_HOUR = time(3, 0)  # UTC: no daylight saving to trip on
+RETENTION_GRACE = timedelta(days=1)
+
+
+def next_run(now: datetime) -> datetime:
+    """The next 03:00 UTC strictly after `now`."""
+    today = datetime.combine(now.date(), RETENTION_HOUR, tzinfo=now.tzinfo)
+    at = today if today > now else today + timedelta(days=1)
+    return at
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    circles: int = 0
+    notes: int = 0
+    checkins: int = 0
+
+
+class Retention:
+    """Deletes what is past each circle's retention."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, locks: KeyedLocks) -> None:
+        self._uow_factory = uow_factory
+        self._locks = locks
+
+    async def run(self, now: datetime) -> Purged:
+        async with self._uow_factory() as uow:
+            circles = [
+                (c.id, c.channel.key) for c in await uow.circles.all() if c.settings.retention_days
+            ]
+            await uow.commit()  # nothing changed; committing keeps the loaded circles cached
+        notes = words = 0
+        for circle_id, channel in circles:
+            async with self._locks.hold(channel), self._uow_factory() as uow:
+                circle = await uow.circles.get(circle_id)
+                if circle is None or not circle.settings.retention_days:
+                    continue
+                cutoff = now - timedelta(days=circle.settings.retention_days)
+                for seance in await uow.seances.for_circle(circle_id):
+                    old = [u for u, c in seance.checkins.items() if c.at <= cutoff]
+                    for user in old:
+                        del seance.checkins[user]
+                    words += len(old)
+                items = await uow.items.for_circle(circle_id)
+                due = [
+                    i.number for i in items if i.kind is ItemKind.NOTE and i.created_at <= cutoff
+                ]
+                await uow.items.delete(circle_id, due)
+                notes += len(due)
+                await uow.commit()
+        purged = Purged(len(circles), notes, words)
+        if notes or words:
+            log.info(
+                "retention: %d notes and %d check-in words deleted in %d circles",
+                notes,
+                words,
+                len(circles),
+            )
+        return purged

@@ -1,0 +1,62 @@
+"""SQLite used inline in the event loop: one long-lived connection, no thread hand-offs.
+
+aiosqlite runs every statement on a worker thread; for a single-writer SQLite file whose
+statements take tens of microseconds, the hand-offs cost far more than the work (measured in
+bench/core.py). This engine gives the unit of work the same `await conn.execute(...)` shape
+over a plain synchronous connection. PostgreSQL keeps its real async driver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+
+class InlineConnection:
+    """The subset of AsyncConnection the unit of work uses, over a sync connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def begin(self) -> None:
+        if not self._connection.in_transaction():
+            self._connection.begin()
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if parameters is None:
+            return self._connection.execute(statement)
+        return self._connection.execute(statement, parameters)
+
+    async def commit(self) -> None:
+        self._connection.commit()
+
+    async def rollback(self) -> None:
+        self._connection.rollback()
+
+    async def close(self) -> None:
+        """The connection stays open for the next unit of work; only the transaction ends."""
+        if self._connection.in_transaction():
+            self._connection.rollback()
+
+
+class InlineSqliteEngine:
+    """Hands out the one connection; callers take turns (the Database's lock)."""
+
+    def __init__(self, url: str) -> None:
+        sync_url = make_url(url).set(drivername="sqlite")
+        self.sync_engine: Engine = create_engine(sync_url, poolclass=StaticPool)
+        self._connection: Connection | None = None
+
+    async def connect(self) -> InlineConnection:
+        if self._connection is None:
+            self._connection = self.sync_engine.connect()
+        return InlineConnection(self._connection)
+
+    async def dispose(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self.sync_engine.dispose()
