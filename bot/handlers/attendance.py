@@ -26,6 +26,7 @@ async def excuse(ctx: Context, args: dict[str, Any]) -> None:
                 s
                 for s in await ctx.uow.seances.for_circle(circle.id)
                 if s.status is SeanceStatus.PLANNED
+                and (s.planned_at is None or s.planned_at > ctx.now)
             ]
             seance = min(planned, key=lambda s: s.number) if planned else None
         if seance is None:

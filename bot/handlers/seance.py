@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.commands.context import Context
@@ -14,6 +15,8 @@ from bot.refs import UserRef
 from bot.schedule import sync_prompts
 from bot.seance import Seance, SeanceStatus
 from bot.wording import phase_title
+
+STILL_OPENABLE = timedelta(hours=12)  # how long after its planned time a séance may be opened
 
 ADHOC_PHASES = {
     "suivante": None,
@@ -70,8 +73,13 @@ async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
     protocol = ctx.protocols.get(circle.settings.protocol)
     if protocol is None:
         raise Refusal("circle.unknown_protocol", name=circle.settings.protocol)
+    # The planned séance of today (or still to come); one planned long ago that never took
+    # place is not opened instead of an ad-hoc one.
     planned = [
-        s for s in await ctx.uow.seances.for_circle(circle.id) if s.status is SeanceStatus.PLANNED
+        s
+        for s in await ctx.uow.seances.for_circle(circle.id)
+        if s.status is SeanceStatus.PLANNED
+        and (s.planned_at is None or s.planned_at >= ctx.now - STILL_OPENABLE)
     ]
     if planned:
         seance = min(planned, key=lambda s: (s.planned_at or ctx.now, s.number))

@@ -228,3 +228,11 @@ async def test_reminder_settings(chat: Chat) -> None:
     assert chat.refused == "reminders.bad_minutes"
     await chat.say("alice", "/cercle rappels veille oui")
     assert chat.refused == "permission.facilitator_only"
+
+
+async def test_a_planned_seance_that_never_took_place_is_not_opened_later(chat: Chat) -> None:
+    await make_circle(chat)
+    await chat.say("anim", "/seance planifier 2026-12-10 14:00")
+    await wait_until(chat, datetime(2026, 12, 12, 13, 0, tzinfo=UTC))
+    await chat.say("anim", "/seance")
+    assert chat.public()[0].startswith("Séance 2 du cercle")
