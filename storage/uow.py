@@ -326,7 +326,7 @@ class SqlUnitOfWork:
     ) -> None:
         fresh = [row for k, row in new.items() if k not in old]
         if fresh:
-            await self.conn.execute(insert(table), fresh)
+            await self.conn.execute(_insert_statement(table), fresh)
         for k, row in new.items():
             if k in old and old[k] != row:
                 await self._write_row(table, {**parent, key: k}, old[k], row)
@@ -339,6 +339,11 @@ class SqlUnitOfWork:
 
 
 _MISSING = object()
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(table: Table) -> Any:
+    return insert(table)
 
 
 @functools.lru_cache(maxsize=512)
