@@ -41,15 +41,21 @@ class ApsScheduler:
         self.handler: WakeHandler | None = None
         self.deliver: Deliver | None = None
         self.errors = 0
+        self._armed: dict[str, datetime] = {}
+        self._stopping = False
 
     def start(self) -> None:
         self._aps.start()
 
     def shutdown(self) -> None:
-        if self._aps.running:
+        if self._aps.running and not self._stopping:
+            self._stopping = True
             self._aps.shutdown(wait=False)
 
     def wake_at(self, key: str, at: datetime, grace: timedelta) -> None:
+        if self._armed.get(key) == at and self._aps.get_job(key) is not None:
+            return  # already armed for that instant (the minute's rebuild re-arms everything)
+        self._armed[key] = at
         # The grace is set explicitly: APScheduler's default of 1 s silently skips jobs that
         # fall due together. Past it, APScheduler skips the job; the core would drop it anyway.
         self._aps.add_job(
@@ -76,6 +82,7 @@ class ApsScheduler:
         )
 
     def cancel(self, key: str) -> None:
+        self._armed.pop(key, None)
         with contextlib.suppress(JobLookupError):
             self._aps.remove_job(key)
 

@@ -97,6 +97,7 @@ class CercleCore:
         async with self.uow_factory() as uow:
             prompts = await uow.prompts.pending()
             seances = await uow.seances.all_open()
+            await uow.commit()  # nothing to write; keeps the open séances cached
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
         for seance in seances:

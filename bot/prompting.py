@@ -25,7 +25,9 @@ from bot.status import status_view
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 200
+MORE_KEY = "prompt:more"
+GRACE_MORE = timedelta(days=1)
 
 
 class PromptPoster:
@@ -46,36 +48,57 @@ class PromptPoster:
         self._locks = locks
         self._scheduler = scheduler
         self._claimer = claimer
+        self._busy = False
+        self._again: datetime | None = None
         self.sent = 0
         self.dropped = 0
 
     async def fire_due(self, now: datetime) -> list[Effect]:
-        """Handle every prompt due by `now` (in batches); return what to post."""
+        """Handle one batch of the prompts due by `now`; return what to post.
+
+        One wake-up works at a time: a wake-up arriving meanwhile only asks for another pass
+        (thousands due together would otherwise each scan them all). When more are due than
+        a batch holds, the next batch is its own wake-up, so each batch's messages are handed
+        over as soon as it is done."""
+        if self._busy:
+            self._again = max(self._again or now, now)
+            return []
+        self._busy = True
+        try:
+            effects, more = await self._one_batch(now)
+        finally:
+            self._busy = False
+        if more or self._again is not None:
+            again = max(self._again or now, now)
+            self._again = None
+            self._scheduler.wake_at(MORE_KEY, again, GRACE_MORE)
+        return effects
+
+    async def _one_batch(self, now: datetime) -> tuple[list[Effect], bool]:
         effects: list[Effect] = []
-        while True:
-            async with self._uow_factory() as uow:
-                due = await uow.prompts.due(now, BATCH)
-                channels = set()
-                for prompt in due:
-                    circle = await uow.circles.get(prompt.circle_id)
-                    if circle is not None:
-                        channels.add(circle.channel.key)
-            if not due:
-                return effects
-            contexts: list[Context] = []
-            async with self._locks.hold_many(sorted(channels)), self._uow_factory() as uow:
-                claimed = await uow.prompts.claim([p.id for p in due], now, self._claimer)
-                for prompt in claimed:
-                    if (ctx := await self._act(uow, prompt, now)) is not None:
-                        contexts.append(ctx)
-                await uow.commit()
+        async with self._uow_factory() as uow:
+            due = await uow.prompts.due(now, BATCH)
+            channels = set()
             for prompt in due:
-                self._scheduler.cancel(prompt.key)
-            for ctx in contexts:
-                apply_wakeups(self._scheduler, ctx.wakeups)
-                effects.extend(await finish(ctx.effects, ctx.drawings))
-            if len(due) < BATCH:
-                return effects
+                circle = await uow.circles.get(prompt.circle_id)
+                if circle is not None:
+                    channels.add(circle.channel.key)
+            await uow.commit()  # nothing to write; keeps what it loaded cached for the claim
+        if not due:
+            return effects, False
+        contexts: list[Context] = []
+        async with self._locks.hold_many(sorted(channels)), self._uow_factory() as uow:
+            claimed = await uow.prompts.claim([p.id for p in due], now, self._claimer)
+            for prompt in claimed:
+                if (ctx := await self._act(uow, prompt, now)) is not None:
+                    contexts.append(ctx)
+            await uow.commit()
+        for prompt in due:
+            self._scheduler.cancel(prompt.key)
+        for ctx in contexts:
+            apply_wakeups(self._scheduler, ctx.wakeups)
+            effects.extend(await finish(ctx.effects, ctx.drawings))
+        return effects, len(due) == BATCH
 
     async def _act(self, uow: UnitOfWork, prompt: Prompt, now: datetime) -> Context | None:
         circle = await uow.circles.get(prompt.circle_id)

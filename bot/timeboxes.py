@@ -47,6 +47,7 @@ class TimeKeeper:
             if seance is None or circle is None:
                 return []
             channel_key, circle_id = circle.channel.key, circle.id
+            await uow.commit()  # nothing to write; keeps what it loaded cached
         async with self._locks.hold(channel_key), self._uow_factory() as uow:
             circle = await uow.circles.get(circle_id)
             seance = await uow.seances.get(seance_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -180,7 +180,17 @@ class PromptRow(SQLModel, table=True):
     """A prompt the bot posts by itself; `sent_at` is set when it is claimed, before posting."""
 
     __tablename__ = "prompt"
-    __table_args__ = (UniqueConstraint("seance_id", "kind"), Index("ix_prompt_due_at", "due_at"))
+    __table_args__ = (
+        UniqueConstraint("seance_id", "kind"),
+        Index("ix_prompt_due_at", "due_at"),
+        # Only pending prompts: finding what is due never walks the history of sent ones.
+        Index(
+            "ix_prompt_pending",
+            "due_at",
+            sqlite_where=text("sent_at IS NULL AND dropped_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND dropped_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     seance_id: int = Field(
