@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.circle import CircleSettings
 from bot.clock import Clock
@@ -24,6 +24,8 @@ from bot.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
 from bot.timeboxes import TimeKeeper
 
 log = logging.getLogger(__name__)
+
+RETENTION_FIRST_DELAY = timedelta(minutes=10)
 
 
 class CercleCore:
@@ -104,7 +106,9 @@ class CercleCore:
             deadline = next_deadline(seance)
             if deadline is not None:
                 self.scheduler.wake_at(timebox_key(seance.id), max(deadline, now), TIMEBOX_GRACE)
-        self.scheduler.wake_at(RETENTION_KEY, self._retention_at or now, RETENTION_GRACE)
+        # the first pass waits a little: not in the middle of a start's catching up
+        first = now + RETENTION_FIRST_DELAY
+        self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
         log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
 
     async def record_status_message(self, seance_id: int, message_id: str) -> None:

@@ -9,6 +9,7 @@ circle's record, and hold nothing anyone said.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -53,6 +54,7 @@ class Retention:
             await uow.commit()  # nothing changed; committing keeps the loaded circles cached
         notes = words = 0
         for circle_id, channel in circles:
+            await asyncio.sleep(0)  # one circle at a time: commands and prompts go between
             async with self._locks.hold(channel), self._uow_factory() as uow:
                 circle = await uow.circles.get(circle_id)
                 if circle is None or not circle.settings.retention_days:
