@@ -156,7 +156,7 @@ class SqlUnitOfWork:
                 await self._flush_seance(seance)
             await self.conn.commit()
         except BaseException:
-            await self.rollback()
+            await self._rollback(keep_unchanged=False)  # the cache may hold unwritten rows
             raise
         for seance in self._touched_seances.values():
             if seance.is_open:
@@ -168,19 +168,53 @@ class SqlUnitOfWork:
         self._touched_seances.clear()
 
     async def rollback(self) -> None:
+        """Forget the transaction; cached aggregates it changed are dropped, so the next
+        command reloads them as stored (those it only read stay cached)."""
+        await self._rollback(keep_unchanged=True)
+
+    async def _rollback(self, *, keep_unchanged: bool) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.rollback()
-        for circle_id in self._touched_circles:
+        for circle_id, circle in self._touched_circles.items():
+            if keep_unchanged and self._circle_unchanged(circle):
+                continue
             entry = self._cache.circles.pop(circle_id, None)
             if entry is not None:
                 self._cache.by_channel.pop(entry.circle.channel.key, None)
         for seance_id, seance in self._touched_seances.items():
+            if keep_unchanged and self._seance_unchanged(seance):
+                continue
             self._cache.seances.pop(seance_id, None)
             self._cache.open_by_circle.pop(seance.circle_id, None)
         self._touched_circles.clear()
         self._touched_seances.clear()
         self._committed = True
+
+    def _circle_unchanged(self, circle: Circle) -> bool:
+        entry = self._cache.circles.get(circle.id)
+        return (
+            entry is not None
+            and entry.circle is circle
+            and entry.row == mapping.circle_row(circle)
+            and entry.members == mapping.member_rows(circle)
+        )
+
+    def _seance_unchanged(self, seance: Seance) -> bool:
+        """The séance still matches its stored rows (closed turns never change, so only the
+        last ones are compared)."""
+        entry = self._cache.seances.get(seance.id)
+        if entry is None or entry.seance is not seance or len(entry.turns) != len(seance.turns):
+            return False
+        return (
+            entry.row == mapping.seance_row(seance)
+            and entry.phases == mapping.phase_rows(seance)
+            and entry.attendance == mapping.attendance_rows(seance)
+            and entry.checkins == mapping.checkin_rows(seance)
+            and all(
+                entry.turns.get(t.seq) == mapping.turn_row(seance.id, t) for t in seance.turns[-2:]
+            )
+        )
 
     # -- loading -------------------------------------------------------------------------------
 

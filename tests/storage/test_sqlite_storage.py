@@ -424,7 +424,10 @@ async def test_a_refused_command_leaves_the_database_as_it_was(sqlite_db: Databa
         assert chat.refused is None, line
     await chat.wait(seconds=30)
     before = dump(sqlite_db)
-    circle_before, seance_before = await reload_and_compare(sqlite_db, from_cache=False)
+    # copies: the objects returned may be the live cached ones, which a command mutates
+    circle_before, seance_before = copy.deepcopy(
+        await reload_and_compare(sqlite_db, from_cache=False)
+    )
     assert seance_before is not None
     assert seance_before.speaker == user("alice")
 
