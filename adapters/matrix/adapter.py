@@ -59,7 +59,6 @@ PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
 SYNC_TIMEOUT_MS = 30_000
-DRAIN_BEFORE_POLL_SECONDS = 2.0
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
     "presence": {"types": []},
@@ -223,11 +222,7 @@ class MatrixAdapter:
             full_state = False
             await self._accept_invites(response)
             await self._handle_rooms(response)
-            # Let the answers go out before polling again: the bot's own next long-poll would
-            # otherwise compete with them on the homeserver (bounded, so an outage can't stall).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), DRAIN_BEFORE_POLL_SECONDS)
-            await asyncio.to_thread(self._save_token, response.next_batch)
+            self._save_token(response.next_batch)
             since = response.next_batch
             await self._maintain_keys()
 
