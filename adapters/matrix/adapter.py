@@ -59,6 +59,10 @@ PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
 SYNC_TIMEOUT_MS = 30_000
+# Answers go out before the bot polls again: its own next long-poll would otherwise compete
+# with them on the homeserver (measured: +10 ms per round trip). Bounded, so an outage of the
+# homeserver never stops the bot from reading.
+DRAIN_BEFORE_POLL_SECONDS = 2.0
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
     "presence": {"types": []},
@@ -101,6 +105,7 @@ class MatrixAdapter:
         self.ready = asyncio.Event()
         self.reconnects = 0
         self._queue: asyncio.Queue[_Send] = asyncio.Queue()
+        self._unfinished = 0  # queued or being sent
         self._status_versions: dict[tuple[str, int], int] = {}
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_event: dict[tuple[str, int], str] = {}
@@ -222,9 +227,23 @@ class MatrixAdapter:
             full_state = False
             await self._accept_invites(response)
             await self._handle_rooms(response)
+            await self._drained(DRAIN_BEFORE_POLL_SECONDS)
             self._save_token(response.next_batch)
             since = response.next_batch
             await self._maintain_keys()
+
+    async def _drained(self, bound: float) -> None:
+        """Wait (at most `bound` seconds) until every queued send is done.
+
+        asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow the task's own
+        cancellation when the inner wait completes at the same moment."""
+        if self._unfinished == 0:
+            return
+        waiter = asyncio.ensure_future(self._queue.join())
+        try:
+            await asyncio.wait({waiter}, timeout=bound)
+        finally:
+            waiter.cancel()
 
     async def stop(self, flush_seconds: float = 5.0) -> None:
         """Send what is queued (within a bound), then close the connection."""
@@ -461,6 +480,7 @@ class MatrixAdapter:
                     self._enqueue(_Send(self._file_sender(room_id, effect)))
 
     def _enqueue(self, job: _Send) -> None:
+        self._unfinished += 1
         self._queue.put_nowait(job)
 
     def _names(self, room_id: str, users: tuple[UserRef, ...]) -> dict[str, str]:
@@ -669,6 +689,7 @@ class MatrixAdapter:
             except Exception:
                 log.exception("matrix send failed for good")
             finally:
+                self._unfinished -= 1
                 self._queue.task_done()
 
     async def _send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str | None:
