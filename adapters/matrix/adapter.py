@@ -59,6 +59,7 @@ PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
 SYNC_TIMEOUT_MS = 30_000
+MAX_REMEMBERED_EVENTS = 10_000
 # Answers go out before the bot polls again: its own next long-poll would otherwise compete
 # with them on the homeserver (measured: +10 ms per round trip). Bounded, so an outage of the
 # homeserver never stops the bot from reading.
@@ -366,13 +367,21 @@ class MatrixAdapter:
             return
         await self._command(room_id, sender, "/tour", {})
 
+    def _remember_sent(self, event_id: str) -> None:
+        if len(self._bot_events) > MAX_REMEMBERED_EVENTS:
+            self._bot_events.clear()
+        self._bot_events[event_id] = True
+
     async def _sent_by_bot(self, room_id: str, event_id: str) -> bool:
+        """Whether the reacted-to message is the bot's: known if sent since start, else asked
+        of the homeserver (a failed lookup is not remembered, so it is asked again)."""
         if event_id in self._bot_events:
             return self._bot_events[event_id]
         response = await self.client.room_get_event(room_id, event_id)
-        mine = isinstance(response, RoomGetEventResponse) and (
-            response.event.sender == self.config.user_id
-        )
+        if not isinstance(response, RoomGetEventResponse):
+            log.warning("could not look up %s in %s", event_id, room_id)
+            return False
+        mine = bool(response.event.sender == self.config.user_id)
         self._bot_events[event_id] = mine
         return mine
 
@@ -714,6 +723,7 @@ class MatrixAdapter:
             log.warning("matrix send to %s failed: %s", room_id, type(error).__name__)
             return None
         if isinstance(response, RoomSendResponse):
+            self._remember_sent(str(response.event_id))
             return str(response.event_id)
         status = getattr(response, "status_code", "") or ""
         if str(status).startswith("M_FORBIDDEN") or status in ("M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
