@@ -36,6 +36,9 @@ async def test_a_whole_seance_in_a_room(
 
     await a.say("!cercle creer Cercle ESS")
     await a.expect_text("Cercle « Cercle ESS » créé")
+    # arrival order: on a real clock the fair order would depend on milliseconds of speech
+    await a.say("!cercle ordre arrivee")
+    await a.expect_text("File par ordre d'arrivée.")
     await a.say("!seance")
     await a.expect_text("Séance 1 du cercle « Cercle ESS » ouverte")
     await al.say("/present")
