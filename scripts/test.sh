@@ -8,10 +8,13 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,matrix,discord]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,matrix,discord,postgres]'
 # A throw-away Synapse for the Matrix tests lives in its own venv (.venv-synapse); the tests
 # start and stop it themselves.
 "$PYTHON" scripts/synapse.py install
+# PostgreSQL's server from Debian's packages (apt-get, as root) when it is missing; the tests
+# start a throw-away cluster of their own and stop it.
+"$PYTHON" scripts/postgres.py install
 
 echo "== ruff"
 .venv/bin/ruff check .

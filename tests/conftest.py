@@ -1,10 +1,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from sqlalchemy import NullPool, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.database import Database, sqlite_url, upgrade
 from tests.conversation import Chat
@@ -37,6 +49,99 @@ def migrated_sqlite(path: Path) -> str:
 @pytest.fixture
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
+    database = Database(url)
+    yield database
+    await database.close()
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+# One throw-away cluster per test session (scripts/postgres.py); the schema is migrated once into
+# a template database, and each test gets a fresh copy of it (CREATE DATABASE ... TEMPLATE).
+# CERCLE_TEST_POSTGRES_URL (an SQLAlchemy URL without a database, e.g.
+# postgresql+asyncpg://cercle@127.0.0.1:5432) uses a running server instead.
+
+REPO = Path(__file__).resolve().parents[1]
+PG_TEMPLATE = "cercle_template"
+T = TypeVar("T")
+_pg_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    url: str  # no database name
+
+    def database_url(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+    def create_database(self, template: str | None = PG_TEMPLATE) -> str:
+        """A new, empty (or template-copied) database; its SQLAlchemy URL."""
+        name = f"t{os.getpid()}_{next(_pg_counter)}"
+        suffix = f" TEMPLATE {template}" if template else ""
+        statement = f"CREATE DATABASE {name}{suffix}"
+        _in_thread(lambda: asyncio.run(_pg_admin(self.database_url("postgres"), statement)))
+        return self.database_url(name)
+
+
+def _in_thread(work: Callable[[], T]) -> T:
+    """Run `work` on a thread of its own: it may call asyncio.run, even when this thread is
+    inside a running event loop (an async fixture asking for a sync one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+async def _pg_admin(url: str, *statements: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    external = os.environ.get("CERCLE_TEST_POSTGRES_URL")
+    directory: Path | None = None
+    if external:
+        server = PostgresServer(external.rstrip("/"))
+    else:
+        # not under pytest's temporary tree: the server runs as "postgres" when we are root,
+        # and pytest's directories are private to us
+        directory = Path(tempfile.mkdtemp(prefix="cercle-pg-"))
+        script = REPO / "scripts" / "postgres.py"
+        subprocess.run([sys.executable, str(script), "start", "--dir", str(directory)], check=True)
+        state = json.loads((directory / "postgres.json").read_text())
+        server = PostgresServer(state["url"])
+    try:
+        admin = server.database_url("postgres")
+        drop, create = f"DROP DATABASE IF EXISTS {PG_TEMPLATE}", f"CREATE DATABASE {PG_TEMPLATE}"
+        _in_thread(lambda: asyncio.run(_pg_admin(admin, drop, create)))
+        _in_thread(lambda: upgrade(server.database_url(PG_TEMPLATE)))
+        yield server
+    finally:
+        if directory is not None:
+            script = REPO / "scripts" / "postgres.py"
+            subprocess.run([sys.executable, str(script), "stop", "--dir", str(directory)])
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def postgres_db(postgres: PostgresServer) -> AsyncIterator[Database]:
+    url = await asyncio.to_thread(postgres.create_database)
+    database = Database(url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The same test on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = await asyncio.to_thread(server.create_database)
     database = Database(url)
     yield database
     await database.close()

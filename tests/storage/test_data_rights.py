@@ -1,6 +1,6 @@
-"""Data rights: /oubli erases a person, retention deletes what is due — on SQLite and in memory.
+"""Data rights: /oubli erases a person, retention deletes what is due — in every store.
 
-After /oubli, neither the database (every table, read with the plain sqlite3 module, and the
+After /oubli, neither the database (every table, on SQLite and PostgreSQL, and the SQLite
 file's bytes) nor any new export holds the person's name or notes; their speaking time is still
 counted, under an anonymous id. Retention deletes notes and check-in words past the circle's
 limit and nothing else.
@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import NullPool
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.effects import FilePost, RecapPost
 from bot.ports import UnitOfWorkFactory
 from storage.database import Database
-from tests.conftest import migrated_sqlite
+from tests.conftest import PostgresServer, migrated_sqlite
 from tests.conversation import Chat
 from tests.fakes import MemoryDatabase
 
@@ -34,27 +35,37 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> None:
     migrated_sqlite(tmp_path_factory.mktemp("template") / "warm.sqlite3")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
     if request.param == "memory":
         yield MemoryDatabase()
         return
-    url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
+    if request.param == "sqlite":
+        url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = await asyncio.to_thread(server.create_database)
     database = Database(url)
     yield database
     await database.close()
 
 
-def dump_text(db: UnitOfWorkFactory) -> str:
-    """Everything the store holds, as text: every row of every table, or the memory store."""
+async def dump_text(db: UnitOfWorkFactory) -> str:
+    """Everything the store holds, as text: every row of every table (read on a connection of
+    its own), or the memory store."""
     if isinstance(db, MemoryDatabase):
         return repr(dataclasses.replace(db.store, commits=0))
     assert isinstance(db, Database)
-    path = make_url(db.url).database
-    assert path
-    with closing(sqlite3.connect(path)) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        rows = {t: conn.execute(f'SELECT * FROM "{t}"').fetchall() for t in tables}
+    engine = create_async_engine(db.url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+            rows = {
+                t: [tuple(r) for r in await conn.execute(sa.text(f'SELECT * FROM "{t}"'))]
+                for t in sorted(names)
+            }
+    finally:
+        await engine.dispose()
     return repr(rows)
 
 
@@ -105,7 +116,7 @@ async def first_seance(chat: Chat) -> None:
 async def test_a_member_erases_what_the_circle_stores_about_them(db: UnitOfWorkFactory) -> None:
     chat = Chat(db)
     await first_seance(chat)
-    before = dump_text(db)
+    before = await dump_text(db)
     assert "bob" in before
     assert "ferme pédagogique" in before
 
@@ -124,7 +135,7 @@ async def test_a_member_erases_what_the_circle_stores_about_them(db: UnitOfWorkF
         "Pour confirmer : /oubli confirmer"
     ]
     assert chat.last[0].confidential  # type: ignore[union-attr]
-    assert dump_text(db) == before  # asking changes nothing
+    assert await dump_text(db) == before  # asking changes nothing
 
     await chat.say("alice", "/oubli @bob confirmer")
     assert chat.refused == "forget.facilitator_only"
@@ -134,13 +145,13 @@ async def test_a_member_erases_what_the_circle_stores_about_them(db: UnitOfWorkF
     assert done.startswith("C'est fait : ce que le cercle gardait au sujet de bob est effacé.")
     assert "gardés sans nom (Personne anonyme 1)" in done
 
-    after = dump_text(db)
+    after = await dump_text(db)
     for trace in ("bob", "ferme pédagogique", "essoufflé"):
         assert trace not in after, trace
     assert "mutualiser la compta" in after
     assert "sereine" in after
     assert "anon" in after
-    if isinstance(db, Database):
+    if isinstance(db, Database) and db.is_sqlite:
         await db.engine.dispose()  # checkpoint the WAL into the file
         raw = await asyncio.to_thread(Path(make_url(db.url).database or "").read_bytes)
         assert b"bob" not in raw
@@ -183,7 +194,7 @@ async def test_a_facilitator_erases_someone_who_left(db: UnitOfWorkFactory) -> N
     assert chat.private_to("anim")[0].endswith("Pour confirmer : /oubli @bob confirmer")
     await chat.say("anim", "/oubli @bob confirmer")
     assert chat.refused is None
-    assert "bob" not in dump_text(db)
+    assert "bob" not in await dump_text(db)
     await chat.say("anim", "/oubli @bob confirmer")
     assert chat.refused == "forget.not_a_member"
     await chat.say("anim", "/oubli")
@@ -230,7 +241,7 @@ async def test_retention_deletes_notes_and_check_in_words_when_due_and_nothing_e
     )
     await chat.core.start()  # schedules the daily retention (first run at once)
     await chat.wait(seconds=1)
-    assert "première note" in dump_text(db)
+    assert "première note" in await dump_text(db)
 
     async def kept() -> tuple[list[str], list[str], int]:
         async with db() as uow:

@@ -9,12 +9,12 @@ reloading never changes what the bot says.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import re
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import NullPool, event
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.tables
@@ -39,7 +39,7 @@ from bot.refs import ChannelRef
 from bot.roles import Role
 from bot.seance import AttendanceStatus, QueueEntry, Seance, SeanceStatus, TurnOutcome
 from storage.database import Database, alembic_config, sqlite_url, upgrade
-from tests.conftest import migrated_sqlite
+from tests.conftest import PostgresServer, migrated_sqlite
 from tests.conversation import START, Chat, user
 from tests.fakes import MemoryDatabase
 
@@ -63,10 +63,10 @@ def at(**span: float) -> datetime:
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Run the migrations once outside any event loop.
 
-    conftest's `sqlite_db` migrates its template with `storage.database.upgrade`, whose Alembic
+    conftest's `any_db` migrates its template with `storage.database.upgrade`, whose Alembic
     env calls `asyncio.run`; inside the running loop of an async fixture that raises
     "asyncio.run() cannot be called from a running event loop". Once the template exists the
-    fixture only copies it, so migrating here first lets every test use `sqlite_db`.
+    fixture only copies it, so migrating here first lets every test use `any_db`.
     """
     migrated_sqlite(tmp_path_factory.mktemp("template") / "warm.sqlite3")
 
@@ -174,23 +174,17 @@ class Twin:
         return circle, seance
 
 
-def db_path(db: Database) -> Path:
-    name = make_url(db.url).database
-    assert name
-    return Path(name)
-
-
-def dump(db: Database) -> dict[str, Any]:
-    """Every table of the file, schema and rows, read with the plain sqlite3 module."""
-    with closing(sqlite3.connect(db_path(db))) as conn:
-        schema = conn.execute(
-            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
-        ).fetchall()
-        tables = [name for kind, name, _ in schema if kind == "table"]
-        rows = {
-            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
-        }
-    return {"schema": schema, "rows": rows}
+async def dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read on a connection of its own (not through the cache)."""
+    engine = create_async_engine(db.url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            return {
+                name: sorted([tuple(r) for r in await conn.execute(sa.select(table))], key=repr)
+                for name, table in SQLModel.metadata.tables.items()
+            }
+    finally:
+        await engine.dispose()
 
 
 @contextmanager
@@ -218,8 +212,8 @@ def set_columns(statement: str) -> set[str]:
 # -- a whole séance, reloaded after every step --------------------------------------------------
 
 
-async def test_a_seance_reloads_from_sqlite_as_it_was_in_the_cache(sqlite_db: Database) -> None:
-    twin = Twin(sqlite_db)
+async def test_a_seance_reloads_as_it_was_in_the_cache(any_db: Database) -> None:
+    twin = Twin(any_db)
     alice, bob, carol, dave, eve, anim = (
         user(n) for n in ("alice", "bob", "carol", "dave", "eve", "anim")
     )
@@ -377,7 +371,7 @@ async def test_a_seance_reloads_from_sqlite_as_it_was_in_the_cache(sqlite_db: Da
     assert [t.seq for t in seance.turns] == list(range(1, 9))
     assert seance.next_protocol_phase == 2
 
-    async with sqlite_db() as uow:
+    async with any_db() as uow:
         items = await uow.items.for_circle(circle.id)
     assert items == [
         Item(
@@ -407,8 +401,8 @@ async def test_a_seance_reloads_from_sqlite_as_it_was_in_the_cache(sqlite_db: Da
 # -- refusals ---------------------------------------------------------------------------------
 
 
-async def test_a_refused_command_leaves_the_database_as_it_was(sqlite_db: Database) -> None:
-    chat = Chat(sqlite_db)
+async def test_a_refused_command_leaves_the_database_as_it_was(any_db: Database) -> None:
+    chat = Chat(any_db)
     for line in (
         "anim: /cercle creer Test",
         "anim: /seance",
@@ -423,11 +417,9 @@ async def test_a_refused_command_leaves_the_database_as_it_was(sqlite_db: Databa
         await chat.say(name, text)
         assert chat.refused is None, line
     await chat.wait(seconds=30)
-    before = dump(sqlite_db)
+    before = await dump(any_db)
     # copies: the objects returned may be the live cached ones, which a command mutates
-    circle_before, seance_before = copy.deepcopy(
-        await reload_and_compare(sqlite_db, from_cache=False)
-    )
+    circle_before, seance_before = copy.deepcopy(await reload_and_compare(any_db, from_cache=False))
     assert seance_before is not None
     assert seance_before.speaker == user("alice")
 
@@ -448,22 +440,22 @@ async def test_a_refused_command_leaves_the_database_as_it_was(sqlite_db: Databa
     for name, text, key in refused:
         await chat.say(name, text)
         assert chat.refused == key, (name, text, chat.text)
-        assert dump(sqlite_db) == before, f"{name}: {text} changed the database"
+        assert await dump(any_db) == before, f"{name}: {text} changed the database"
         # What the next command sees equals what was stored before the refusal.
-        circle, seance = await reload_and_compare(sqlite_db, from_cache=False)
+        circle, seance = await reload_and_compare(any_db, from_cache=False)
         assert (circle, seance) == (circle_before, seance_before), (name, text)
 
     # The séance goes on from where it was.
     await chat.say("alice", "/fini")
     assert chat.public() == ["alice a terminé (30 s).", "bob, vous avez la parole (2 min 00 s)."]
-    assert dump(sqlite_db) != before
-    circle, _ = await reload_and_compare(sqlite_db)
+    assert await dump(any_db) != before
+    circle, _ = await reload_and_compare(any_db)
     assert user("zed") not in circle.members
     assert user("zoe") not in circle.members
 
 
-async def test_only_what_changed_is_written(sqlite_db: Database) -> None:
-    chat = Chat(sqlite_db)
+async def test_only_what_changed_is_written(any_db: Database) -> None:
+    chat = Chat(any_db)
     for line in (
         "anim: /cercle creer Test",
         "anim: /seance",
@@ -480,11 +472,11 @@ async def test_only_what_changed_is_written(sqlite_db: Database) -> None:
         await chat.say(name, text)
         assert chat.refused is None, line
 
-    with writes(sqlite_db) as seen:
+    with writes(any_db) as seen:
         await chat.say("anim", "/file")
     assert seen == []
 
-    with writes(sqlite_db) as seen:
+    with writes(any_db) as seen:
         await chat.say("bob", "/tour")
     assert len(seen) == 1
     assert seen[0].startswith("UPDATE seance ")
@@ -492,7 +484,7 @@ async def test_only_what_changed_is_written(sqlite_db: Database) -> None:
 
     # Closed turns are not written again: only alice's turn ends and bob's begins.
     await chat.wait(seconds=45)
-    with writes(sqlite_db) as seen:
+    with writes(any_db) as seen:
         await chat.say("alice", "/fini")
     assert chat.public() == ["alice a terminé (45 s).", "bob, vous avez la parole."]
     updates = sorted(s for s in seen if s.startswith("UPDATE"))
@@ -502,14 +494,14 @@ async def test_only_what_changed_is_written(sqlite_db: Database) -> None:
     assert set_columns(updates[1]) == {"ended_at", "outcome"}
     assert [s.split()[2] for s in inserts] == ["turn"]
     assert not any(s.startswith("DELETE") for s in seen)
-    await reload_and_compare(sqlite_db)
+    await reload_and_compare(any_db)
 
 
 # -- closed séances, items, two circles ---------------------------------------------------------
 
 
-async def test_a_closed_seance_and_its_items_round_trip(sqlite_db: Database) -> None:
-    chat = Chat(sqlite_db)
+async def test_a_closed_seance_and_its_items_round_trip(any_db: Database) -> None:
+    chat = Chat(any_db)
     for line in (
         "anim: /cercle creer Test",
         "anim: /seance",
@@ -533,7 +525,7 @@ async def test_a_closed_seance_and_its_items_round_trip(sqlite_db: Database) -> 
             await chat.wait(seconds=line)
     assert len(chat.recaps()) == 1
 
-    async with sqlite_db() as uow:
+    async with any_db() as uow:
         circle = await uow.circles.by_channel(SALON)
         assert circle is not None
         assert await uow.seances.open_for(circle.id) is None
@@ -541,8 +533,8 @@ async def test_a_closed_seance_and_its_items_round_trip(sqlite_db: Database) -> 
         items = await uow.items.for_circle(circle.id)
         cached = copy.deepcopy((circle, seances))
         exported = circle_data(circle, seances, items)
-    sqlite_db.cache.clear()
-    async with sqlite_db() as uow:
+    any_db.cache.clear()
+    async with any_db() as uow:
         stored_circle = await uow.circles.by_channel(SALON)
         assert stored_circle is not None
         assert await uow.seances.open_for(stored_circle.id) is None
@@ -587,16 +579,16 @@ async def test_a_closed_seance_and_its_items_round_trip(sqlite_db: Database) -> 
     # The next séance gets the next number; the closed one stays as it was.
     await chat.say("anim", "/seance")
     assert chat.refused is None
-    _, second = await reload_and_compare(sqlite_db)
+    _, second = await reload_and_compare(any_db)
     assert second is not None
     assert (second.number, second.status) == (2, SeanceStatus.OPEN)
-    async with sqlite_db() as uow:
+    async with any_db() as uow:
         assert await uow.seances.by_number(stored_circle.id, 1) == seance
 
 
-async def test_two_circles_in_two_channels_stay_separate(sqlite_db: Database) -> None:
-    north = Chat(sqlite_db, channel="nord")
-    south = Chat(sqlite_db, channel="sud", clock=north.clock, core=north.core)
+async def test_two_circles_in_two_channels_stay_separate(any_db: Database) -> None:
+    north = Chat(any_db, channel="nord")
+    south = Chat(any_db, channel="sud", clock=north.clock, core=north.core)
     for chat, lines in (
         (north, ("anim: /cercle creer Nord", "anim: /seance", "alice: /present")),
         (south, ("bea: /cercle creer Sud", "bea: /seance", "alice: /present", "carl: /present")),
@@ -614,9 +606,9 @@ async def test_two_circles_in_two_channels_stay_separate(sqlite_db: Database) ->
         "alice, vous avez la parole (2 min 00 s).",
     ]
 
-    n_circle, n_seance = await reload_and_compare(sqlite_db, north.channel)
+    n_circle, n_seance = await reload_and_compare(any_db, north.channel)
     # (the first reload forgot the whole cache, so the south is read from the database twice)
-    s_circle, s_seance = await reload_and_compare(sqlite_db, south.channel, from_cache=False)
+    s_circle, s_seance = await reload_and_compare(any_db, south.channel, from_cache=False)
     assert n_seance is not None
     assert s_seance is not None
     assert n_circle.id != s_circle.id
@@ -633,7 +625,7 @@ async def test_two_circles_in_two_channels_stay_separate(sqlite_db: Database) ->
     assert s_seance.queue == [QueueEntry(user("alice"), 2, "au sud")]
     assert n_seance.queue == []
 
-    async with sqlite_db() as uow:
+    async with any_db() as uow:
         assert [c.name for c in await uow.circles.all()] == ["Nord", "Sud"]
         north_items = await uow.items.for_circle(n_circle.id)
         south_items = await uow.items.for_circle(s_circle.id)
@@ -645,8 +637,8 @@ async def test_two_circles_in_two_channels_stay_separate(sqlite_db: Database) ->
     # Closing one circle's séance leaves the other's open.
     await north.say("anim", "/seance fin")
     assert north.refused is None
-    _, n_open = await reload_and_compare(sqlite_db, north.channel)
-    _, s_open = await reload_and_compare(sqlite_db, south.channel, from_cache=False)
+    _, n_open = await reload_and_compare(any_db, north.channel)
+    _, s_open = await reload_and_compare(any_db, south.channel, from_cache=False)
     assert n_open is None
     assert s_open == s_seance
 
@@ -654,27 +646,41 @@ async def test_two_circles_in_two_channels_stay_separate(sqlite_db: Database) ->
 # -- schema -------------------------------------------------------------------------------------
 
 
+def _inspect(url: str, look: Any) -> Any:
+    async def run() -> Any:
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(look)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def schema_differences(url: str, metadata: sa.MetaData) -> list[Any]:
-    engine = sa.create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            return list(compare_metadata(context, metadata))
-    finally:
-        engine.dispose()
+    def look(conn: Any) -> list[Any]:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    return list(_inspect(url, look))
 
 
 def table_names(url: str) -> set[str]:
-    engine = sa.create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
-    try:
-        with engine.connect() as conn:
-            return set(sa.inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
+    return set(_inspect(url, lambda conn: sa.inspect(conn).get_table_names()))
 
 
-def test_the_migrations_build_exactly_the_tables_of_the_models(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "fresh.sqlite3")
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "fresh.sqlite3")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(template=None)
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_models(empty_url: str) -> None:
+    url = empty_url
     upgrade(url)
     assert set(SQLModel.metadata.tables) == MODEL_TABLES
     assert table_names(url) == MODEL_TABLES | {"alembic_version"}
@@ -727,3 +733,47 @@ def test_instants_are_stored_in_utc_and_read_back_aware(tmp_path: Path) -> None:
     assert stored == paris
     assert stored.utcoffset() == timedelta(0)
     assert raw.startswith("2026-12-03 14:00:00.123456")
+
+
+def test_instants_keep_their_zone_on_postgres(postgres: PostgresServer) -> None:
+    url = postgres.create_database()
+    paris = datetime(2026, 12, 3, 14, 0, 0, 123456, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+    circle = storage.tables.CircleRow.__table__  # type: ignore[attr-defined]
+
+    async def run() -> tuple[Any, Any, str]:
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    circle.insert().values(
+                        name="x",
+                        channel="console:x",
+                        created_at=paris,
+                        language="fr",
+                        timezone="Europe/Paris",
+                        protocol="meteo",
+                        queue_order="fair",
+                        roster_open=True,
+                        round_auto_advance=True,
+                        phase_auto_advance=False,
+                        item_counter=0,
+                        seance_counter=0,
+                    )
+                )
+                stored = (await conn.execute(sa.select(circle.c.created_at))).scalar_one()
+                raw = (await conn.exec_driver_sql("SELECT created_at FROM circle")).scalar_one()
+                kind = (
+                    await conn.exec_driver_sql(
+                        "SELECT data_type FROM information_schema.columns "
+                        "WHERE table_name = 'circle' AND column_name = 'created_at'"
+                    )
+                ).scalar_one()
+                return stored, raw, kind
+        finally:
+            await engine.dispose()
+
+    stored, raw, kind = asyncio.run(run())
+    assert stored == paris
+    assert stored.utcoffset() == timedelta(0)
+    assert raw == paris
+    assert kind == "timestamp with time zone"
