@@ -15,6 +15,7 @@ from bot.protocol import Protocol, ProtocolBook, ProtocolError, protocol_from_ma
 DEFAULT_DATA_DIR = Path("cercle-data")
 DATA_DIR_ENV = "CERCLE_DATA_DIR"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 ADAPTERS = ("console", "matrix", "discord")
 TRUST_MODES = ("all", "tofu")
 
@@ -30,11 +31,14 @@ class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
     adapters: tuple[str, ...] = ("console",)
     defaults: CircleSettings = field(default_factory=CircleSettings)
     protocols: dict[str, Protocol] = field(default_factory=dict)
     matrix: MatrixConfig | None = None
     discord: DiscordConfig | None = None
+    console: ConsoleConfig = field(default_factory=lambda: ConsoleConfig())
+    metrics: MetricsConfig = field(default_factory=lambda: MetricsConfig())
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "cercle.sqlite3"
@@ -48,6 +52,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "data_dir": str,
         "database_url_env": str,
         "log_level": str,
+        "log_format": str,
         "adapters": list,
     },
     "defaults": {
@@ -65,6 +70,16 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "token_env": str,
         "guild_ids": list,
         "facilitator_roles": list,
+        "shard_count": int,
+        "shard_ids": list,
+    },
+    "console": {
+        "account": str,
+    },
+    "metrics": {
+        "enabled": bool,
+        "host": str,
+        "port": int,
     },
     "matrix": {
         "homeserver": str,
@@ -87,6 +102,26 @@ class DiscordConfig:
     token: str | None = field(default=None, repr=False)
     guild_ids: tuple[int, ...] = ()
     facilitator_roles: tuple[str, ...] = ()
+    # Several instances share the servers out by shard: this one runs `shard_ids` of
+    # `shard_count` (None: one instance runs every shard).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    """The console adapter; `account` names its circles' home, as a bot account would."""
+
+    account: str = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The health and Prometheus metrics endpoint: off unless enabled, on loopback by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +173,9 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
     level = main.get("log_level", "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"cercle.log_level: expected one of {', '.join(LOG_LEVELS)}")
+    log_format = main.get("log_format", "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"cercle.log_format: expected one of {', '.join(LOG_FORMATS)}")
     adapters = tuple(main.get("adapters", ["console"]))
     for name in adapters:
         if name not in ADAPTERS:
@@ -205,9 +243,12 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
     return Config(
         matrix=matrix,
         discord=discord,
+        console=_console(data.get("console") or {}),
+        metrics=_metrics(data.get("metrics") or {}),
         data_dir=data_dir,
         database_url=database_url,
         log_level=level,
+        log_format=log_format,
         adapters=adapters,
         defaults=defaults,
         protocols=protocols,
@@ -227,9 +268,44 @@ def discord_section(
     roles = section.get("facilitator_roles", [])
     if not all(isinstance(r, str) and r for r in roles):
         raise ConfigError("discord.facilitator_roles: expected a list of role names")
+    shard_count = section.get("shard_count")
+    shard_ids = section.get("shard_ids")
+    if shard_count is not None and not 1 <= shard_count <= 10_000:
+        raise ConfigError("discord.shard_count: expected a number of shards from 1 to 10000")
+    if shard_ids is not None:
+        if shard_count is None:
+            raise ConfigError("discord.shard_ids: needs discord.shard_count too")
+        if not shard_ids or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < shard_count
+            for i in shard_ids
+        ):
+            raise ConfigError(
+                f"discord.shard_ids: expected a list of shard numbers from 0 to {shard_count - 1}"
+            )
     return DiscordConfig(
-        token=token or None, guild_ids=tuple(guilds), facilitator_roles=tuple(roles)
+        token=token or None,
+        guild_ids=tuple(guilds),
+        facilitator_roles=tuple(roles),
+        shard_count=shard_count,
+        shard_ids=tuple(sorted(set(shard_ids))) if shard_ids is not None else None,
     )
+
+
+def _console(section: dict[str, Any]) -> ConsoleConfig:
+    account = section.get("account", "local")
+    if not account or not all(c.isalnum() or c in "-_." for c in account):
+        raise ConfigError("console.account: expected letters, digits, '-', '_' or '.'")
+    return ConsoleConfig(account=account)
+
+
+def _metrics(section: dict[str, Any]) -> MetricsConfig:
+    port = section.get("port", 9464)
+    if not 1 <= port <= 65535:
+        raise ConfigError("metrics.port: expected a port number from 1 to 65535")
+    host = section.get("host", "127.0.0.1")
+    if not host:
+        raise ConfigError("metrics.host: expected an address such as 127.0.0.1")
+    return MetricsConfig(enabled=section.get("enabled", False), host=host, port=port)
 
 
 def _matrix(section: dict[str, Any] | None, env: dict[str, str]) -> MatrixConfig:

@@ -6,7 +6,9 @@ back, so a refused command changes nothing, and answers the sender alone.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ class Outcome:
     effects: list[Effect]
     command: str | None = None
     refused: str | None = None
+    seconds: float = 0.0  # how long handling took, waiting for the circle's lock included
 
 
 class Dispatcher:
@@ -73,8 +76,10 @@ class Dispatcher:
         return self._parser
 
     async def handle(self, event: CommandEvent) -> Outcome:
+        began = time.perf_counter()
         async with self._locks.hold(event.channel.key):
             outcome = await self._handle(event)
+        outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         return outcome
