@@ -15,6 +15,7 @@ from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
+from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.prompting import PromptPoster
 from bot.prompts import GRACE
@@ -41,8 +42,10 @@ class CercleCore:
         defaults: CircleSettings | None = None,
         scheduler: Scheduler | None = None,
         instance: str = "cercle",
+        partition: Partition = EVERYTHING,
     ) -> None:
         self.clock = clock
+        self.partition = partition
         self.uow_factory = uow_factory
         self.translator = translator or CatalogTranslator()
         self.protocols = protocols or ProtocolBook()
@@ -65,9 +68,9 @@ class CercleCore:
         )
         self.timekeeper = TimeKeeper(uow_factory, self.translator, self.protocols, locks, scheduler)
         self.prompts = PromptPoster(
-            uow_factory, self.translator, self.protocols, locks, scheduler, instance
+            uow_factory, self.translator, self.protocols, locks, scheduler, instance, partition
         )
-        self.retention = Retention(uow_factory, locks)
+        self.retention = Retention(uow_factory, locks, partition)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
 
     async def handle(self, event: CommandEvent) -> Outcome:
@@ -90,15 +93,16 @@ class CercleCore:
         return []
 
     async def start(self) -> None:
-        """Rebuild every wake-up from the database (the truth): pending prompts, open séances,
-        and the daily retention (at once the first time, then each day at 03:00 UTC).
+        """Rebuild every wake-up of this instance's circles from the database (the truth):
+        pending prompts, open séances, and the daily retention (at once the first time, then
+        each day at 03:00 UTC).
 
         Anything overdue is woken at once; the core then posts what is still useful and drops
         what is stale."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            prompts = await uow.prompts.pending()
-            seances = await uow.seances.all_open()
+            prompts = await uow.prompts.pending(self.partition)
+            seances = await uow.seances.all_open(self.partition)
             await uow.commit()  # nothing to write; keeps the open séances cached
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.partition import Partition
 from bot.refs import ANONYMOUS, ChannelRef, UserRef
 from bot.roles import Role
 
@@ -64,6 +65,17 @@ class Circle:
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0  # people who asked to be forgotten become anon:1, anon:2, ...
+    # Where the circle is reached from (see bot/partition.py): recorded from its commands.
+    home: str | None = None
+    shard_key: int | None = None
+
+    def settle(self, home: str | None, shard_key: int | None) -> None:
+        """Record the home a command came through, when the platform says it."""
+        if home is not None and (home, shard_key) != (self.home, self.shard_key):
+            self.home, self.shard_key = home, shard_key
+
+    def owned_by(self, partition: Partition) -> bool:
+        return partition.owns(self.home, self.shard_key, self.channel.platform)
 
     def member(self, user: UserRef) -> Member | None:
         return self.members.get(user)

@@ -108,6 +108,8 @@ class Dispatcher:
             )
             try:
                 await self._run(ctx, event, parsed)
+                if ctx.circle is not None:
+                    ctx.circle.settle(event.home, event.shard_key)
                 if ctx.seance is not None:
                     note_timebox(ctx, ctx.seance)
                 await uow.commit()

@@ -27,3 +27,6 @@ class CommandEvent:
     platform_facilitator: bool = False
     platform_knows_roles: bool = False  # the console does not; Discord and Matrix do
     resolve_user: Callable[[str], UserRef | None] = field(default=_no_mentions)
+    # The bot account and (Discord) server it came through: see bot/partition.py.
+    home: str | None = None
+    shard_key: int | None = None

@@ -10,6 +10,7 @@ from typing import Any, Protocol, Self
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.partition import EVERYTHING, Partition
 from bot.prompts import Prompt
 from bot.refs import ChannelRef, UserRef
 from bot.seance import Seance
@@ -32,7 +33,8 @@ class CircleRepository(Protocol):
 
     async def get(self, circle_id: int) -> Circle | None: ...
 
-    async def all(self) -> list[Circle]: ...
+    async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
+        """Every circle of the partition, by id."""
 
     async def add(self, circle: Circle) -> None:
         """Store a new circle and give it its id."""
@@ -49,7 +51,8 @@ class SeanceRepository(Protocol):
 
     async def for_circle(self, circle_id: int) -> list[Seance]: ...
 
-    async def all_open(self) -> list[Seance]: ...
+    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
+        """The open séances of the partition's circles."""
 
     async def add(self, seance: Seance) -> None:
         """Store a new séance and give it its id."""
@@ -82,11 +85,13 @@ class PromptRepository(Protocol):
 
     async def for_seance(self, seance_id: int) -> list[Prompt]: ...
 
-    async def pending(self) -> list[Prompt]:
-        """Every prompt neither sent nor dropped, earliest first."""
+    async def pending(self, partition: Partition = EVERYTHING) -> list[Prompt]:
+        """Every prompt of the partition's circles neither sent nor dropped, earliest first."""
 
-    async def due(self, now: datetime, limit: int) -> list[Prompt]:
-        """Pending prompts due by `now`, earliest first."""
+    async def due(
+        self, now: datetime, limit: int, partition: Partition = EVERYTHING
+    ) -> list[Prompt]:
+        """Pending prompts of the partition's circles due by `now`, earliest first."""
 
     async def add(self, prompt: Prompt) -> None: ...
 

@@ -16,6 +16,7 @@ from bot.effects import Effect
 from bot.handlers.seance import close_given, open_given
 from bot.items import ItemKind
 from bot.locks import KeyedLocks
+from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
 from bot.prompts import Prompt, PromptKind, is_stale
 from bot.protocol import ProtocolBook
@@ -41,7 +42,9 @@ class PromptPoster:
         locks: KeyedLocks,
         scheduler: Scheduler,
         claimer: str,
+        partition: Partition = EVERYTHING,
     ) -> None:
+        self._partition = partition
         self._uow_factory = uow_factory
         self._tr = translator
         self._protocols = protocols
@@ -77,7 +80,7 @@ class PromptPoster:
     async def _one_batch(self, now: datetime) -> tuple[list[Effect], bool]:
         effects: list[Effect] = []
         async with self._uow_factory() as uow:
-            due = await uow.prompts.due(now, BATCH)
+            due = await uow.prompts.due(now, BATCH, self._partition)
             channels = set()
             for prompt in due:
                 circle = await uow.circles.get(prompt.circle_id)

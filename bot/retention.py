@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 
 from bot.items import ItemKind
 from bot.locks import KeyedLocks
+from bot.partition import EVERYTHING, Partition
 from bot.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -42,14 +43,19 @@ class Purged:
 class Retention:
     """Deletes what is past each circle's retention."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, locks: KeyedLocks) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, locks: KeyedLocks, partition: Partition = EVERYTHING
+    ) -> None:
         self._uow_factory = uow_factory
         self._locks = locks
+        self._partition = partition
 
     async def run(self, now: datetime) -> Purged:
         async with self._uow_factory() as uow:
             circles = [
-                (c.id, c.channel.key) for c in await uow.circles.all() if c.settings.retention_days
+                (c.id, c.channel.key)
+                for c in await uow.circles.all(self._partition)
+                if c.settings.retention_days
             ]
             await uow.commit()  # nothing changed; committing keeps the loaded circles cached
         notes = words = 0

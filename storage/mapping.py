@@ -63,6 +63,8 @@ def circle_row(circle: Circle) -> Row:
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
+        "home": circle.home,
+        "shard_key": circle.shard_key,
     }
 
 
@@ -107,6 +109,8 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         item_counter=row["item_counter"],
         seance_counter=row["seance_counter"],
         anonymous_counter=row["anonymous_counter"],
+        home=row["home"],
+        shard_key=row["shard_key"],
     )
     for m in members:
         user = UserRef.from_key(m["user"])

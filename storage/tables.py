@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -45,6 +45,8 @@ class CircleRow(SQLModel, table=True):
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
+    home: str | None = Field(default=None, index=True)
+    shard_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class MemberRow(SQLModel, table=True):

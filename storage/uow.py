@@ -20,11 +20,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
 from bot.prompts import Prompt
 from bot.refs import ChannelRef, UserRef
@@ -86,6 +87,24 @@ class AggregateCache:
         self.by_channel.clear()
         self.seances.clear()
         self.open_by_circle.clear()
+
+
+def owned_by(partition: Partition) -> Any:
+    """A condition on the circle table: the circles `partition` looks after (see Share.owns)."""
+    if partition.everything:
+        return true()
+    clauses = []
+    for share in partition.shares:
+        mine = CIRCLE.c.home == share.home
+        if share.shard_count is not None and share.shard_ids is not None:
+            key = func.coalesce(CIRCLE.c.shard_key, 0)
+            shard = key.op(">>")(DISCORD_SHARD_SHIFT) % share.shard_count
+            mine = and_(mine, shard.in_(share.shard_ids))
+        clauses.append(mine)
+        clauses.append(
+            and_(CIRCLE.c.home.is_(None), CIRCLE.c.channel.startswith(share.platform + ":"))
+        )
+    return or_(*clauses)
 
 
 def _rows(result: Any) -> list[Row]:
@@ -412,8 +431,9 @@ class _Circles:
     async def get(self, circle_id: int) -> Circle | None:
         return await self._uow.load_circle(circle_id)
 
-    async def all(self) -> list[Circle]:
-        ids = (await self._uow.conn.execute(select(CIRCLE.c.id).order_by(CIRCLE.c.id))).scalars()
+    async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
+        query = select(CIRCLE.c.id).where(owned_by(partition)).order_by(CIRCLE.c.id)
+        ids = (await self._uow.conn.execute(query)).scalars()
         return [c for i in list(ids) if (c := await self._uow.load_circle(i)) is not None]
 
     async def add(self, circle: Circle) -> None:
@@ -454,10 +474,11 @@ class _Seances:
         )
         return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
 
-    async def all_open(self) -> list[Seance]:
-        ids = await self._uow.conn.execute(
-            select(SEANCE.c.id).where(SEANCE.c.status == SeanceStatus.OPEN.value)
-        )
+    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
+        query = select(SEANCE.c.id).where(SEANCE.c.status == SeanceStatus.OPEN.value)
+        if not partition.everything:
+            query = query.join(CIRCLE, CIRCLE.c.id == SEANCE.c.circle_id).where(owned_by(partition))
+        ids = await self._uow.conn.execute(query)
         return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
 
     async def add(self, seance: Seance) -> None:
@@ -571,8 +592,12 @@ class _Prompts:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
 
-    async def _select(self, *conditions: Any, limit: int | None = None) -> list[Prompt]:
+    async def _select(
+        self, *conditions: Any, limit: int | None = None, partition: Partition = EVERYTHING
+    ) -> list[Prompt]:
         query = select(PROMPT).where(*conditions).order_by(PROMPT.c.due_at, PROMPT.c.id)
+        if not partition.everything:
+            query = query.join(CIRCLE, CIRCLE.c.id == PROMPT.c.circle_id).where(owned_by(partition))
         if limit is not None:
             query = query.limit(limit)
         return [mapping.prompt_from_row(r) for r in _rows(await self._uow.conn.execute(query))]
@@ -580,15 +605,20 @@ class _Prompts:
     async def for_seance(self, seance_id: int) -> list[Prompt]:
         return await self._select(PROMPT.c.seance_id == seance_id)
 
-    async def pending(self) -> list[Prompt]:
-        return await self._select(PROMPT.c.sent_at.is_(None), PROMPT.c.dropped_at.is_(None))
+    async def pending(self, partition: Partition = EVERYTHING) -> list[Prompt]:
+        return await self._select(
+            PROMPT.c.sent_at.is_(None), PROMPT.c.dropped_at.is_(None), partition=partition
+        )
 
-    async def due(self, now: datetime, limit: int) -> list[Prompt]:
+    async def due(
+        self, now: datetime, limit: int, partition: Partition = EVERYTHING
+    ) -> list[Prompt]:
         return await self._select(
             PROMPT.c.sent_at.is_(None),
             PROMPT.c.dropped_at.is_(None),
             PROMPT.c.due_at <= now,
             limit=limit,
+            partition=partition,
         )
 
     async def add(self, prompt: Prompt) -> None:

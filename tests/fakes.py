@@ -15,6 +15,7 @@ from typing import Self
 
 from bot.circle import Circle
 from bot.items import Item
+from bot.partition import EVERYTHING, Partition
 from bot.ports import Anonymised
 from bot.prompts import Prompt
 from bot.refs import ChannelRef, UserRef
@@ -41,8 +42,8 @@ class _Circles:
     async def get(self, circle_id: int) -> Circle | None:
         return self.store.circles.get(circle_id)
 
-    async def all(self) -> list[Circle]:
-        return list(self.store.circles.values())
+    async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
+        return [c for c in self.store.circles.values() if c.owned_by(partition)]
 
     async def add(self, circle: Circle) -> None:
         circle.id = self.store.next_id
@@ -81,8 +82,12 @@ class _Seances:
         found = [s for s in self.store.seances.values() if s.circle_id == circle_id]
         return sorted(found, key=lambda s: s.number)
 
-    async def all_open(self) -> list[Seance]:
-        return [s for s in self.store.seances.values() if s.status is SeanceStatus.OPEN]
+    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
+        return [
+            s
+            for s in self.store.seances.values()
+            if s.status is SeanceStatus.OPEN and self.store.circles[s.circle_id].owned_by(partition)
+        ]
 
     async def add(self, seance: Seance) -> None:
         seance.id = self.store.next_id
@@ -152,11 +157,20 @@ class _Prompts:
     async def for_seance(self, seance_id: int) -> list[Prompt]:
         return [p for p in self.store.prompts.values() if p.seance_id == seance_id]
 
-    async def pending(self) -> list[Prompt]:
-        return sorted((p for p in self.store.prompts.values() if p.pending), key=lambda p: p.due_at)
+    async def pending(self, partition: Partition = EVERYTHING) -> list[Prompt]:
+        return sorted(
+            (
+                p
+                for p in self.store.prompts.values()
+                if p.pending and self.store.circles[p.circle_id].owned_by(partition)
+            ),
+            key=lambda p: p.due_at,
+        )
 
-    async def due(self, now: datetime, limit: int) -> list[Prompt]:
-        return [p for p in await self.pending() if p.due_at <= now][:limit]
+    async def due(
+        self, now: datetime, limit: int, partition: Partition = EVERYTHING
+    ) -> list[Prompt]:
+        return [p for p in await self.pending(partition) if p.due_at <= now][:limit]
 
     async def add(self, prompt: Prompt) -> None:
         if any(

@@ -36,6 +36,10 @@ _LINE = re.compile(r"^(?P<name>[\w.\-]+)\s*:\s?(?P<text>.*)$", re.UNICODE)
 _SPAN = re.compile(r"(\d+)\s*([hms])")
 
 
+def console_home(account: str) -> str:
+    return f"{PLATFORM}:{account}"
+
+
 class ScriptError(ValueError):
     """A line of a console script that is not understood."""
 
@@ -66,6 +70,8 @@ class ConsoleAdapter:
     echo: bool = True  # print the input lines too (scripts); not when a person types them
     capabilities: frozenset[str] = frozenset()  # no edits, buttons or reactions: status is printed
     recaps_dir: Path | None = None  # where published recaps are written (.md and .png)
+    account: str = "local"  # names this console's home (see bot/partition.py)
+    show_channel: bool = False  # "[cercle #salon] ...": for several channels in one stream
     _last_status: dict[int, str] = field(default_factory=dict)
 
     async def feed(self, raw: str) -> None:
@@ -88,9 +94,14 @@ class ConsoleAdapter:
             author_name=name,
             text=text,
             resolve_user=resolve_mention,
+            home=self.home,
         )
         outcome = await self.core.handle(event)
         self.render(outcome.effects)
+
+    @property
+    def home(self) -> str:
+        return console_home(self.account)
 
     async def _directive(self, line: str) -> None:
         word, _, arg = line[1:].partition(" ")
@@ -120,10 +131,11 @@ class ConsoleAdapter:
     def render(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, Reply):
+                where = f" #{effect.channel.id}" if self.show_channel else ""
                 if effect.private and effect.to is not None:
-                    self._print(f"[cercle → {effect.to.id}] ", effect.text)
+                    self._print(f"[cercle{where} → {effect.to.id}] ", effect.text)
                 else:
-                    self._print("[cercle] ", effect.text)
+                    self._print(f"[cercle{where}] ", effect.text)
             elif isinstance(effect, StatusView):
                 if self.show_status and self._last_status.get(effect.seance_id) != effect.text:
                     self._last_status[effect.seance_id] = effect.text

@@ -98,6 +98,19 @@ class _Send:
     version: int = 0
 
 
+def _client(config: DiscordConfig, intents: discord.Intents) -> discord.Client:
+    """One gateway connection, or the shards this instance is given (`shard_ids` of
+    `shard_count`): each instance then sees only the servers of its shards."""
+    if config.shard_count is None:
+        return discord.Client(intents=intents, chunk_guilds_at_startup=False)
+    return discord.AutoShardedClient(
+        intents=intents,
+        chunk_guilds_at_startup=False,
+        shard_count=config.shard_count,
+        shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
+    )
+
+
 class DiscordAdapter:
     """Runs the bot user on the Discord gateway for Cercle."""
 
@@ -113,11 +126,7 @@ class DiscordAdapter:
         intents.message_content = False
         intents.members = False
         intents.presences = False
-        self.client = client or discord.Client(
-            intents=intents,
-            chunk_guilds_at_startup=False,
-            shard_id=None,
-        )
+        self.client = client or _client(config, intents)
         self.tree = app_commands.CommandTree(self.client)
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[_Send] = asyncio.Queue()
@@ -181,6 +190,8 @@ class DiscordAdapter:
             platform_facilitator=self._is_facilitator(interaction),
             platform_knows_roles=True,
             resolve_user=resolve_mention,
+            home=PLATFORM,
+            shard_key=interaction.guild_id,
         )
         handling = asyncio.ensure_future(self.core.handle(event))
         done, _ = await asyncio.wait({handling}, timeout=ACK_WITHIN_SECONDS)

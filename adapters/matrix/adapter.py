@@ -93,6 +93,11 @@ class _Send:
     version: int = 0
 
 
+def matrix_home(user_id: str) -> str:
+    """The home of the circles this bot account serves (see bot/partition.py)."""
+    return f"{PLATFORM}:{user_id}"
+
+
 class MatrixAdapter:
     """Runs one Matrix account for Cercle."""
 
@@ -407,6 +412,7 @@ class MatrixAdapter:
             platform_facilitator=level >= FACILITATOR_POWER,
             platform_knows_roles=True,
             resolve_user=resolve,
+            home=matrix_home(self.config.user_id),
         )
         outcome = await self.core.handle(event)
         log.debug(

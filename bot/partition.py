@@ -1,0 +1,74 @@
+"""Which circles an instance looks after, when several instances share one database.
+
+Each circle lives at a *home*: the bot account its channel is reached through (`discord`,
+`matrix:@cercle:example.org`, `console:local`) and, on Discord, the server id that decides its
+shard. An instance is given shares of that work (the Matrix accounts it logs in with, the Discord
+shards it runs) and posts the prompts and runs the time boxes of those circles only. Commands
+need no filter: a platform only delivers them to the instance connected to their channel.
+
+The database claim on each prompt stays the guard against double posting, even while a share
+moves from one instance to another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Discord puts a server on shard (server id >> 22) % shard count.
+DISCORD_SHARD_SHIFT = 22
+
+
+def shard_of(shard_key: int | None, shard_count: int) -> int:
+    return ((shard_key or 0) >> DISCORD_SHARD_SHIFT) % shard_count
+
+
+def platform_of(home: str) -> str:
+    return home.partition(":")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """The circles of one home; on a sharded platform, only those of `shard_ids`.
+
+    A circle stored before homes were recorded (home unknown) belongs to every share of its
+    channel's platform until its next command records its home."""
+
+    home: str
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def platform(self) -> str:
+        return platform_of(self.home)
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard_count is not None and self.shard_ids is not None
+
+    def owns(self, home: str | None, shard_key: int | None, channel_platform: str) -> bool:
+        if home is None:
+            return channel_platform == self.platform
+        if home != self.home:
+            return False
+        if self.shard_count is None or self.shard_ids is None:
+            return True
+        return shard_of(shard_key, self.shard_count) in self.shard_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """The shares of one instance; no shares at all means the whole database (one instance)."""
+
+    shares: tuple[Share, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return not self.shares
+
+    def owns(self, home: str | None, shard_key: int | None, channel_platform: str) -> bool:
+        return self.everything or any(
+            s.owns(home, shard_key, channel_platform) for s in self.shares
+        )
+
+
+EVERYTHING = Partition()
