@@ -243,7 +243,7 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
     return Config(
         matrix=matrix,
         discord=discord,
-        console=_console(data.get("console") or {}),
+        console=console_section(data.get("console") or {}),
         metrics=_metrics(data.get("metrics") or {}),
         data_dir=data_dir,
         database_url=database_url,
@@ -291,7 +291,7 @@ def discord_section(
     )
 
 
-def _console(section: dict[str, Any]) -> ConsoleConfig:
+def console_section(section: dict[str, Any]) -> ConsoleConfig:
     account = section.get("account", "local")
     if not account or not all(c.isalnum() or c in "-_." for c in account):
         raise ConfigError("console.account: expected letters, digits, '-', '_' or '.'")

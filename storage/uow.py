@@ -7,6 +7,13 @@ aggregates from the cache, so the next command reloads them as they are stored.
 
 Closed turns never change, so only the tail of a séance's turns (new ones, and the one that was
 open) is compared on commit.
+
+On PostgreSQL, units of work run concurrently (SQLite has one writer, so they take turns).
+Commands and timers of one circle still run one at a time (the core's per-channel locks), but a
+pass that only reads (which prompts are due, which séances are open) may meet an aggregate that
+another unit of work is changing. It then gets a private copy loaded from the database instead
+of the shared object, so it never sees, writes or drops someone else's half-made changes; if it
+writes that copy, the shared one is forgotten once its holder is done.
 """
 
 from __future__ import annotations
@@ -81,12 +88,27 @@ class AggregateCache:
     by_channel: dict[str, int] = field(default_factory=dict)
     seances: dict[int, _SeanceEntry] = field(default_factory=dict)
     open_by_circle: dict[int, int | None] = field(default_factory=dict)
+    # Which unit of work holds each shared aggregate now, and those to forget when it is done.
+    circle_holders: dict[int, int] = field(default_factory=dict)
+    seance_holders: dict[int, int] = field(default_factory=dict)
+    stale_circles: set[int] = field(default_factory=set)
+    stale_seances: set[int] = field(default_factory=set)
 
     def clear(self) -> None:
         self.circles.clear()
         self.by_channel.clear()
         self.seances.clear()
         self.open_by_circle.clear()
+
+    def forget_circle(self, circle_id: int) -> None:
+        entry = self.circles.pop(circle_id, None)
+        if entry is not None:
+            self.by_channel.pop(entry.circle.channel.key, None)
+
+    def forget_seance(self, seance_id: int) -> None:
+        entry = self.seances.pop(seance_id, None)
+        if entry is not None:
+            self.open_by_circle.pop(entry.seance.circle_id, None)
 
 
 def owned_by(partition: Partition) -> Any:
@@ -126,6 +148,9 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | InlineConnection | None = None
         self._touched_circles: dict[int, Circle] = {}
         self._touched_seances: dict[int, Seance] = {}
+        # copies of aggregates another unit of work held when this one asked for them
+        self._private_circles: dict[int, _CircleEntry] = {}
+        self._private_seances: dict[int, _SeanceEntry] = {}
         self._committed = False
         self.circles = _Circles(self)
         self.seances = _Seances(self)
@@ -154,12 +179,33 @@ class SqlUnitOfWork:
             if not self._committed:
                 await self.rollback()
         finally:
+            self._release()
             if self._conn is not None:
                 with contextlib.suppress(Exception):
                     await self._conn.close()
                 self._conn = None
             if self._lock is not None:
                 self._lock.release()
+
+    def _release(self) -> None:
+        """Let go of the shared aggregates this unit of work held; forget the stale ones."""
+        me, cache = id(self), self._cache
+        for holders, stale, forget in (
+            (cache.circle_holders, cache.stale_circles, cache.forget_circle),
+            (cache.seance_holders, cache.stale_seances, cache.forget_seance),
+        ):
+            mine = [key for key, holder in holders.items() if holder == me]
+            for key in mine:
+                del holders[key]
+                if key in stale:
+                    stale.discard(key)
+                    forget(key)
+
+    def _circle_entry(self, circle_id: int) -> _CircleEntry:
+        return self._private_circles.get(circle_id) or self._cache.circles[circle_id]
+
+    def _seance_entry(self, seance_id: int) -> _SeanceEntry:
+        return self._private_seances.get(seance_id) or self._cache.seances[seance_id]
 
     @property
     def conn(self) -> AsyncConnection | InlineConnection:
@@ -168,6 +214,18 @@ class SqlUnitOfWork:
         return self._conn
 
     async def commit(self) -> None:
+        written_copies = (
+            [
+                c
+                for c, e in self._private_circles.items()
+                if not self._circle_unchanged(e.circle, e)
+            ],
+            [
+                k
+                for k, e in self._private_seances.items()
+                if not self._seance_unchanged(e.seance, e)
+            ],
+        )
         try:
             for circle in self._touched_circles.values():
                 await self._flush_circle(circle)
@@ -177,7 +235,20 @@ class SqlUnitOfWork:
         except BaseException:
             await self._rollback(keep_unchanged=False)  # the cache may hold unwritten rows
             raise
+        cache = self._cache
+        for circle_id in written_copies[0]:
+            if circle_id in cache.circle_holders:
+                cache.stale_circles.add(circle_id)  # forgotten when its holder is done
+            else:
+                cache.forget_circle(circle_id)
+        for seance_id in written_copies[1]:
+            if seance_id in cache.seance_holders:
+                cache.stale_seances.add(seance_id)
+            else:
+                cache.forget_seance(seance_id)
         for seance in self._touched_seances.values():
+            if seance.id in self._private_seances:
+                continue
             if seance.is_open:
                 self._cache.open_by_circle[seance.circle_id] = seance.id
             elif self._cache.open_by_circle.get(seance.circle_id) == seance.id:
@@ -196,12 +267,16 @@ class SqlUnitOfWork:
             with contextlib.suppress(Exception):
                 await self._conn.rollback()
         for circle_id, circle in self._touched_circles.items():
+            if circle_id in self._private_circles:
+                continue  # a copy of its own: nothing shared to drop
             if keep_unchanged and self._circle_unchanged(circle):
                 continue
             entry = self._cache.circles.pop(circle_id, None)
             if entry is not None:
                 self._cache.by_channel.pop(entry.circle.channel.key, None)
         for seance_id, seance in self._touched_seances.items():
+            if seance_id in self._private_seances:
+                continue
             if keep_unchanged and self._seance_unchanged(seance):
                 continue
             self._cache.seances.pop(seance_id, None)
@@ -210,8 +285,8 @@ class SqlUnitOfWork:
         self._touched_seances.clear()
         self._committed = True
 
-    def _circle_unchanged(self, circle: Circle) -> bool:
-        entry = self._cache.circles.get(circle.id)
+    def _circle_unchanged(self, circle: Circle, entry: _CircleEntry | None = None) -> bool:
+        entry = entry or self._cache.circles.get(circle.id)
         return (
             entry is not None
             and entry.circle is circle
@@ -219,10 +294,10 @@ class SqlUnitOfWork:
             and entry.members == mapping.member_rows(circle)
         )
 
-    def _seance_unchanged(self, seance: Seance) -> bool:
+    def _seance_unchanged(self, seance: Seance, entry: _SeanceEntry | None = None) -> bool:
         """The séance still matches its stored rows (closed turns never change, so only the
         last ones are compared)."""
-        entry = self._cache.seances.get(seance.id)
+        entry = entry or self._cache.seances.get(seance.id)
         if entry is None or entry.seance is not seance or len(entry.turns) != len(seance.turns):
             return False
         return (
@@ -239,15 +314,27 @@ class SqlUnitOfWork:
 
     def touch_circle(self, entry: _CircleEntry) -> Circle:
         self._touched_circles[entry.circle.id] = entry.circle
+        if entry.circle.id not in self._private_circles:
+            self._cache.circle_holders[entry.circle.id] = id(self)
         return entry.circle
 
     def touch_seance(self, entry: _SeanceEntry) -> Seance:
         self._touched_seances[entry.seance.id] = entry.seance
+        if entry.seance.id not in self._private_seances:
+            self._cache.seance_holders[entry.seance.id] = id(self)
         return entry.seance
 
+    def _held_by_another(self, holders: dict[int, int], key: int) -> bool:
+        holder = holders.get(key)
+        return holder is not None and holder != id(self)
+
     async def load_circle(self, circle_id: int) -> Circle | None:
+        private = self._private_circles.get(circle_id)
+        if private is not None:
+            return private.circle
         entry = self._cache.circles.get(circle_id)
-        if entry is None:
+        shared = not self._held_by_another(self._cache.circle_holders, circle_id)
+        if entry is None or not shared:
             rows = _rows(await self.conn.execute(select(CIRCLE).where(CIRCLE.c.id == circle_id)))
             if not rows:
                 return None
@@ -256,13 +343,20 @@ class SqlUnitOfWork:
             )
             circle = mapping.circle_from_rows(rows[0], members)
             entry = _CircleEntry(circle, rows[0], {m["user"]: m for m in members})
-            self._cache.circles[circle_id] = entry
-            self._cache.by_channel[circle.channel.key] = circle_id
+            if shared:
+                self._cache.circles[circle_id] = entry
+                self._cache.by_channel[circle.channel.key] = circle_id
+            else:
+                self._private_circles[circle_id] = entry
         return self.touch_circle(entry)
 
     async def load_seance(self, seance_id: int) -> Seance | None:
+        private = self._private_seances.get(seance_id)
+        if private is not None:
+            return private.seance
         entry = self._cache.seances.get(seance_id)
-        if entry is None:
+        shared = not self._held_by_another(self._cache.seance_holders, seance_id)
+        if entry is None or not shared:
             conn = self.conn
             rows = _rows(await conn.execute(select(SEANCE).where(SEANCE.c.id == seance_id)))
             if not rows:
@@ -284,7 +378,10 @@ class SqlUnitOfWork:
                 {a["user"]: a for a in marks},
                 {c["user"]: c for c in words},
             )
-            self._cache.seances[seance_id] = entry
+            if shared:
+                self._cache.seances[seance_id] = entry
+            else:
+                self._private_seances[seance_id] = entry
         return self.touch_seance(entry)
 
     def evict_seances(self, seance_ids: Sequence[int]) -> None:
@@ -315,7 +412,7 @@ class SqlUnitOfWork:
         self.touch_seance(entry)
 
     async def _flush_circle(self, circle: Circle) -> None:
-        entry = self._cache.circles[circle.id]
+        entry = self._circle_entry(circle.id)
         row = mapping.circle_row(circle)
         await self._write_row(CIRCLE, {"id": circle.id}, entry.row, row)
         entry.row = row
@@ -324,7 +421,7 @@ class SqlUnitOfWork:
         entry.members = members
 
     async def _flush_seance(self, seance: Seance) -> None:
-        entry = self._cache.seances[seance.id]
+        entry = self._seance_entry(seance.id)
         row = mapping.seance_row(seance)
         await self._write_row(SEANCE, {"id": seance.id}, entry.row, row)
         entry.row = row

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from adapters.homes import console_home
 from bot.app import CercleCore
 from bot.clock import ManualClock
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
@@ -34,10 +35,6 @@ DEFAULT_CHANNEL = "salon"
 
 _LINE = re.compile(r"^(?P<name>[\w.\-]+)\s*:\s?(?P<text>.*)$", re.UNICODE)
 _SPAN = re.compile(r"(\d+)\s*([hms])")
-
-
-def console_home(account: str) -> str:
-    return f"{PLATFORM}:{account}"
 
 
 class ScriptError(ValueError):

@@ -777,3 +777,65 @@ def test_instants_keep_their_zone_on_postgres(postgres: PostgresServer) -> None:
     assert stored.utcoffset() == timedelta(0)
     assert raw == paris
     assert kind == "timestamp with time zone"
+
+
+# -- concurrent units of work (PostgreSQL runs them side by side) ------------------------------
+
+
+async def test_a_reader_never_sees_nor_writes_another_units_half_made_changes(
+    postgres_db: Database,
+) -> None:
+    db = postgres_db
+    chat = Chat(db)
+    await chat.say("anim", "/cercle creer Nord")
+    circle_id = (await reload_and_compare(db))[0].id
+
+    async with db() as writer:
+        held = await writer.circles.get(circle_id)
+        assert held is not None
+        held.name = "Nord (en cours)"  # not committed yet
+        async with db() as reader:
+            seen = await reader.circles.get(circle_id)
+            assert seen is not None
+            assert seen is not held
+            assert seen.name == "Nord"
+            await reader.commit()  # a read pass commits: it must not write the writer's change
+        assert [r[1] for r in (await dump(db))["circle"]] == ["Nord"]
+        await writer.commit()
+    assert [r[1] for r in (await dump(db))["circle"]] == ["Nord (en cours)"]
+    async with db() as uow:
+        again = await uow.circles.get(circle_id)
+        assert again is held  # still the cached one: the reader wrote nothing
+
+    # A copy that is written makes the shared object stale: it is reloaded after its holder.
+    async with db() as holder:
+        shared = await holder.circles.get(circle_id)
+        assert shared is not None
+        async with db() as other:
+            copy_ = await other.circles.get(circle_id)
+            assert copy_ is not None
+            copy_.name = "Nord renommé"
+            await other.commit()
+        await holder.commit()
+    async with db() as uow:
+        fresh = await uow.circles.get(circle_id)
+        assert fresh is not None
+        assert fresh is not shared
+        assert fresh.name == "Nord renommé"
+
+    # The copy is written after the holder is done: the shared object is forgotten at once.
+    async with db() as holder:
+        shared = await holder.circles.get(circle_id)
+        other = db()
+        await other.__aenter__()
+        copy_ = await other.circles.get(circle_id)
+        assert copy_ is not None
+        await holder.commit()
+    assert copy_ is not shared
+    copy_.name = "Nord, enfin"
+    await other.commit()
+    await other.__aexit__(None, None, None)
+    async with db() as uow:
+        fresh = await uow.circles.get(circle_id)
+        assert fresh is not None
+        assert fresh.name == "Nord, enfin"
