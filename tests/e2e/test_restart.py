@@ -12,147 +12,21 @@ bot echoes and ignores) and reads up to its echo: lines are handled one at a tim
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 60.0
+from tests.e2e.processes import ROOT, TIMEOUT, Console
+
 START = "2026-12-03T13:00:00+00:00"
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-
-
-class Console:
-    """`cercle console --script -` as a child process, fed line by line."""
-
-    def __init__(self, data_dir: Path, start: str, log: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CERCLE_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONIOENCODING"] = "utf-8"
-        self._log = log
-        self._stderr = log.open("a", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "adapters.cli",
-                "--data-dir",
-                str(data_dir),
-                "console",
-                "--script",
-                "-",
-                "--start",
-                start,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-            env=env,
-            cwd=ROOT,
-        )
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self._stdin: IO[str] = self.proc.stdin
-        self._stdout: IO[str] = self.proc.stdout
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.transcript: list[str] = []
-        self._syncs = 0
-        self.expect("[console] ready")
-
-    def _read(self) -> None:
-        for line in self._stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
-
-    def _next(self) -> str:
-        try:
-            line = self._lines.get(timeout=TIMEOUT)
-        except queue.Empty:
-            self._fail(f"no output for {TIMEOUT} s")
-        if line is None:
-            self._fail("the process ended")
-        self.transcript.append(line)
-        return line
-
-    def _fail(self, why: str) -> None:
-        self._stderr.flush()
-        errors = self._log.read_text("utf-8")
-        shown = "\n".join(self.transcript[-60:])
-        pytest.fail(f"{why}\n--- output ---\n{shown}\n--- stderr ---\n{errors}")
-
-    def expect(self, wanted: str) -> list[str]:
-        """Read lines up to and including the exact line `wanted`."""
-        seen: list[str] = []
-        while True:
-            line = self._next()
-            seen.append(line)
-            if line == wanted:
-                return seen
-
-    def send(self, line: str) -> None:
-        self._stdin.write(line + "\n")
-        self._stdin.flush()
-
-    def run(self, *lines: str) -> list[str]:
-        """Send lines, wait until all are handled; the messages they printed, one per item.
-
-        A message is its first line and the indented lines that follow, joined by newlines
-        (without the indentation)."""
-        self._syncs += 1
-        marker = f"sync: {self._syncs}"
-        for line in lines:
-            self.send(line)
-        self.send(marker)
-        out = self.expect(marker)[:-1]
-        messages: list[str] = []
-        for line in out:
-            if line.startswith(" ") and messages:
-                messages[-1] += "\n" + line.strip()
-            else:
-                messages.append(line)
-        return messages
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind in the child."""
-        os.kill(self.proc.pid, signal.SIGKILL)
-        assert self.proc.wait(timeout=TIMEOUT) == -signal.SIGKILL
-        self._close()
-
-    def stop(self) -> int:
-        """End of input: the console closes its runtime and exits."""
-        self._stdin.close()
-        code = self.proc.wait(timeout=TIMEOUT)
-        self._close()
-        return code
-
-    def ensure_dead(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=TIMEOUT)
-        self._close()
-
-    def _close(self) -> None:
-        self._reader.join(timeout=TIMEOUT)
-        for stream in (self._stdin, self._stdout):
-            with contextlib.suppress(BrokenPipeError):
-                stream.close()
-        self._stderr.close()
 
 
 Consoles = Callable[[str], Console]
@@ -199,17 +73,17 @@ def turns_of(data: dict[str, Any]) -> list[tuple[str, str, str | None, float, st
 
 def test_a_killed_console_resumes_the_open_floor(tmp_path: Path, consoles: Consoles) -> None:
     first = consoles(START)
-    first.run(
+    first.messages(
         "anim: /cercle creer Test",
         "anim: /seance",
         "alice: /present",
         "bob: /present",
         "carol: /present",
     )
-    out = first.run("anim: /seance phase suivante")
+    out = first.messages("anim: /seance phase suivante")
     assert "[cercle] anim, vous avez la parole (2 min 00 s)." in out
-    first.run(":clock +50s")
-    out = first.run(
+    first.messages(":clock +50s")
+    out = first.messages(
         "anim: /seance phase suivante",  # anim's round turn ends: 50 s spoken
         "bob: /tour",  # 13:00:50, bob has the floor
         "anim: /tour",  # queued first, but has spoken already
@@ -218,13 +92,13 @@ def test_a_killed_console_resumes_the_open_floor(tmp_path: Path, consoles: Conso
     assert "[cercle] bob, vous avez la parole." in out
     assert "[cercle → anim] C'est noté : vous êtes n° 1 dans la file." in out
     # The last command, at 13:01:30: the bot has answered, so it is committed.
-    out = first.run("carol: /tour")
+    out = first.messages("carol: /tour")
     assert out[:2] == ["carol: /tour", "[cercle → carol] C'est noté : vous êtes n° 1 dans la file."]
     assert out[2].endswith("Parole : bob (40 s)\nFile : 1. carol, 2. anim")
     first.kill()
 
     second = consoles("2026-12-03T13:01:30+00:00")
-    out = second.run("anim: /file")
+    out = second.messages("anim: /file")
     status = (
         "Séance 1 — Test — Parole libre (parole libre) · reste 59 min 20 s\n"
         "Parole : bob (40 s)\n"
@@ -232,8 +106,8 @@ def test_a_killed_console_resumes_the_open_floor(tmp_path: Path, consoles: Conso
     )
     assert out == ["anim: /file", f"[cercle → anim] {status}", f"[statut] {status}"]
 
-    assert second.run(":clock +30s") == []
-    out = second.run("bob: /fini")
+    assert second.messages(":clock +30s") == []
+    out = second.messages("bob: /fini")
     assert out[:3] == [
         "bob: /fini",
         "[cercle] bob a terminé (1 min 10 s).",
@@ -257,7 +131,7 @@ def test_a_killed_console_resumes_the_open_floor(tmp_path: Path, consoles: Conso
 def start_round_and_kill_mid_turn(consoles: Consoles) -> None:
     """alice's round turn starts at T = 13:00:30 (2-minute limit); killed at T+50s."""
     first = consoles(START)
-    first.run(
+    first.messages(
         "anim: /cercle creer Test",
         "anim: /seance",
         "alice: /present",
@@ -265,10 +139,10 @@ def start_round_and_kill_mid_turn(consoles: Consoles) -> None:
         "anim: /seance phase suivante",  # météo: 2-minute round turns
         ":clock +30s",
     )
-    out = first.run("anim: /fini")
+    out = first.messages("anim: /fini")
     assert "[cercle] alice, vous avez la parole (2 min 00 s)." in out
-    assert first.run(":clock +50s") == []
-    out = first.run("dave: /present")  # a late arrival at T+50s joins the round
+    assert first.messages(":clock +50s") == []
+    out = first.messages("dave: /present")  # a late arrival at T+50s joins the round
     assert out[:2] == ["dave: /present", "[cercle] dave est là (4 présent·es)."]
     assert out[2].endswith("Parole : alice (50 s) · reste 1 min 10 s\nTour : 1. bob, 2. dave")
     first.kill()
@@ -287,17 +161,17 @@ def test_a_round_time_box_counts_the_time_before_the_kill(
     start_round_and_kill_mid_turn(consoles)
 
     second = consoles("2026-12-03T13:01:20+00:00")  # T+50s
-    out = second.run("anim: /file")
+    out = second.messages("anim: /file")
     assert out[1] == (
         "[cercle → anim] Séance 1 — Test — Météo (tour de table) · reste 13 min 40 s\n"
         "Parole : alice (50 s) · reste 1 min 10 s\n"
         "Tour : 1. bob, 2. dave"
     )
-    out = second.run(":clock +46s")  # T+96s: 80 % of 2 minutes
+    out = second.messages(":clock +46s")  # T+96s: 80 % of 2 minutes
     assert out[0] == "[cercle → alice] Il vous reste 24 s de temps de parole."
     assert "Parole : alice (1 min 36 s) · reste 24 s" in out[1]
     assert len(out) == 2
-    out = second.run(":clock +24s")  # T+120s
+    out = second.messages(":clock +24s")  # T+120s
     assert out[:2] == [
         "[cercle] Temps écoulé pour alice (2 min 00 s).",
         "[cercle] bob, vous avez la parole (2 min 00 s).",
@@ -318,17 +192,17 @@ def test_time_boxes_fire_on_the_exact_second_across_two_kills(
 
     second = consoles("2026-12-03T13:01:20+00:00")  # T+50s
     # The warning is due at T+96s, not a second earlier.
-    assert second.run(":clock +45s") == []
-    assert "Parole : alice (1 min 35 s) · reste 25 s" in second.run("anim: /file")[1]
-    out = second.run(":clock +1s")
+    assert second.messages(":clock +45s") == []
+    assert "Parole : alice (1 min 35 s) · reste 25 s" in second.messages("anim: /file")[1]
+    out = second.messages(":clock +1s")
     assert out[0] == "[cercle → alice] Il vous reste 24 s de temps de parole."
     # Killed again after the warning: it is not given twice, and the turn ends at T+120s.
     second.kill()
 
     third = consoles("2026-12-03T13:02:06+00:00")  # T+96s
-    assert third.run(":clock +23s") == []
-    assert "Parole : alice (1 min 59 s) · reste 1 s" in third.run("anim: /file")[1]
-    out = third.run(":clock +1s")
+    assert third.messages(":clock +23s") == []
+    assert "Parole : alice (1 min 59 s) · reste 1 s" in third.messages("anim: /file")[1]
+    out = third.messages(":clock +1s")
     assert out[:2] == [
         "[cercle] Temps écoulé pour alice (2 min 00 s).",
         "[cercle] bob, vous avez la parole (2 min 00 s).",
