@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from adapters.config import Config
+from adapters.homes import DISCORD_HOME, console_home, matrix_home
 from adapters.scheduler import ApsScheduler
 from bot.app import CercleCore
 from bot.clock import Clock
+from bot.dispatcher import Outcome
+from bot.partition import Partition, Share
 from storage.database import Database, sqlite_url
 
 # Another process may plan or open séances in the same database: every minute, wake-ups are
@@ -35,6 +38,20 @@ def database_url(config: Config) -> str:
     return sqlite_url(config.sqlite_path().resolve())
 
 
+def partition_of(config: Config) -> Partition:
+    """The circles this instance looks after: those of its adapters' accounts and shards."""
+    shares: list[Share] = []
+    for name in config.adapters:
+        if name == "console":
+            shares.append(Share(console_home(config.console.account)))
+        elif name == "matrix" and config.matrix is not None:
+            shares.append(Share(matrix_home(config.matrix.user_id)))
+        elif name == "discord" and config.discord is not None:
+            discord = config.discord
+            shares.append(Share(DISCORD_HOME, discord.shard_count, discord.shard_ids))
+    return Partition(tuple(shares))
+
+
 def instance_name() -> str:
     """Who claimed a prompt, in the database: this host and process."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -42,7 +59,10 @@ def instance_name() -> str:
 
 @asynccontextmanager
 async def open_runtime(
-    config: Config, clock: Clock, scheduler: ApsScheduler | None = None
+    config: Config,
+    clock: Clock,
+    scheduler: ApsScheduler | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Migrate the database, build the core, rebuild its wake-ups, and close it all after.
 
@@ -57,6 +77,8 @@ async def open_runtime(
             defaults=config.defaults,
             scheduler=scheduler,
             instance=instance_name(),
+            partition=partition_of(config),
+            on_outcome=on_outcome,
         )
         if scheduler is not None:
             scheduler.handler = core.wake

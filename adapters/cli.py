@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.bootstrap import Runtime, open_runtime
-from adapters.config import Config, ConfigError, load_config
+from adapters.config import Config, ConfigError, console_section, load_config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.export import circle_data, recaps_markdown
@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     console.add_argument("--start", help="simulated start instant (ISO 8601), with --script")
     console.add_argument("--quiet-status", action="store_true", help="don't print status")
+    console.add_argument(
+        "--account", help="this console's account: several instances share out circles by it"
+    )
+    console.add_argument(
+        "--show-channel", action="store_true", help="print the channel of each message"
+    )
     run = sub.add_parser("run", help="run Cercle with the adapters of the configuration")
     run.add_argument("--config", dest="run_config", type=Path)
     db = sub.add_parser("db", help="database maintenance")
@@ -75,7 +81,13 @@ async def _play(
     quiet: bool = False,
     folder: Path | None = None,
 ) -> None:
-    adapter = ConsoleAdapter(runtime.core, out, show_status=not quiet, recaps_dir=folder)
+    adapter = ConsoleAdapter(
+        runtime.core,
+        out,
+        show_status=not quiet,
+        recaps_dir=folder,
+        account=runtime.config.console.account,
+    )
     await adapter.catch_up()
     for number, line in enumerate(lines, start=1):
         try:
@@ -84,10 +96,15 @@ async def _play(
             out.write(f"[script, line {number}] {error}\n")
 
 
-async def _play_stdin(runtime: Runtime, quiet: bool) -> None:
+async def _play_stdin(runtime: Runtime, quiet: bool, show_channel: bool) -> None:
     """Script lines from standard input, handled as they arrive (for driving a live process)."""
     adapter = ConsoleAdapter(
-        runtime.core, sys.stdout, show_status=not quiet, recaps_dir=recaps_dir(runtime.config)
+        runtime.core,
+        sys.stdout,
+        show_status=not quiet,
+        recaps_dir=recaps_dir(runtime.config),
+        account=runtime.config.console.account,
+        show_channel=show_channel,
     )
     await adapter.catch_up()
     print("[console] ready", flush=True)
@@ -113,7 +130,9 @@ async def _demo(config: Config, lang: str) -> int:
     return 0
 
 
-async def _console(config: Config, script: Path | None, start: str | None, quiet: bool) -> int:
+async def _console(
+    config: Config, script: Path | None, start: str | None, quiet: bool, show_channel: bool
+) -> int:
     if script is not None:
         try:
             begin = datetime.fromisoformat(start) if start else datetime.now(UTC)
@@ -124,7 +143,7 @@ async def _console(config: Config, script: Path | None, start: str | None, quiet
             begin = begin.replace(tzinfo=UTC)
         if str(script) == "-":
             async with open_runtime(config, ManualClock(begin)) as runtime:
-                await _play_stdin(runtime, quiet)
+                await _play_stdin(runtime, quiet, show_channel)
             return 0
         try:
             lines = (await asyncio.to_thread(script.read_text, "utf-8")).splitlines()
@@ -191,14 +210,22 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"cercle: configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from adapters.logs import configure_logging, secrets_of
+
+    configure_logging(config.log_level, config.log_format, secrets_of(config))
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "demo":
         return asyncio.run(_demo(config, args.lang))
     if args.command == "console":
-        return asyncio.run(_console(config, args.script, args.start, args.quiet_status))
+        if args.account is not None:
+            try:
+                config = replace(config, console=console_section({"account": args.account}))
+            except ConfigError as error:
+                print(f"cercle: --account: {error}", file=sys.stderr)
+                return 2
+        return asyncio.run(
+            _console(config, args.script, args.start, args.quiet_status, args.show_channel)
+        )
     if args.command == "run":
         from adapters.runner import run_service
 

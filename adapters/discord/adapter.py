@@ -24,6 +24,7 @@ from discord import app_commands
 
 from adapters.config import DiscordConfig
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
+from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.registry import COMMANDS
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
@@ -190,7 +191,7 @@ class DiscordAdapter:
             platform_facilitator=self._is_facilitator(interaction),
             platform_knows_roles=True,
             resolve_user=resolve_mention,
-            home=PLATFORM,
+            home=DISCORD_HOME,
             shard_key=interaction.guild_id,
         )
         handling = asyncio.ensure_future(self.core.handle(event))
@@ -464,3 +465,28 @@ class DiscordAdapter:
                 log.exception("discord send failed for good")
             finally:
                 self._queue.task_done()
+
+    # -- operations: read by adapters/metrics.py at each scrape ------------------------------
+
+    name = PLATFORM
+    _sessions = 0  # gateway sessions opened (READY); the first is no reconnection
+    _resumes = 0  # sessions resumed after a dropped connection
+
+    @property
+    def reconnects(self) -> int:
+        return max(self._sessions - 1, 0) + self._resumes
+
+    def send_queue_length(self) -> int:
+        """Messages waiting in the send queue."""
+        return self._queue.qsize()
+
+    def count_reconnections(self) -> None:
+        """Listen to the gateway's connect and resume events (the runner calls this)."""
+        self.client.event(self.on_connect)
+        self.client.event(self.on_resumed)
+
+    async def on_connect(self) -> None:
+        self._sessions += 1
+
+    async def on_resumed(self) -> None:
+        self._resumes += 1

@@ -46,6 +46,7 @@ from nio import (
 from nio.exceptions import OlmUnverifiedDeviceError
 
 from adapters.config import MatrixConfig
+from adapters.homes import matrix_home
 from adapters.matrix.render import pill, pills_in, to_html, with_pills
 from bot.app import CercleCore
 from bot.commands.parser import looks_like_command
@@ -91,11 +92,6 @@ class _Send:
     action: Callable[[], Awaitable[bool]]
     status_key: tuple[str, int] | None = None
     version: int = 0
-
-
-def matrix_home(user_id: str) -> str:
-    """The home of the circles this bot account serves (see bot/partition.py)."""
-    return f"{PLATFORM}:{user_id}"
 
 
 class MatrixAdapter:
@@ -755,6 +751,14 @@ class MatrixAdapter:
                     self.client.blacklist_device(device)
                 else:
                     self.client.verify_device(device)
+
+    # -- operations: read by adapters/metrics.py at each scrape ------------------------------
+
+    name = PLATFORM
+
+    def send_queue_length(self) -> int:
+        """Messages queued or being sent (`reconnects` counts failed syncs and retries)."""
+        return self._unfinished
 
 
 def _first_sync_filter() -> dict[str, Any]:
