@@ -27,7 +27,19 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.circle import Circle
@@ -120,7 +132,8 @@ def owned_by(partition: Partition) -> Any:
         mine = CIRCLE.c.home == share.home
         if share.shard_count is not None and share.shard_ids is not None:
             key = func.coalesce(CIRCLE.c.shard_key, 0)
-            shard = key.op(">>")(DISCORD_SHARD_SHIFT) % share.shard_count
+            # a literal: PostgreSQL has bigint >> integer, not bigint >> bigint (a bound value)
+            shard = key.op(">>")(literal_column(str(DISCORD_SHARD_SHIFT))) % share.shard_count
             mine = and_(mine, shard.in_(share.shard_ids))
         clauses.append(mine)
         clauses.append(

@@ -34,6 +34,7 @@ from bot.circle import Circle, QueueOrder
 from bot.effects import Effect, RecapPost, Reply, StatusView
 from bot.export import circle_data
 from bot.items import Item, ItemKind
+from bot.partition import Partition, Share
 from bot.protocol import PhaseMode
 from bot.refs import ChannelRef
 from bot.roles import Role
@@ -839,3 +840,38 @@ async def test_a_reader_never_sees_nor_writes_another_units_half_made_changes(
         fresh = await uow.circles.get(circle_id)
         assert fresh is not None
         assert fresh.name == "Nord, enfin"
+
+
+# -- partitions: which circles an instance looks after ------------------------------------------
+
+
+async def test_an_instance_finds_only_the_circles_of_its_shares(any_db: Database) -> None:
+    homes = {
+        "console:a": ("console:a", None),
+        "console:b": ("console:b", None),
+        "console:legacy": (None, None),  # stored before homes were recorded
+        "discord:1": ("discord", 1 << 22),  # shard 1 of 2
+        "discord:2": ("discord", 2 << 22),  # shard 0 of 2
+        "discord:3": ("discord", 3 << 22),  # shard 1 of 2
+        "matrix:!room": ("matrix:@cercle:example.org", None),
+    }
+    async with any_db() as uow:
+        for key, (home, shard_key) in homes.items():
+            circle = Circle(0, key, ChannelRef.from_key(key), START, home=home, shard_key=shard_key)
+            await uow.circles.add(circle)
+        await uow.commit()
+
+    async def names(*shares: Share) -> set[str]:
+        async with any_db() as uow:
+            return {c.name for c in await uow.circles.all(Partition(shares))}
+
+    assert await names(Share("console:a")) == {"console:a", "console:legacy"}
+    assert await names(Share("discord", 2, (1,))) == {"discord:1", "discord:3"}
+    assert await names(Share("discord", 2, (0,))) == {"discord:2"}
+    assert await names(Share("discord")) == {"discord:1", "discord:2", "discord:3"}
+    assert await names(Share("matrix:@cercle:example.org"), Share("discord", 4, (2,))) == {
+        "matrix:!room",
+        "discord:2",
+    }
+    assert await names(Share("matrix:@autre:example.org")) == set()
+    assert len(await names()) == len(homes)  # no shares: the whole database

@@ -11,13 +11,21 @@ the test) and gives an async function that starts a client and returns it once r
 Clients are closed after the test, and an ERROR logged by discord.py (an exception in a command,
 a view or an event handler) fails the test, unless it sets `discord_client_factory.allow_errors`.
 The directory is skipped when discord.py (the `.[discord]` extra) is not installed.
+
+Sharded clients work the same way; the factory then waits only for the guilds of their shards:
+
+    client = await discord_client_factory(ShardedClient, shard_count=2, shard_ids=[1])
+
+`ShardedClient` is discord.py's `AutoShardedClient` without the 5 s pause between the IDENTIFYs
+of its shards (the loopback has no identify rate limit); `guild_id_on_shard` makes guild ids
+that fall on a given shard.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 import pytest
@@ -26,7 +34,7 @@ discord = pytest.importorskip("discord")
 
 import yarl  # noqa: E402 (after the importorskip: yarl comes with discord.py)
 
-from tests.adapters.discord.loopback import LoopbackDiscord  # noqa: E402
+from tests.adapters.discord.loopback import SHARD_SHIFT, LoopbackDiscord, shard_of  # noqa: E402
 
 READY_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0
@@ -96,8 +104,9 @@ class DiscordClientFactory:
         return client
 
     async def _wait_for_guilds(self, client: discord.Client, limit: float) -> None:
-        """discord.py may call itself ready before a slow GUILD_CREATE: wait for those."""
-        for guild_id in self.loopback.guilds:
+        """discord.py may call itself ready before a slow GUILD_CREATE: wait for those (of the
+        client's shards only: the others never come)."""
+        for guild_id in guilds_of(client, self.loopback.guilds):
             if client.get_guild(guild_id) is None:
                 await client.wait_for(
                     "guild_available", check=lambda g, i=guild_id: g.id == i, timeout=limit
@@ -113,6 +122,37 @@ class DiscordClientFactory:
                 failures.append(error)
         if failures:
             raise failures[0]
+
+
+class ShardedClient(discord.AutoShardedClient):
+    """discord.py's AutoShardedClient, minus the pause between the IDENTIFYs of its shards."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None  # the loopback has no identify rate limit: no 5 s sleep
+
+
+def client_shards(client: discord.Client) -> tuple[int, frozenset[int]] | None:
+    """The shard count and the shard ids a client runs, or None when it is not sharded."""
+    count = client.shard_count
+    if count is None:
+        return None
+    if isinstance(client, discord.AutoShardedClient):
+        return count, frozenset(client.shard_ids or range(count))
+    return count, frozenset({client.shard_id or 0})
+
+
+def guilds_of(client: discord.Client, guild_ids: Collection[int]) -> list[int]:
+    """Those of `guild_ids` whose events reach `client` (all of them if it is not sharded)."""
+    shards = client_shards(client)
+    if shards is None:
+        return list(guild_ids)
+    count, ids = shards
+    return [guild_id for guild_id in guild_ids if shard_of(guild_id, count) in ids]
+
+
+def guild_id_on_shard(shard_id: int, shard_count: int, n: int = 0) -> int:
+    """A made-up guild id (the `n`th, from 0) on shard `shard_id` of `shard_count`."""
+    return ((n + 1) * shard_count + shard_id) << SHARD_SHIFT
 
 
 @pytest.fixture

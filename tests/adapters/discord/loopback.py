@@ -9,16 +9,24 @@ Tests run the unmodified discord.py client against it: point `discord.http.Route
   dispatches with increasing sequence numbers, RESUME → replay of the missed events + RESUMED,
   zlib-stream compression when the client asks for it (discord.py does by default), privileged
   intents refused with close code 4014 unless allowed;
-- **REST**: the routes a slash-command bot uses (users, application, command sync, interaction
-  callbacks, follow-ups, webhook and channel messages, files) with Discord's answers and errors.
-  Any other route answers 404 and is listed in `unknown_routes`;
+- **shards**: any number of concurrent sessions. An IDENTIFY with `shard: [id, count]` gets
+  READY, GUILD_CREATEs and dispatches only for the guilds of that shard
+  (`(guild_id >> 22) % count == id`; DMs go to shard 0), one without `shard` gets everything.
+  Each session has its own sequence numbers and RESUMEs on its own; a client closing its socket
+  with 1000/1001 ends its session, as on Discord. Two sessions may claim the same shard (a
+  misconfiguration Discord allows): both then get that shard's events. `GET /gateway/bot` says
+  how many shards to run (`recommended_shards`);
+- **REST**: the routes a slash-command bot uses (gateway info, users, application, command sync,
+  interaction callbacks, follow-ups, webhook and channel messages, files) with Discord's answers
+  and errors. Any other route answers 404 and is listed in `unknown_routes`;
 - **model**: guilds → roles, channels (with permission overwrites), members; messages per channel
   with every version they had; registered commands; interactions with the callbacks and
   follow-ups they got. Permissions are computed as Discord does (owner, administrator, roles,
   @everyone/role/member overwrites).
 
 Tests act as users with `send_slash` and `click`, which build the INTERACTION_CREATE that Discord
-would send (from the command the bot registered, so option types and ids are real), and wait with
+would send (from the command the bot registered, so option types and ids are real) to the
+session(s) of the guild's shard (`Interaction.sessions`, `.connections`), and wait with
 `wait_for`, which re-checks a predicate each time the loopback records something. Nothing sleeps
 for a fixed time and every wait has a timeout.
 
@@ -56,6 +64,11 @@ HEARTBEAT_INTERVAL_MS = 41_250
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 INTERACTION_DEADLINE = 3.0  # seconds Discord gives a bot to answer an interaction
 DEFAULT_TIMEOUT = 5.0
+SHARD_SHIFT = 22  # a guild is on shard (guild id >> 22) % shard count
+GUILDS_PER_SHARD = 1000  # Discord recommends about one shard per 1000 guilds
+SESSION_START_LIMIT = 1000  # IDENTIFYs a bot may make per day
+SESSION_START_RESET_MS = 24 * 60 * 60 * 1000
+CLIENT_CLOSE_CODES = (1000, 1001)  # a client closing with these ends its session (no RESUME)
 
 
 class Permission(enum.IntFlag):
@@ -173,6 +186,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The shard that receives a guild's events; DMs (no guild) go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> SHARD_SHIFT) % shard_count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -616,6 +634,8 @@ class Interaction:
     created_at: float = field(default_factory=time.monotonic)
     delivered_at: float | None = None
     late_callbacks: int = 0  # callbacks refused because they came after the deadline
+    sessions: list[GatewaySession] = field(default_factory=list, repr=False)  # dispatched to
+    connections: list[GatewayConnection] = field(default_factory=list, repr=False)  # written on
 
     @property
     def command_name(self) -> str:
@@ -699,16 +719,44 @@ class GatewayConnection:
     closed: bool = False
     queue: asyncio.Queue[Json | None] = field(default_factory=asyncio.Queue, repr=False)
     compressor: Any = field(default=None, repr=False)
+    session: GatewaySession | None = field(default=None, repr=False)  # identified or resumed
+
+    @property
+    def shard(self) -> list[int] | None:
+        return self.session.shard if self.session is not None else None
 
 
 @dataclass(eq=False)
-class _Session:
+class GatewaySession:
+    """One gateway session (an IDENTIFY), across the connections that RESUMEd it."""
+
     id: str
     intents: int
-    shard: list[int] | None
+    shard: list[int] | None  # [shard id, shard count]; None: every guild
     sequence: int = 0
-    events: list[Json] = field(default_factory=list)
-    connection: GatewayConnection | None = None
+    events: list[Json] = field(default_factory=list, repr=False)  # every dispatch, for RESUMEs
+    connection: GatewayConnection | None = field(default=None, repr=False)  # the live one
+    connections: list[GatewayConnection] = field(default_factory=list, repr=False)
+    ended: bool = False  # the client closed it (1000/1001): it can no longer be resumed
+
+    @property
+    def live(self) -> bool:
+        return not self.ended and self.connection is not None
+
+    @property
+    def shard_id(self) -> int | None:
+        return self.shard[0] if self.shard is not None else None
+
+    def covers(self, guild_id: int | None) -> bool:
+        """Whether this session gets the events of `guild_id` (None: DMs)."""
+        if self.shard is None:
+            return True
+        shard_id, shard_count = self.shard
+        return shard_of(guild_id, shard_count) == shard_id
+
+    def dispatched(self, event: str) -> list[Json]:
+        """The `d` of every `event` dispatched to this session, in order."""
+        return [frame["d"] for frame in self.events if frame["t"] == event]
 
 
 class ApiError(Exception):
@@ -759,7 +807,7 @@ class LoopbackDiscord:
     Build the world (`add_guild`, `add_member`, ...) before or after the bot connects; act as a
     user with `send_slash` and `click`; wait with `wait_for` (or the `Interaction.wait_*`
     helpers); assert on `guild.channels[...].messages`, `interactions`, `calls`, `commands`,
-    `unknown_routes`.
+    `unknown_routes`, `connections` and `sessions` (one per IDENTIFY, with its shard).
     """
 
     def __init__(
@@ -769,11 +817,15 @@ class LoopbackDiscord:
         privileged_intents: int = 0,
         interaction_deadline: float | None = INTERACTION_DEADLINE,
         compress: bool = True,
+        recommended_shards: int | None = None,
+        max_concurrency: int = 1,
     ) -> None:
         """`privileged_intents`: those "enabled in the developer portal" (others get close 4014).
         `interaction_deadline`: seconds after delivery within which the first callback must come
         (else 404 Unknown interaction, as on Discord); None to disable.
-        `compress`: honour `compress=zlib-stream` in the gateway URL (else plain text frames)."""
+        `compress`: honour `compress=zlib-stream` in the gateway URL (else plain text frames).
+        `recommended_shards`: the `shards` of `GET /gateway/bot` (default: one per 1000 guilds);
+        `max_concurrency`: its `session_start_limit.max_concurrency`."""
         self._next_id = 0
         self.token = f"loopback.{secrets.token_urlsafe(24)}"
         self.application_id = self.snowflake()
@@ -782,6 +834,8 @@ class LoopbackDiscord:
         self.privileged_intents = privileged_intents
         self.interaction_deadline = interaction_deadline
         self.compress = compress
+        self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency
 
         # model
         self.users: dict[int, User] = {self.bot_user.id: self.bot_user}
@@ -796,9 +850,9 @@ class LoopbackDiscord:
         self.calls: list[RestCall] = []
         self.unknown_routes: list[str] = []
         self.connections: list[GatewayConnection] = []
+        self.sessions: list[GatewaySession] = []  # every IDENTIFY, in order, ended ones too
 
         self.port = 0
-        self._session: _Session | None = None
         self._condition = asyncio.Condition()
         self._gateway_open = asyncio.Event()
         self._gateway_open.set()
@@ -903,15 +957,19 @@ class LoopbackDiscord:
         for channel_name in channels:
             self._new_channel(guild, channel_name, 0)
         self.guilds[guild.id] = guild
-        if self._session is not None:
-            self._dispatch("GUILD_CREATE", self._guild_create(guild), intent=Intent.GUILDS)
+        self._dispatch(
+            "GUILD_CREATE",
+            lambda session: self._guild_create(guild, session),
+            guild_id=guild.id,
+            intent=Intent.GUILDS,
+        )
         return guild
 
     def add_channel(
         self, guild: Guild, name: str, *, type: int = 0, topic: str | None = None
     ) -> Channel:
         channel = self._new_channel(guild, name, type, topic)
-        self._dispatch("CHANNEL_CREATE", channel.payload(), intent=Intent.GUILDS)
+        self._dispatch("CHANNEL_CREATE", channel.payload(), guild_id=guild.id, intent=Intent.GUILDS)
         return channel
 
     def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
@@ -920,6 +978,7 @@ class LoopbackDiscord:
         self._dispatch(
             "GUILD_ROLE_CREATE",
             {"guild_id": str(guild.id), "role": role.payload()},
+            guild_id=guild.id,
             intent=Intent.GUILDS,
         )
         return role
@@ -944,7 +1003,7 @@ class LoopbackDiscord:
         member = Member(user, guild, member_roles, nick)
         guild.members[user.id] = member
         data = member.payload() | {"guild_id": str(guild.id)}
-        self._dispatch("GUILD_MEMBER_ADD", data, intent=Intent.GUILD_MEMBERS)
+        self._dispatch("GUILD_MEMBER_ADD", data, guild_id=guild.id, intent=Intent.GUILD_MEMBERS)
         return member
 
     def set_permissions(
@@ -956,7 +1015,8 @@ class LoopbackDiscord:
             channel.overwrites[target.id] = Overwrite(target.id, kind, int(allow), int(deny))
         else:
             channel.overwrites.pop(target.id, None)
-        self._dispatch("CHANNEL_UPDATE", channel.payload(), intent=Intent.GUILDS)
+        guild_id = channel.guild.id if channel.guild is not None else None
+        self._dispatch("CHANNEL_UPDATE", channel.payload(), guild_id=guild_id, intent=Intent.GUILDS)
 
     def dm_channel(self, user: User) -> Channel:
         """The bot's DM channel with `user` (made on first use)."""
@@ -990,17 +1050,24 @@ class LoopbackDiscord:
         has the message content intent, is mentioned, or it is a DM, as on Discord)."""
         user = user.user if isinstance(user, Member) else user
         message = self._new_message(channel, user, content=content)
-        session = self._session
-        data = self._message_event(message)
-        intents = session.intents if session else 0
-        readable = (
-            intents & Intent.MESSAGE_CONTENT
-            or channel.guild is None
-            or self.bot_user in message.mentions
+
+        def event(session: GatewaySession) -> Json:
+            data = self._message_event(message)
+            readable = (
+                session.intents & Intent.MESSAGE_CONTENT
+                or channel.guild is None
+                or self.bot_user in message.mentions
+            )
+            if not readable:
+                data.update(content="", embeds=[], attachments=[], components=[])
+            return data
+
+        self._dispatch(
+            "MESSAGE_CREATE",
+            event,
+            guild_id=self._guild_id(channel),
+            intent=self._message_intent(channel),
         )
-        if not readable:
-            data.update(content="", embeds=[], attachments=[], components=[])
-        self._dispatch("MESSAGE_CREATE", data, intent=self._message_intent(channel))
         return message
 
     def _new_channel(self, guild: Guild, name: str, type: int, topic: str | None = None) -> Channel:
@@ -1106,27 +1173,45 @@ class LoopbackDiscord:
             locale=locale,
         )
 
-    async def drop_connection(self, code: int = 4000, *, hold: bool = False) -> None:
-        """Close the bot's gateway socket with a resumable `code`, as when Discord drops it.
+    async def drop_connection(
+        self, code: int = 4000, *, hold: bool = False, shard: int | None = None
+    ) -> None:
+        """Close the bot's gateway socket(s) with a resumable `code`, as when Discord drops them:
+        every live session's, or with `shard` only those of that shard id.
 
         The client reconnects to `resume_gateway_url` and sends RESUME; events dispatched in the
         meantime are replayed. With `hold=True`, reconnections wait until `allow_reconnect()`, so
         a test can make things happen while the bot is surely offline."""
-        session = self._session
-        if session is None or session.connection is None:
+        sessions = self.live_sessions(shard)
+        if not sessions:
             raise RuntimeError("no gateway connection to drop")
         if hold:
             self._gateway_open.clear()
-        connection, session.connection = session.connection, None
-        await connection.ws.close(code=code, message=b"loopback dropped the connection")
+        for session in sessions:
+            connection, session.connection = session.connection, None
+            assert connection is not None
+            await connection.ws.close(code=code, message=b"loopback dropped the connection")
 
     def allow_reconnect(self) -> None:
         self._gateway_open.set()
 
+    def live_sessions(self, shard: int | None = None) -> list[GatewaySession]:
+        """The sessions on an open socket (identified or resumed); with `shard`, of that id."""
+        return [
+            session
+            for session in self.sessions
+            if session.live and (shard is None or session.shard_id == shard)
+        ]
+
+    def sessions_for(self, guild: Guild | int | None) -> list[GatewaySession]:
+        """The sessions, live or waiting for a RESUME, that get `guild`'s events (None: DMs)."""
+        guild_id = guild.id if isinstance(guild, Guild) else guild
+        return [s for s in self.sessions if not s.ended and s.covers(guild_id)]
+
     @property
     def connected(self) -> bool:
         """Whether a gateway session is live (identified or resumed) on an open socket."""
-        return self._session is not None and self._session.connection is not None
+        return bool(self.live_sessions())
 
     @property
     def resumes(self) -> int:
@@ -1179,8 +1264,12 @@ class LoopbackDiscord:
             what=f"a message in #{channel.name}",
         )
 
-    async def wait_connected(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        await self.wait_for(lambda: self.connected, timeout, what="a live gateway session")
+    async def wait_connected(
+        self, timeout: float = DEFAULT_TIMEOUT, *, shard: int | None = None
+    ) -> None:
+        """Until a session is live (with `shard`: one of that shard id)."""
+        what = "a live gateway session" + (f" for shard {shard}" if shard is not None else "")
+        await self.wait_for(lambda: self.live_sessions(shard), timeout, what=what)
 
     def calls_to(self, route: str) -> list[RestCall]:
         """Recorded calls to a route, e.g. "POST /channels/{channel_id}/messages"."""
@@ -1219,9 +1308,11 @@ class LoopbackDiscord:
         finally:
             connection.closed = True
             connection.close_code = ws.close_code
-            session = self._session
+            session = connection.session
             if session is not None and session.connection is connection:
                 session.connection = None
+                if ws.close_code in CLIENT_CLOSE_CODES:
+                    session.ended = True  # a clean close: Discord invalidates the session
             connection.queue.put_nowait(None)
             await self._notify()
         return ws
@@ -1243,8 +1334,10 @@ class LoopbackDiscord:
                 connection.sent.append(frame["s"])
             if frame.get("t") == "INTERACTION_CREATE":
                 interaction = self._interaction_by_id(int(frame["d"]["id"]))
-                if interaction is not None and interaction.delivered_at is None:
-                    interaction.delivered_at = time.monotonic()
+                if interaction is not None:
+                    if interaction.delivered_at is None:
+                        interaction.delivered_at = time.monotonic()
+                    interaction.connections.append(connection)
                 await self._notify()
 
     def _send(self, connection: GatewayConnection, frame: Json) -> None:
@@ -1260,13 +1353,16 @@ class LoopbackDiscord:
         elif op == 6:  # resume
             await self._resume(connection, data or {})
         elif op == 8:  # request guild members
-            self._members_chunk(data or {})
+            self._members_chunk(connection, data or {})
         elif op in (3, 4):  # presence / voice state updates: accepted, ignored
             pass
         else:
             await connection.ws.close(code=4001, message=b"Unknown opcode.")
 
     async def _identify(self, connection: GatewayConnection, data: Json) -> None:
+        if connection.session is not None:
+            await connection.ws.close(code=4005, message=b"Already authenticated.")
+            return
         if data.get("token") != self.token:
             await connection.ws.close(code=4004, message=b"Authentication failed.")
             return
@@ -1274,16 +1370,30 @@ class LoopbackDiscord:
         if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = data.get("shard")
+        if shard is not None:
+            valid = (
+                isinstance(shard, list)
+                and len(shard) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+                and 0 <= shard[0] < shard[1]
+            )
+            if not valid:
+                await connection.ws.close(code=4010, message=b"Invalid shard.")
+                return
+            shard = list(shard)
         connection.kind = "identify"
-        self._session = _Session(secrets.token_hex(16), intents, data.get("shard"))
-        self._session.connection = connection
+        session = GatewaySession(secrets.token_hex(16), intents, shard)
+        self.sessions.append(session)
+        self._attach(session, connection)
+        guilds = [guild for guild in self.guilds.values() if session.covers(guild.id)]
         ready: Json = {
             "v": API_VERSION,
             "user": self.bot_user.payload() | {"verified": True, "mfa_enabled": False},
-            "session_id": self._session.id,
+            "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in self.guilds],
+            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -1294,15 +1404,20 @@ class LoopbackDiscord:
             "auth": {},
             "_trace": ["loopback"],
         }
-        if self._session.shard is not None:
-            ready["shard"] = self._session.shard
-        self._dispatch("READY", ready)
-        for guild in self.guilds.values():
-            self._dispatch("GUILD_CREATE", self._guild_create(guild))
+        if session.shard is not None:
+            ready["shard"] = session.shard
+        self._send_event(session, "READY", ready)
+        for guild in guilds:
+            self._send_event(session, "GUILD_CREATE", self._guild_create(guild, session))
+
+    def _attach(self, session: GatewaySession, connection: GatewayConnection) -> None:
+        connection.session = session
+        session.connection = connection
+        session.connections.append(connection)
 
     async def _resume(self, connection: GatewayConnection, data: Json) -> None:
-        session = self._session
-        if session is None or data.get("session_id") != session.id:
+        session = next((s for s in self.sessions if s.id == data.get("session_id")), None)
+        if session is None or session.ended:
             self._send(connection, {"op": 9, "d": False})  # invalid session: identify again
             return
         if data.get("token") != self.token:
@@ -1318,12 +1433,14 @@ class LoopbackDiscord:
             if frame["s"] > seen:
                 connection.replayed.append(frame["s"])
                 self._send(connection, frame)
-        session.connection = connection
-        self._dispatch("RESUMED", {"_trace": ["loopback"]})
+        self._attach(session, connection)
+        self._send_event(session, "RESUMED", {"_trace": ["loopback"]})
 
-    def _members_chunk(self, data: Json) -> None:
+    def _members_chunk(self, connection: GatewayConnection, data: Json) -> None:
+        """The answer to a REQUEST_GUILD_MEMBERS, on the session that asked, for its guilds."""
+        session = connection.session
         guild = self.guilds.get(int(data.get("guild_id", 0)))
-        if guild is None:
+        if session is None or guild is None or not session.covers(guild.id):
             return
         wanted = {int(i) for i in data.get("user_ids") or []}
         query = str(data.get("query") or "").lower()
@@ -1344,15 +1461,41 @@ class LoopbackDiscord:
         }
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
-        self._dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        self._send_event(session, "GUILD_MEMBERS_CHUNK", chunk)
 
-    def _dispatch(self, event: str, data: Json, *, intent: int | None = None) -> int | None:
-        """Send a DISPATCH (op 0) to the current session, or keep it for a RESUME's replay.
+    def _dispatch(
+        self,
+        event: str,
+        data: Json | Callable[[GatewaySession], Json],
+        *,
+        guild_id: int | None,
+        intent: int | None = None,
+    ) -> int | None:
+        """Send a DISPATCH (op 0) about `guild_id` (None: a DM) to every session of its shard,
+        or keep it for a RESUME's replay; `data` may be made per session.
 
-        Returns its sequence number (None if no session or the session lacks `intent`)."""
-        session = self._session
-        if session is None or (intent is not None and not session.intents & intent):
-            return None
+        Returns the first sequence number (None if no session gets it)."""
+        sent = self._fan_out(event, data, guild_id=guild_id, intent=intent)
+        return sent[0][1] if sent else None
+
+    def _fan_out(
+        self,
+        event: str,
+        data: Json | Callable[[GatewaySession], Json],
+        *,
+        guild_id: int | None,
+        intent: int | None = None,
+    ) -> list[tuple[GatewaySession, int]]:
+        sent = []
+        for session in self.sessions_for(guild_id):
+            if intent is not None and not session.intents & intent:
+                continue
+            payload = data(session) if callable(data) else data
+            sent.append((session, self._send_event(session, event, payload)))
+        return sent
+
+    def _send_event(self, session: GatewaySession, event: str, data: Json) -> int:
+        """One DISPATCH on one session: sent now if it is live, replayed on RESUME otherwise."""
         session.sequence += 1
         frame = {"op": 0, "t": event, "s": session.sequence, "d": data}
         session.events.append(frame)
@@ -1360,8 +1503,12 @@ class LoopbackDiscord:
             self._send(session.connection, frame)
         return session.sequence
 
-    def _guild_create(self, guild: Guild) -> Json:
-        intents = self._session.intents if self._session else 0
+    @staticmethod
+    def _guild_id(channel: Channel) -> int | None:
+        return channel.guild.id if channel.guild is not None else None
+
+    def _guild_create(self, guild: Guild, session: GatewaySession) -> Json:
+        intents = session.intents
         everyone = list(guild.members.values())
         # Without the presences intent Discord only sends the bot itself (and voice members).
         members = everyone if intents & Intent.GUILD_PRESENCES else [guild.bot_member]
@@ -1430,7 +1577,10 @@ class LoopbackDiscord:
         """MESSAGE_CREATE/UPDATE for a message everyone sees (ephemeral ones send none)."""
         if not message.ephemeral:
             self._dispatch(
-                event, self._message_event(message), intent=self._message_intent(message.channel)
+                event,
+                self._message_event(message),
+                guild_id=self._guild_id(message.channel),
+                intent=self._message_intent(message.channel),
             )
 
     # -- interactions (building what Discord sends) ----------------------------------------
@@ -1600,8 +1750,12 @@ class LoopbackDiscord:
         message: Message | None = None,
         locale: str | None = None,
     ) -> Interaction:
-        if self._session is None:
-            raise RuntimeError("no bot has identified on the gateway: nothing would receive it")
+        if not self.sessions_for(self._guild_id(channel)):
+            where = f"guild {channel.guild.name}" if channel.guild is not None else "DMs"
+            raise RuntimeError(
+                f"no bot session gets the events of {where} (none identified on its shard): "
+                "nothing would receive it"
+            )
         interaction = Interaction(
             self.snowflake(),
             f"itk.{secrets.token_urlsafe(32)}",
@@ -1647,7 +1801,9 @@ class LoopbackDiscord:
             payload["message"] = message.payload()
         interaction.payload = payload
         self.interactions.append(interaction)
-        interaction.sequence = self._dispatch("INTERACTION_CREATE", payload) or 0
+        sent = self._fan_out("INTERACTION_CREATE", payload, guild_id=self._guild_id(channel))
+        interaction.sessions = [session for session, _ in sent]
+        interaction.sequence = sent[0][1]
         return interaction
 
     def _interaction_by_id(self, interaction_id: int) -> Interaction | None:
@@ -1772,6 +1928,8 @@ class LoopbackDiscord:
         app = "/applications/{application_id}"
         hook = "/webhooks/{application_id}/{token}"
         return [
+            _Route("GET", "/gateway", self._get_gateway, auth=False),
+            _Route("GET", "/gateway/bot", self._get_gateway_bot),
             _Route("GET", "/users/@me", self._get_me),
             _Route("POST", "/users/@me/channels", self._create_dm),
             _Route("GET", "/users/{user_id}", self._get_user),
@@ -1851,6 +2009,24 @@ class LoopbackDiscord:
         if attachment is None:
             return _response(404, {"message": "404: Not Found", "code": 0})
         return web.Response(body=attachment.data, headers={"Content-Type": attachment.content_type})
+
+    # gateway
+
+    async def _get_gateway(self, request: _Request) -> tuple[int, Any]:
+        return 200, {"url": self.gateway_url}
+
+    async def _get_gateway_bot(self, request: _Request) -> tuple[int, Any]:
+        shards = self.recommended_shards or max(1, -(-len(self.guilds) // GUILDS_PER_SHARD))
+        return 200, {
+            "url": self.gateway_url,
+            "shards": shards,
+            "session_start_limit": {
+                "total": SESSION_START_LIMIT,
+                "remaining": max(0, SESSION_START_LIMIT - len(self.sessions)),
+                "reset_after": SESSION_START_RESET_MS,
+                "max_concurrency": self.max_concurrency,
+            },
+        }
 
     # users and application
 
@@ -2242,7 +2418,12 @@ class LoopbackDiscord:
             data: Json = {"id": str(message.id), "channel_id": str(message.channel.id)}
             if message.channel.guild is not None:
                 data["guild_id"] = str(message.channel.guild.id)
-            self._dispatch("MESSAGE_DELETE", data, intent=self._message_intent(message.channel))
+            self._dispatch(
+                "MESSAGE_DELETE",
+                data,
+                guild_id=self._guild_id(message.channel),
+                intent=self._message_intent(message.channel),
+            )
 
     def _forget(self, message: Message) -> None:
         """Undo `_new_message` for a message whose body was refused."""

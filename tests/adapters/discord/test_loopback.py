@@ -8,7 +8,10 @@ user through the loopback and waits, with a timeout, for what the bot does.
 
 from __future__ import annotations
 
+import asyncio
 import io
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -16,15 +19,24 @@ discord = pytest.importorskip("discord")
 
 from discord import app_commands  # noqa: E402
 
-from tests.adapters.discord.conftest import CLIENT_OPTIONS, DiscordClientFactory  # noqa: E402
+from tests.adapters.discord.conftest import (  # noqa: E402
+    CLIENT_OPTIONS,
+    DiscordClientFactory,
+    ShardedClient,
+    guild_id_on_shard,
+)
 from tests.adapters.discord.loopback import (  # noqa: E402
     EPHEMERAL,
     LOADING,
     CallbackType,
+    Channel,
+    GatewaySession,
     Guild,
     LoopbackDiscord,
     Member,
     Permission,
+    User,
+    shard_of,
 )
 
 TIMEOUT = 5.0
@@ -347,3 +359,155 @@ async def test_privileged_intents_are_refused_as_discord_does(
 ) -> None:
     with pytest.raises(discord.PrivilegedIntentsRequired):
         await discord_client_factory(intents=discord.Intents.all())
+
+
+# -- shards ------------------------------------------------------------------------------------
+
+
+class ShardBot(ShardedClient):
+    """A sharded bot with one global command that says which client and which shard answered."""
+
+    def __init__(self, name: str, **options: Any) -> None:
+        super().__init__(intents=discord.Intents.default(), **CLIENT_OPTIONS | options)
+        self.name = name
+        self.tree = app_commands.CommandTree(self)
+
+        @self.tree.command(name="where", description="Which shard answers")
+        async def where(interaction: discord.Interaction) -> None:
+            count = self.shard_count or 1
+            shard = shard_of(interaction.guild_id, count)
+            await interaction.response.send_message(f"{self.name} on shard {shard}")
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()  # global commands, as a bot on many servers registers them
+
+
+@dataclass
+class TwoShards:
+    zero: Guild  # on shard 0 of 2
+    one: Guild  # on shard 1 of 2
+    alice: User  # a member of both
+
+
+@pytest.fixture
+def two_shards(loopback: LoopbackDiscord) -> TwoShards:
+    zero = loopback.add_guild("Zero", channels=("circle",), guild_id=guild_id_on_shard(0, 2))
+    one = loopback.add_guild("One", channels=("circle",), guild_id=guild_id_on_shard(1, 2))
+    alice = loopback.add_user("alice")
+    for guild in (zero, one):
+        loopback.add_member(guild, alice)
+    return TwoShards(zero, one, alice)
+
+
+def only_session(loopback: LoopbackDiscord, shard_id: int) -> GatewaySession:
+    [session] = [s for s in loopback.sessions if s.shard_id == shard_id]
+    return session
+
+
+async def where(loopback: LoopbackDiscord, user: User, channel: Channel) -> str | None:
+    """`/where` in `channel`: the answer (which bot, which shard)."""
+    interaction = await loopback.send_slash(user, channel, "where")
+    return (await interaction.wait_callback(TIMEOUT)).content
+
+
+async def test_gateway_bot_recommends_shards_and_an_auto_sharded_client_runs_them(
+    loopback: LoopbackDiscord,
+    discord_client_factory: DiscordClientFactory,
+    two_shards: TwoShards,
+) -> None:
+    zero, one, alice = two_shards.zero, two_shards.one, two_shards.alice
+    loopback.recommended_shards = 2
+    bot = await discord_client_factory(ShardBot("solo"))  # no shard_count: asks /gateway/bot
+
+    [gateway] = loopback.calls_to("GET /gateway/bot")
+    assert gateway.response["shards"] == 2
+    assert gateway.response["url"] == loopback.gateway_url
+    assert set(gateway.response["session_start_limit"]) == {
+        "total",
+        "remaining",
+        "reset_after",
+        "max_concurrency",
+    }
+    assert [s.shard for s in loopback.sessions] == [[0, 2], [1, 2]]
+    for guild, shard_id in ((zero, 0), (one, 1)):
+        session = only_session(loopback, shard_id)
+        [ready] = session.dispatched("READY")
+        assert ready["shard"] == [shard_id, 2]
+        assert [g["id"] for g in ready["guilds"]] == [str(guild.id)]
+        assert [g["id"] for g in session.dispatched("GUILD_CREATE")] == [str(guild.id)]
+    assert {g.id: g.shard_id for g in bot.guilds} == {zero.id: 0, one.id: 1}
+
+    for guild, shard_id in ((zero, 0), (one, 1)):
+        assert await where(loopback, alice, guild.channel("circle")) == f"solo on shard {shard_id}"
+        interaction = loopback.interactions[-1]
+        session = only_session(loopback, shard_id)
+        assert interaction.sessions == [session]
+        assert interaction.connections == [session.connection]
+    assert_clean(loopback)
+
+
+async def test_two_clients_share_the_shards_and_resume_on_their_own(
+    loopback: LoopbackDiscord,
+    discord_client_factory: DiscordClientFactory,
+    two_shards: TwoShards,
+) -> None:
+    zero, one, alice = two_shards.zero, two_shards.one, two_shards.alice
+    bot0 = await discord_client_factory(ShardBot("bot0", shard_count=2, shard_ids=[0]))
+    bot1 = await discord_client_factory(ShardBot("bot1", shard_count=2, shard_ids=[1]))
+    assert loopback.calls_to("GET /gateway/bot") == []  # the shard count was given
+    assert [g.id for g in bot0.guilds] == [zero.id]
+    assert [g.id for g in bot1.guilds] == [one.id]
+    session0, session1 = only_session(loopback, 0), only_session(loopback, 1)
+
+    assert await where(loopback, alice, zero.channel("circle")) == "bot0 on shard 0"
+    assert await where(loopback, alice, one.channel("circle")) == "bot1 on shard 1"
+    assert await where(loopback, alice, loopback.dm_channel(alice)) == "bot0 on shard 0"  # DMs
+
+    # a user's message reaches only the session of its guild's shard
+    heard = asyncio.create_task(bot1.wait_for("message", timeout=TIMEOUT))
+    posted = loopback.post_message(alice, one.channel("circle"), "hello")
+    assert (await heard).id == posted.id
+    assert str(posted.id) in [m["id"] for m in session1.dispatched("MESSAGE_CREATE")]
+    assert str(posted.id) not in [m["id"] for m in session0.dispatched("MESSAGE_CREATE")]
+
+    # shard 1 drops and resumes on its own; shard 0 keeps answering meanwhile
+    await loopback.drop_connection(shard=1, hold=True)
+    missed = await loopback.send_slash(alice, one.channel("circle"), "where")
+    assert loopback.live_sessions() == [session0]
+    assert await where(loopback, alice, zero.channel("circle")) == "bot0 on shard 0"
+    loopback.allow_reconnect()
+    assert (await missed.wait_callback(TIMEOUT)).content == "bot1 on shard 1"
+    resumed = loopback.connections[-1]
+    assert (resumed.kind, resumed.session) == ("resume", session1)
+    assert missed.sequence in resumed.replayed
+    assert len(session0.connections) == 1
+    assert loopback.resumes == 1
+
+    # a clean close ends the session: nothing receives that shard's interactions any more
+    await bot1.close()
+    await loopback.wait_for(lambda: session1.ended, TIMEOUT, what="shard 1's session ended")
+    assert loopback.sessions_for(one) == []
+    with pytest.raises(RuntimeError, match="no bot session"):
+        await loopback.send_slash(alice, one.channel("circle"), "where")
+    assert_clean(loopback)
+
+
+async def test_two_sessions_on_one_shard_both_get_its_interactions(
+    loopback: LoopbackDiscord,
+    discord_client_factory: DiscordClientFactory,
+    two_shards: TwoShards,
+) -> None:
+    """A misconfiguration Discord allows: the interaction goes to both, one answer is refused."""
+    discord_client_factory.allow_errors = True  # the slower bot logs its refused answer
+    for name in ("first", "second"):
+        await discord_client_factory(ShardBot(name, shard_count=2, shard_ids=[0]))
+    assert [s.shard for s in loopback.sessions] == [[0, 2], [0, 2]]
+    await where(loopback, two_shards.alice, two_shards.zero.channel("circle"))
+    interaction = loopback.interactions[-1]
+    assert interaction.sessions == loopback.sessions
+    route = "POST /interactions/{interaction_id}/{token}/callback"
+    await loopback.wait_for(lambda: len(loopback.calls_to(route)) == 2, TIMEOUT, what="2 answers")
+    assert len(interaction.connections) == 2
+    assert len(interaction.callbacks) == 1
+    [refused] = loopback.failed_calls
+    assert refused.response["code"] == 40060  # already acknowledged
