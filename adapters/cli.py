@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the database migrations")
+    move = db_sub.add_parser(
+        "migrate-sqlite-to-postgres",
+        help="copy the SQLite database into the PostgreSQL one of cercle.database_url_env",
+    )
+    move.add_argument("--sqlite", type=Path, help="the SQLite file (default: the data dir's)")
     discord_cmd = sub.add_parser("discord", help="Discord maintenance")
     discord_sub = discord_cmd.add_subparsers(dest="discord_command", required=True)
     sync = discord_sub.add_parser("sync", help="register the slash commands with Discord")
@@ -203,6 +208,32 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
     return 0
 
 
+def _migrate_to_postgres(config: Config, sqlite: Path | None) -> int:
+    from storage.database import sqlite_url
+    from storage.transfer import TransferError, copy_sqlite_to_postgres
+
+    source = sqlite or config.sqlite_path()
+    if not source.is_file():
+        print(f"cercle: no SQLite database at {source}", file=sys.stderr)
+        return 1
+    if config.database_url is None:
+        print(
+            "cercle: set cercle.database_url_env in the configuration, naming the variable "
+            "that holds the PostgreSQL URL",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(sqlite_url(source), config.database_url))
+    except TransferError as error:
+        print(f"cercle: {error}", file=sys.stderr)
+        return 1
+    for table, count in copied.rows.items():
+        print(f"{table}: {count}")
+    print(f"copied {copied.total} rows from {source}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -233,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         from adapters.bootstrap import database_url
 
+        if args.db_command == "migrate-sqlite-to-postgres":
+            return _migrate_to_postgres(config, args.sqlite)
         upgrade(database_url(config))
         print("database up to date")
         return 0

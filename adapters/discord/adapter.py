@@ -29,6 +29,7 @@ from bot.app import CercleCore
 from bot.commands.registry import COMMANDS
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
+from bot.partition import shard_of
 from bot.refs import ChannelRef, UserRef
 
 log = logging.getLogger(__name__)
@@ -148,11 +149,18 @@ class DiscordAdapter:
         for command in commands:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
-        for guild_id in self.config.guild_ids:
+        for guild_id in self._own_guilds(self.config.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
         self._tasks.append(asyncio.create_task(self._sender(), name="discord-sender"))
+
+    def _own_guilds(self, guild_ids: tuple[int, ...]) -> list[int]:
+        """The configured servers on this instance's shards (each instance syncs its own)."""
+        count, mine = self.config.shard_count, self.config.shard_ids
+        if count is None or mine is None:
+            return list(guild_ids)
+        return [g for g in guild_ids if shard_of(g, count) in mine]
 
     async def on_ready(self) -> None:
         log.info("discord adapter ready as %s", self.client.user)
