@@ -78,7 +78,13 @@ class Dispatcher:
     async def handle(self, event: CommandEvent) -> Outcome:
         began = time.perf_counter()
         async with self._locks.hold(event.channel.key):
-            outcome = await self._handle(event)
+            try:
+                outcome = await self._handle(event)
+            except Exception:
+                # the store itself failed (database unreachable): nothing was recorded, say so
+                log.exception("a command could not be handled")
+                failed = Refusal("command.failed")
+                outcome = self._refused(event, self._defaults.language, failed, None)
         outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
         if self._on_outcome is not None:
             self._on_outcome(outcome)

@@ -69,7 +69,10 @@ class Database:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.engine: AsyncEngine | InlineSqliteEngine = (
-            InlineSqliteEngine(url) if self.is_sqlite else create_async_engine(url)
+            InlineSqliteEngine(url)
+            if self.is_sqlite
+            # a connection the server dropped (restart, fail-over) is noticed and replaced
+            else create_async_engine(url, pool_pre_ping=True)
         )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import pytest
 from sqlalchemy import NullPool, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.database import Database, sqlite_url, upgrade
@@ -69,6 +70,18 @@ _pg_counter = itertools.count(1)
 @dataclass(frozen=True)
 class PostgresServer:
     url: str  # no database name
+    directory: Path | None = None  # the throw-away cluster's, when the tests started it
+
+    def stop(self) -> None:
+        """Stop the server (only one these tests started): an outage."""
+        assert self.directory is not None, "CERCLE_TEST_POSTGRES_URL: not ours to stop"
+        _postgres_script("stop", "--dir", str(self.directory))
+
+    def start(self) -> None:
+        """Start it again, on the same port, with the same data."""
+        assert self.directory is not None
+        port = make_url(self.url).port
+        _postgres_script("start", "--dir", str(self.directory), "--port", str(port))
 
     def database_url(self, name: str) -> str:
         return f"{self.url}/{name}"
@@ -87,6 +100,11 @@ def _in_thread(work: Callable[[], T]) -> T:
     inside a running event loop (an async fixture asking for a sync one)."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(work).result()
+
+
+def _postgres_script(*args: str) -> None:
+    script = REPO / "scripts" / "postgres.py"
+    subprocess.run([sys.executable, str(script), *args], check=True, stdout=subprocess.DEVNULL)
 
 
 async def _pg_admin(url: str, *statements: str) -> None:
@@ -109,10 +127,9 @@ def postgres() -> Iterator[PostgresServer]:
         # not under pytest's temporary tree: the server runs as "postgres" when we are root,
         # and pytest's directories are private to us
         directory = Path(tempfile.mkdtemp(prefix="cercle-pg-"))
-        script = REPO / "scripts" / "postgres.py"
-        subprocess.run([sys.executable, str(script), "start", "--dir", str(directory)], check=True)
+        _postgres_script("start", "--dir", str(directory))
         state = json.loads((directory / "postgres.json").read_text())
-        server = PostgresServer(state["url"])
+        server = PostgresServer(state["url"], directory)
     try:
         admin = server.database_url("postgres")
         drop, create = f"DROP DATABASE IF EXISTS {PG_TEMPLATE}", f"CREATE DATABASE {PG_TEMPLATE}"
@@ -121,8 +138,15 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         if directory is not None:
-            script = REPO / "scripts" / "postgres.py"
-            subprocess.run([sys.executable, str(script), "stop", "--dir", str(directory)])
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "scripts" / "postgres.py"),
+                    "stop",
+                    "--dir",
+                    str(directory),
+                ]
+            )
             shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -3,12 +3,13 @@
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
+MIGRATION_LOCK = 0x43455243  # "CERC": any fixed number, the same for every instance
 config = context.config
 target_metadata = SQLModel.metadata
 
@@ -21,6 +22,10 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Instances starting together take turns: the second finds the schema done.
+            # (SQLite files take turns through a lock file: storage/database.py.)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

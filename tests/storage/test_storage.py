@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -875,3 +878,60 @@ async def test_an_instance_finds_only_the_circles_of_its_shares(any_db: Database
     }
     assert await names(Share("matrix:@autre:example.org")) == set()
     assert len(await names()) == len(homes)  # no shares: the whole database
+
+
+# -- PostgreSQL: instances starting together, and an outage -------------------------------------
+
+
+def test_instances_starting_together_migrate_a_new_database_once(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    url = postgres.create_database(template=None)
+    config = tmp_path / "cercle.toml"
+    config.write_text('[cercle]\ndatabase_url_env = "CERCLE_DATABASE_URL"\n', "utf-8")
+    env = {**os.environ, "CERCLE_DATABASE_URL": url}
+    command = [sys.executable, "-m", "adapters.cli", "--config", str(config), "db", "upgrade"]
+    root = Path(__file__).resolve().parents[2]
+    upgrades = [
+        subprocess.Popen(command, env=env, cwd=root, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    for process in upgrades:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors  # none fails on tables another one created
+    assert schema_differences(url, SQLModel.metadata) == []
+
+
+async def test_a_database_outage_loses_nothing_and_the_bot_recovers(
+    postgres: PostgresServer,
+) -> None:
+    url = await asyncio.to_thread(postgres.create_database)
+    db = Database(url)
+    try:
+        chat = Chat(db)
+        for line in ("anim: /cercle creer Test", "anim: /seance", "alice: /present"):
+            name, _, text = line.partition(": ")
+            await chat.say(name, text)
+            assert chat.refused is None, line
+        before = await dump(db)
+
+        await asyncio.to_thread(postgres.stop)
+        try:
+            await chat.say("bob", "/present")
+            assert chat.outcome is not None
+            assert chat.outcome.refused == "command.failed"
+            assert chat.texts == [
+                "Désolé, quelque chose s'est mal passé : rien n'a été modifié. "
+                "Réessayez dans un instant."
+            ]
+        finally:
+            await asyncio.to_thread(postgres.start)
+
+        assert await dump(db) == before
+        await chat.say("bob", "/present")  # the dropped connections are replaced
+        assert chat.refused is None, chat.text
+        _, seance = await reload_and_compare(db)
+        assert seance is not None
+        assert user("bob") in seance.present()
+    finally:
+        await db.close()
