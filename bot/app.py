@@ -101,6 +101,10 @@ class CercleCore:
         what is stale."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
+            for share in self.partition.adoptive_homes():
+                adopted = await uow.circles.adopt(share.home, share.platform)
+                if adopted:
+                    log.info("%d circles without a home now live at %s", adopted, share.home)
             prompts = await uow.prompts.pending(self.partition)
             seances = await uow.seances.all_open(self.partition)
             await uow.commit()  # nothing to write; keeps the open séances cached

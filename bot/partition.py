@@ -7,7 +7,8 @@ shards it runs) and posts the prompts and runs the time boxes of those circles o
 need no filter: a platform only delivers them to the instance connected to their channel.
 
 The database claim on each prompt stays the guard against double posting, even while a share
-moves from one instance to another.
+moves from one instance to another. Circles stored before homes were recorded have none: the
+first instance to start with a share of their platform adopts them (see CercleCore.start).
 """
 
 from __future__ import annotations
@@ -28,10 +29,7 @@ def platform_of(home: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """The circles of one home; on a sharded platform, only those of `shard_ids`.
-
-    A circle stored before homes were recorded (home unknown) belongs to every share of its
-    channel's platform until its next command records its home."""
+    """The circles of one home; on a sharded platform, only those of `shard_ids`."""
 
     home: str
     shard_count: int | None = None
@@ -46,8 +44,6 @@ class Share:
         return self.shard_count is not None and self.shard_ids is not None
 
     def owns(self, home: str | None, shard_key: int | None, channel_platform: str) -> bool:
-        if home is None:
-            return channel_platform == self.platform
         if home != self.home:
             return False
         if self.shard_count is None or self.shard_ids is None:
@@ -64,6 +60,12 @@ class Partition:
     @property
     def everything(self) -> bool:
         return not self.shares
+
+    def adoptive_homes(self) -> list[Share]:
+        """The shares that take in circles stored before homes were recorded: the only share
+        of its platform in this partition (an older Cercle ran one instance per database)."""
+        platforms = [s.platform for s in self.shares]
+        return [s for s in self.shares if platforms.count(s.platform) == 1]
 
     def owns(self, home: str | None, shard_key: int | None, channel_platform: str) -> bool:
         return self.everything or any(

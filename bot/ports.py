@@ -39,6 +39,9 @@ class CircleRepository(Protocol):
     async def add(self, circle: Circle) -> None:
         """Store a new circle and give it its id."""
 
+    async def adopt(self, home: str, platform: str) -> int:
+        """Give `home` to the circles of `platform` that have none yet; how many."""
+
 
 class SeanceRepository(Protocol):
     """Séances of circles."""

@@ -136,9 +136,6 @@ def owned_by(partition: Partition) -> Any:
             shard = key.op(">>")(literal_column(str(DISCORD_SHARD_SHIFT))) % share.shard_count
             mine = and_(mine, shard.in_(share.shard_ids))
         clauses.append(mine)
-        clauses.append(
-            and_(CIRCLE.c.home.is_(None), CIRCLE.c.channel.startswith(share.platform + ":"))
-        )
     return or_(*clauses)
 
 
@@ -548,6 +545,19 @@ class _Circles:
 
     async def add(self, circle: Circle) -> None:
         await self._uow.insert_circle(circle)
+
+    async def adopt(self, home: str, platform: str) -> int:
+        result = await self._uow.conn.execute(
+            update(CIRCLE)
+            .where(CIRCLE.c.home.is_(None), CIRCLE.c.channel.startswith(platform + ":"))
+            .values(home=home)
+        )
+        adopted = int(result.rowcount)
+        if adopted:
+            for entry in self._uow._cache.circles.values():
+                if entry.circle.home is None and entry.circle.channel.platform == platform:
+                    entry.circle.home = entry.row["home"] = home
+        return adopted
 
 
 class _Seances:

@@ -45,6 +45,16 @@ class _Circles:
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
 
+    async def adopt(self, home: str, platform: str) -> int:
+        orphans = [
+            c
+            for c in self.store.circles.values()
+            if c.home is None and c.channel.platform == platform
+        ]
+        for circle in orphans:
+            circle.home = home
+        return len(orphans)
+
     async def add(self, circle: Circle) -> None:
         circle.id = self.store.next_id
         self.store.next_id += 1

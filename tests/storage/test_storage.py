@@ -33,7 +33,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.tables
+from bot.app import CercleCore
 from bot.circle import Circle, QueueOrder
+from bot.clock import ManualClock
 from bot.effects import Effect, RecapPost, Reply, StatusView
 from bot.export import circle_data
 from bot.items import Item, ItemKind
@@ -868,7 +870,7 @@ async def test_an_instance_finds_only_the_circles_of_its_shares(any_db: Database
         async with any_db() as uow:
             return {c.name for c in await uow.circles.all(Partition(shares))}
 
-    assert await names(Share("console:a")) == {"console:a", "console:legacy"}
+    assert await names(Share("console:a")) == {"console:a"}
     assert await names(Share("discord", 2, (1,))) == {"discord:1", "discord:3"}
     assert await names(Share("discord", 2, (0,))) == {"discord:2"}
     assert await names(Share("discord")) == {"discord:1", "discord:2", "discord:3"}
@@ -878,6 +880,16 @@ async def test_an_instance_finds_only_the_circles_of_its_shares(any_db: Database
     }
     assert await names(Share("matrix:@autre:example.org")) == set()
     assert len(await names()) == len(homes)  # no shares: the whole database
+
+    # A circle stored before homes were recorded is adopted by the first instance to start
+    # with a share of its platform, if that share is its only one there.
+    two_consoles = Partition((Share("console:a"), Share("console:b")))
+    await CercleCore(any_db, ManualClock(START), partition=two_consoles).start()
+    assert await names(Share("console:a")) == {"console:a"}
+    one_console = Partition((Share("console:b"), Share("discord")))
+    await CercleCore(any_db, ManualClock(START), partition=one_console).start()
+    assert await names(Share("console:b")) == {"console:b", "console:legacy"}
+    assert await names(Share("console:a")) == {"console:a"}
 
 
 # -- PostgreSQL: instances starting together, and an outage -------------------------------------

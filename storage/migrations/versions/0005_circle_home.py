@@ -21,9 +21,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("home", sa.String(), nullable=True))
         batch.add_column(sa.Column("shard_key", sa.BigInteger(), nullable=True))
         batch.create_index("ix_circle_home", ["home"], unique=False)
-    # Console circles all lived at the one default console; Discord and Matrix circles record
-    # their home (account, server) with their next command.
+    # Console circles all lived at the one default console, Discord circles at the one bot user
+    # (their server, hence their shard, is recorded with their next command; until then they
+    # count as shard 0, which can post in any server). A Matrix circle's account is not known
+    # here: the first instance started with a Matrix account adopts them (CercleCore.start).
     op.execute("UPDATE circle SET home = 'console:local' WHERE channel LIKE 'console:%'")
+    op.execute("UPDATE circle SET home = 'discord' WHERE channel LIKE 'discord:%'")
 
 
 def downgrade() -> None:
