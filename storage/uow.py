@@ -258,6 +258,8 @@ class SqlUnitOfWork:
                 cache.forget_seance(seance_id)
         for seance in self._touched_seances.values():
             if seance.id in self._private_seances:
+                # which séance is open is asked of the database next time
+                cache.open_by_circle.pop(seance.circle_id, None)
                 continue
             if seance.is_open:
                 self._cache.open_by_circle[seance.circle_id] = seance.id

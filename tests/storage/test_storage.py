@@ -947,3 +947,29 @@ async def test_a_database_outage_loses_nothing_and_the_bot_recovers(
         assert user("bob") in seance.present()
     finally:
         await db.close()
+
+
+async def test_a_seance_closed_through_a_private_copy_is_no_longer_found_open(
+    postgres_db: Database,
+) -> None:
+    db = postgres_db
+    chat = Chat(db)
+    for line in ("anim: /cercle creer Nord", "anim: /seance", "alice: /present"):
+        name, _, text = line.partition(": ")
+        await chat.say(name, text)
+    circle, seance = await reload_and_compare(db)
+    assert seance is not None
+
+    async with db() as reader:  # a read pass holds the open séance...
+        held = await reader.seances.open_for(circle.id)
+        assert held is not None
+        await chat.say("anim", "/seance fin")  # ...while the command closes a copy of it
+        assert chat.refused is None, chat.text
+        async with db() as uow:  # the next command, while the reader still holds it
+            assert await uow.seances.open_for(circle.id) is None
+        await reader.commit()
+    async with db() as uow:
+        assert await uow.seances.open_for(circle.id) is None
+        closed = await uow.seances.get(seance.id)
+        assert closed is not None
+        assert closed.status is SeanceStatus.CLOSED
