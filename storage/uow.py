@@ -355,11 +355,14 @@ class SqlUnitOfWork:
             )
             circle = mapping.circle_from_rows(rows[0], members)
             entry = _CircleEntry(circle, rows[0], {m["user"]: m for m in members})
-            if shared:
+            # While this one read, another unit of work may have loaded and taken the circle.
+            if self._held_by_another(self._cache.circle_holders, circle_id):
+                self._private_circles[circle_id] = entry
+            elif (cached := self._cache.circles.get(circle_id)) is not None:
+                entry = cached
+            else:
                 self._cache.circles[circle_id] = entry
                 self._cache.by_channel[circle.channel.key] = circle_id
-            else:
-                self._private_circles[circle_id] = entry
         return self.touch_circle(entry)
 
     async def load_seance(self, seance_id: int) -> Seance | None:
@@ -390,10 +393,13 @@ class SqlUnitOfWork:
                 {a["user"]: a for a in marks},
                 {c["user"]: c for c in words},
             )
-            if shared:
-                self._cache.seances[seance_id] = entry
-            else:
+            # While this one read, another unit of work may have loaded and taken the séance.
+            if self._held_by_another(self._cache.seance_holders, seance_id):
                 self._private_seances[seance_id] = entry
+            elif (cached := self._cache.seances.get(seance_id)) is not None:
+                entry = cached
+            else:
+                self._cache.seances[seance_id] = entry
         return self.touch_seance(entry)
 
     def evict_seances(self, seance_ids: Sequence[int]) -> None:

@@ -973,3 +973,106 @@ async def test_a_seance_closed_through_a_private_copy_is_no_longer_found_open(
         closed = await uow.seances.get(seance.id)
         assert closed is not None
         assert closed.status is SeanceStatus.CLOSED
+
+
+async def test_concurrent_circles_and_read_passes_end_as_if_one_at_a_time(
+    postgres_db: Database,
+) -> None:
+    """Twenty circles talk at once on PostgreSQL while read passes (the start-up rebuild of
+    wake-ups, which loads every open séance) run between them; each circle ends exactly as the
+    same conversation does alone on the memory store, and the cache matches the database."""
+    conversation = [
+        "anim: /cercle creer C",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /present",
+        "anim: /seance phase suivante",
+        "anim: /fini",
+        "alice: /fini",
+        "bob: /passe",
+        "anim: /seance phase suivante",
+        "bob: /tour",
+        "alice: /tour",
+        "anim: /note une idée",
+        "bob: /fini",
+    ]
+    clock = ManualClock(START)
+    core = CercleCore(postgres_db, clock)
+    chats = [Chat(postgres_db, f"salon{n}", clock=clock, core=core) for n in range(20)]
+    reference = Chat(MemoryDatabase())
+    done = asyncio.Event()
+
+    async def talk(chat: Chat) -> None:
+        for line in conversation:
+            name, _, text = line.partition(": ")
+            await chat.say(name, text)
+            assert chat.refused is None, (chat.channel, line, chat.text)
+            await asyncio.sleep(0)
+
+    async def read_passes() -> int:
+        passes = 0
+        while not done.is_set():
+            await core.start()
+            passes += 1
+            await asyncio.sleep(0)
+        return passes
+
+    reader = asyncio.create_task(read_passes())
+    await asyncio.gather(*(talk(chat) for chat in chats))
+    done.set()
+    assert await reader > 0
+    for line in conversation:
+        name, _, text = line.partition(": ")
+        await reference.say(name, text)
+
+    memory = reference.core.uow_factory
+    assert isinstance(memory, MemoryDatabase)
+    [expected_circle] = memory.store.circles.values()
+    [expected] = memory.store.seances.values()
+    cached = {}
+    async with postgres_db() as uow:
+        for chat in chats:
+            circle = await uow.circles.by_channel(chat.channel)
+            assert circle is not None
+            seance = await uow.seances.open_for(circle.id)
+            assert seance is not None
+            cached[chat.channel] = copy.deepcopy((circle, seance))
+    postgres_db.cache.clear()
+    async with postgres_db() as uow:
+        for chat in chats:
+            circle, seance = cached[chat.channel]
+            assert await uow.circles.by_channel(chat.channel) == circle
+            assert await uow.seances.open_for(circle.id) == seance
+            assert circle.members == expected_circle.members
+            assert dataclasses.replace(seance, id=expected.id, circle_id=expected.circle_id) == (
+                expected
+            )
+
+
+async def test_two_units_loading_the_same_seance_at_once_share_it_with_one(
+    postgres_db: Database,
+) -> None:
+    """Both ask the database for the séance before either has it: the first to finish shares
+    it; the other, finding it taken when its own read ends, keeps a private copy."""
+    db = postgres_db
+    chat = Chat(db)
+    for line in ("anim: /cercle creer Nord", "anim: /seance", "alice: /present"):
+        name, _, text = line.partition(": ")
+        await chat.say(name, text)
+    _, seance = await reload_and_compare(db)
+    assert seance is not None
+    db.cache.clear()
+    first, second = db(), db()
+    async with first, second:
+        loaded = await asyncio.gather(first.seances.get(seance.id), second.seances.get(seance.id))
+        assert loaded[0] is not None
+        assert loaded[1] is not None
+        assert loaded[0] is not loaded[1]
+        shared = db.cache.seances[seance.id].seance
+        units = [u for u, s in zip((first, second), loaded, strict=True) if s is shared]
+        assert len(units) == 1  # one of them has the shared object and holds it
+        assert db.cache.seance_holders[seance.id] == id(units[0])
+        [other] = [u for u in (first, second) if u is not units[0]]
+        assert seance.id in other._private_seances  # it knows its copy is not the shared one
+        await first.commit()
+        await second.commit()
