@@ -21,7 +21,7 @@ from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
 from bot.drawing import finish
 from bot.effects import Effect, Reply
-from bot.errors import Refusal
+from bot.errors import ConcurrentChange, Refusal, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
@@ -79,7 +79,7 @@ class Dispatcher:
         began = time.perf_counter()
         async with self._locks.hold(event.channel.key):
             try:
-                outcome = await self._handle(event)
+                outcome = await again_on_conflict(lambda: self._handle(event))
             except Exception:
                 # the store itself failed (database unreachable): nothing was recorded, say so
                 log.exception("a command could not be handled")
@@ -122,6 +122,8 @@ class Dispatcher:
             except Refusal as refusal:
                 await uow.rollback()
                 return self._refused(event, lang, refusal, parsed.spec.key)
+            except ConcurrentChange:
+                raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
                 await uow.rollback()
                 log.exception("command %s failed", parsed.spec.key)

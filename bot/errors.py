@@ -1,8 +1,15 @@
-"""The one way a handler says no: a refusal with a message key, in the circle's language."""
+"""The one way a handler says no (a refusal with a message key, in the circle's language), and
+what happens when another instance changed a circle first (the work is run again)."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ATTEMPTS = 3
 
 
 class Refusal(Exception):
@@ -12,3 +19,20 @@ class Refusal(Exception):
         super().__init__(key)
         self.key = key
         self.args_ = args
+
+
+class ConcurrentChange(Exception):
+    """Another process changed a circle or séance since this unit of work read it (several
+    instances on one database): the transaction was rolled back; running again sees the
+    change."""
+
+
+async def again_on_conflict(work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` (one whole unit of work); if another process changed what it read, run it
+    again on fresh data, up to ATTEMPTS times."""
+    for attempt in range(1, ATTEMPTS):
+        try:
+            return await work()
+        except ConcurrentChange as change:
+            log.info("run again (attempt %d): %s", attempt + 1, change)
+    return await work()

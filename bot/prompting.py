@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.commands.context import Context
 from bot.drawing import finish
 from bot.effects import Effect
+from bot.errors import again_on_conflict
 from bot.handlers.seance import close_given, open_given
 from bot.items import ItemKind
 from bot.locks import KeyedLocks
@@ -68,7 +69,7 @@ class PromptPoster:
             return []
         self._busy = True
         try:
-            effects, more = await self._one_batch(now)
+            effects, more = await again_on_conflict(lambda: self._one_batch(now))
         finally:
             self._busy = False
         if more or self._again is not None:

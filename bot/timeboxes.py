@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.commands.context import Context
 from bot.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
 from bot.effects import Effect, Reply
+from bot.errors import again_on_conflict
 from bot.handlers.seance import next_protocol_phase, start_phase
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
@@ -40,7 +41,12 @@ class TimeKeeper:
         self._scheduler = scheduler
 
     async def run_seance(self, seance_id: int, now: datetime) -> list[Effect]:
-        """Apply, in order and each at its own instant, every event of the séance due by `now`."""
+        """Apply, in order and each at its own instant, every event of the séance due by `now`
+        (again on fresh data if another instance changed the séance meanwhile: what it already
+        applied is then not applied twice)."""
+        return await again_on_conflict(lambda: self._run_seance(seance_id, now))
+
+    async def _run_seance(self, seance_id: int, now: datetime) -> list[Effect]:
         async with self._uow_factory() as uow:
             seance = await uow.seances.get(seance_id)
             circle = await uow.circles.get(seance.circle_id) if seance else None

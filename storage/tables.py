@@ -47,6 +47,7 @@ class CircleRow(SQLModel, table=True):
     anonymous_counter: int = 0
     home: str | None = Field(default=None, index=True)
     shard_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    version: int = 0  # +1 at every change of the circle or its roster (optimistic locking)
 
 
 class MemberRow(SQLModel, table=True):
@@ -91,6 +92,7 @@ class SeanceRow(SQLModel, table=True):
     queue_json: str = "[]"
     round_order_json: str = "[]"
     round_pending_json: str = "[]"
+    version: int = 0  # +1 at every change of the séance or its rows (optimistic locking)
 
 
 class PhaseRow(SQLModel, table=True):

@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.circle import Circle
+from bot.errors import ConcurrentChange
 from bot.items import Item
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
@@ -80,6 +81,7 @@ class _CircleEntry:
     circle: Circle
     row: Row
     members: dict[Any, Row]
+    version: int = 0
 
 
 @dataclass(slots=True)
@@ -90,6 +92,7 @@ class _SeanceEntry:
     turns: dict[int, Row]
     attendance: dict[Any, Row]
     checkins: dict[Any, Row]
+    version: int = 0
 
 
 @dataclass(slots=True)
@@ -353,8 +356,10 @@ class SqlUnitOfWork:
             members = _rows(
                 await self.conn.execute(select(MEMBER).where(MEMBER.c.circle_id == circle_id))
             )
-            circle = mapping.circle_from_rows(rows[0], members)
-            entry = _CircleEntry(circle, rows[0], {m["user"]: m for m in members})
+            row = rows[0]
+            version = row.pop("version")
+            circle = mapping.circle_from_rows(row, members)
+            entry = _CircleEntry(circle, row, {m["user"]: m for m in members}, version)
             # While this one read, another unit of work may have loaded and taken the circle.
             if self._held_by_another(self._cache.circle_holders, circle_id):
                 self._private_circles[circle_id] = entry
@@ -384,14 +389,17 @@ class SqlUnitOfWork:
             words = _rows(
                 await conn.execute(select(CHECKIN).where(CHECKIN.c.seance_id == seance_id))
             )
-            seance = mapping.seance_from_rows(rows[0], phases, turns, marks, words)
+            row = rows[0]
+            version = row.pop("version")
+            seance = mapping.seance_from_rows(row, phases, turns, marks, words)
             entry = _SeanceEntry(
                 seance,
-                rows[0],
+                row,
                 {p["idx"]: p for p in phases},
                 {t["seq"]: t for t in turns},
                 {a["user"]: a for a in marks},
                 {c["user"]: c for c in words},
+                version,
             )
             # While this one read, another unit of work may have loaded and taken the séance.
             if self._held_by_another(self._cache.seance_holders, seance_id):
@@ -413,7 +421,7 @@ class SqlUnitOfWork:
     async def insert_circle(self, circle: Circle) -> None:
         row = mapping.circle_row(circle)
         row.pop("id")
-        result = await self.conn.execute(insert(CIRCLE).values(**row))
+        result = await self.conn.execute(insert(CIRCLE).values(**row, version=0))
         circle.id = int(result.inserted_primary_key[0])  # type: ignore[index]
         entry = _CircleEntry(circle, {}, {})
         self._cache.circles[circle.id] = entry
@@ -423,7 +431,7 @@ class SqlUnitOfWork:
     async def insert_seance(self, seance: Seance) -> None:
         row = mapping.seance_row(seance)
         row.pop("id")
-        result = await self.conn.execute(insert(SEANCE).values(**row))
+        result = await self.conn.execute(insert(SEANCE).values(**row, version=0))
         seance.id = int(result.inserted_primary_key[0])  # type: ignore[index]
         entry = _SeanceEntry(seance, {}, {}, {}, {}, {})
         self._cache.seances[seance.id] = entry
@@ -432,16 +440,22 @@ class SqlUnitOfWork:
     async def _flush_circle(self, circle: Circle) -> None:
         entry = self._circle_entry(circle.id)
         row = mapping.circle_row(circle)
-        await self._write_row(CIRCLE, {"id": circle.id}, entry.row, row)
-        entry.row = row
         members = mapping.member_rows(circle)
+        if entry.row == row and entry.members == members:
+            return
+        await self._write_versioned(CIRCLE, circle.id, entry.version, entry.row, row)
+        entry.version += 1
+        entry.row = row
         await self._write_children(MEMBER, {"circle_id": circle.id}, "user", entry.members, members)
         entry.members = members
 
     async def _flush_seance(self, seance: Seance) -> None:
         entry = self._seance_entry(seance.id)
+        if self._seance_unchanged(seance, entry):
+            return
         row = mapping.seance_row(seance)
-        await self._write_row(SEANCE, {"id": seance.id}, entry.row, row)
+        await self._write_versioned(SEANCE, seance.id, entry.version, entry.row, row)
+        entry.version += 1
         entry.row = row
         phases = mapping.phase_rows(seance)
         await self._write_children(PHASE, {"seance_id": seance.id}, "idx", entry.phases, phases)
@@ -455,6 +469,19 @@ class SqlUnitOfWork:
         await self._write_children(CHECKIN, {"seance_id": seance.id}, "user", entry.checkins, words)
         entry.checkins = words
         await self._flush_turns(seance, entry)
+
+    async def _write_versioned(
+        self, table: Table, key: int, version: int, old: Row, new: Row
+    ) -> None:
+        """Write the aggregate's changed columns and step its version, only if the stored
+        version is still the one this unit of work read; else another process changed it."""
+        changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v and k != "id"}
+        statement = _versioned_update(table, tuple(sorted(changed)))
+        result = await self.conn.execute(
+            statement, {**changed, "pk_id": key, "pk_version": version}
+        )
+        if result.rowcount != 1:
+            raise ConcurrentChange(f"{table.name} {key} changed since version {version}")
 
     async def _flush_turns(self, seance: Seance, entry: _SeanceEntry) -> None:
         stored = entry.turns
@@ -512,6 +539,16 @@ _MISSING = object()
 @functools.lru_cache(maxsize=64)
 def _insert_statement(table: Table) -> Any:
     return insert(table)
+
+
+@functools.lru_cache(maxsize=512)
+def _versioned_update(table: Table, columns: tuple[str, ...]) -> Any:
+    """UPDATE table SET <columns>, version = version + 1 WHERE id = ? AND version = ?"""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("pk_id"), table.c.version == bindparam("pk_version"))
+        .values({**{c: bindparam(c) for c in columns}, "version": table.c.version + 1})
+    )
 
 
 @functools.lru_cache(maxsize=512)
@@ -666,6 +703,10 @@ class _Seances:
             update(PHASE)
             .where(PHASE.c.seance_id.in_(ids), PHASE.c.speaker == key)
             .values(speaker=anon)
+        )
+        # other processes holding these séances must read them again
+        await conn.execute(
+            update(SEANCE).where(SEANCE.c.id.in_(ids)).values(version=SEANCE.c.version + 1)
         )
         self._uow.evict_seances(ids)
         return Anonymised(

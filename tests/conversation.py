@@ -46,6 +46,7 @@ class Chat:
             text=text,
             platform_facilitator=platform_facilitator,
             resolve_user=resolve_mention,
+            home="console:local",  # as the console adapter says it, with its default account
         )
         self.outcome = await self.core.handle(event)
         self.last = list(self.outcome.effects)

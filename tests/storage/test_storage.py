@@ -486,7 +486,7 @@ async def test_only_what_changed_is_written(any_db: Database) -> None:
         await chat.say("bob", "/tour")
     assert len(seen) == 1
     assert seen[0].startswith("UPDATE seance ")
-    assert set_columns(seen[0]) == {"arrivals", "queue_json"}
+    assert set_columns(seen[0]) == {"arrivals", "queue_json", "version"}
 
     # Closed turns are not written again: only alice's turn ends and bob's begins.
     await chat.wait(seconds=45)
@@ -496,7 +496,7 @@ async def test_only_what_changed_is_written(any_db: Database) -> None:
     updates = sorted(s for s in seen if s.startswith("UPDATE"))
     inserts = [s for s in seen if s.startswith("INSERT")]
     assert [s.split()[1] for s in updates] == ["seance", "turn"]
-    assert set_columns(updates[0]) == {"queue_json"}
+    assert set_columns(updates[0]) == {"queue_json", "version"}
     assert set_columns(updates[1]) == {"ended_at", "outcome"}
     assert [s.split()[2] for s in inserts] == ["turn"]
     assert not any(s.startswith("DELETE") for s in seen)
@@ -1076,3 +1076,80 @@ async def test_two_units_loading_the_same_seance_at_once_share_it_with_one(
         assert seance.id in other._private_seances  # it knows its copy is not the shared one
         await first.commit()
         await second.commit()
+
+
+# -- two instances on one database: a cache that another process made stale --------------------
+
+
+async def test_an_instance_with_a_stale_cache_runs_the_command_again_on_fresh_data(
+    postgres: PostgresServer,
+) -> None:
+    """Two instances briefly serve one circle (a hand-over): each keeps its own cache. A write
+    from a stale cache is refused by the database (the séance's version moved), so the command
+    runs again on what is stored and neither change is lost."""
+    url = await asyncio.to_thread(postgres.create_database)
+    first, second = Database(url), Database(url)
+    try:
+        clock = ManualClock(START)
+        one = Chat(first, clock=clock)
+        two = Chat(second, clock=clock)
+        for line in ("anim: /cercle creer Nord", "anim: /seance", "alice: /present"):
+            name, _, text = line.partition(": ")
+            await one.say(name, text)
+        await two.say("bob", "/present")  # the second instance loads (and caches) it all
+        await one.say("anim", "/seance phase suivante")
+        assert one.refused is None, one.text
+        await one.say("carol", "/present")  # joins the round through the first instance
+        # The second instance still holds the séance as it was before the phase began.
+        with writes(second) as seen:
+            await two.say("dave", "/present")
+        assert two.refused is None, two.text
+        # dave joins the roster: the first try is refused (the circle's version moved with
+        # carol), the second, on fresh data, is written
+        assert sum(s.startswith("UPDATE circle") for s in seen) == 2
+        first.cache.clear()  # its cache is the stale one now: read what is stored
+        _, seance = await reload_and_compare(first, from_cache=False)
+        assert seance is not None
+        assert seance.present() == {user(n) for n in ("anim", "alice", "bob", "carol", "dave")}
+        assert seance.phase is not None  # the phase the first instance began is still there
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_two_instances_running_one_time_box_say_time_is_up_once(
+    postgres: PostgresServer,
+) -> None:
+    url = await asyncio.to_thread(postgres.create_database)
+    first, second = Database(url), Database(url)
+    try:
+        clock = ManualClock(START)
+        one = Chat(first, clock=clock)
+        for line in (
+            "anim: /cercle creer Nord",
+            "anim: /seance",
+            "alice: /present",
+            "bob: /present",
+            "anim: /seance phase suivante",
+        ):
+            name, _, text = line.partition(": ")
+            await one.say(name, text)
+            assert one.refused is None, (line, one.text)
+        _, seance = await reload_and_compare(first, from_cache=False)
+        assert seance is not None
+        two = CercleCore(second, clock)
+        async with second() as uow:  # the second instance has the séance cached too
+            assert await uow.seances.get(seance.id) is not None
+        clock.advance(timedelta(minutes=3))
+        said_by = await asyncio.gather(
+            one.core.timekeeper.run_seance(seance.id, clock.now()),
+            two.timekeeper.run_seance(seance.id, clock.now()),
+        )
+        given = [
+            [e.text for e in effects if isinstance(e, Reply) and "vous avez la parole" in e.text]
+            for effects in said_by
+        ]
+        assert sorted(len(g) for g in given) == [0, 1]  # the floor moved on once, not twice
+    finally:
+        await first.close()
+        await second.close()
