@@ -21,7 +21,7 @@ from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
 from bot.drawing import finish
 from bot.effects import Effect, Reply
-from bot.errors import ConcurrentChange, Refusal, again_on_conflict
+from bot.errors import Refusal, TryAgain, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
@@ -122,7 +122,7 @@ class Dispatcher:
             except Refusal as refusal:
                 await uow.rollback()
                 return self._refused(event, lang, refusal, parsed.spec.key)
-            except ConcurrentChange:
+            except TryAgain:
                 raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
                 await uow.rollback()

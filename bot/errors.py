@@ -21,18 +21,27 @@ class Refusal(Exception):
         self.args_ = args
 
 
-class ConcurrentChange(Exception):
+class TryAgain(Exception):
+    """The unit of work was rolled back for a reason that running it again can cure."""
+
+
+class ConcurrentChange(TryAgain):
     """Another process changed a circle or séance since this unit of work read it (several
     instances on one database): the transaction was rolled back; running again sees the
     change."""
 
 
+class ConnectionLost(TryAgain):
+    """The database connection broke (the server restarted, a fail-over): the pool has
+    dropped it, and running again takes a fresh one."""
+
+
 async def again_on_conflict(work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` (one whole unit of work); if another process changed what it read, run it
-    again on fresh data, up to ATTEMPTS times."""
+    """Run `work` (one whole unit of work); if another process changed what it read, or the
+    connection broke, run it again on fresh data, up to ATTEMPTS times."""
     for attempt in range(1, ATTEMPTS):
         try:
             return await work()
-        except ConcurrentChange as change:
-            log.info("run again (attempt %d): %s", attempt + 1, change)
+        except TryAgain as reason:
+            log.info("run again (attempt %d): %s", attempt + 1, reason)
     return await work()

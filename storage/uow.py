@@ -40,10 +40,11 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.circle import Circle
-from bot.errors import ConcurrentChange
+from bot.errors import ConcurrentChange, ConnectionLost
 from bot.items import Item
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
@@ -126,6 +127,41 @@ class AggregateCache:
             self.open_by_circle.pop(entry.seance.circle_id, None)
 
 
+class _Guarded:
+    """An async connection whose broken-connection errors become ConnectionLost, so that the
+    work is run again on a fresh connection (the pool has already dropped the broken one).
+    Cheaper than asking the server at every checkout whether the connection is alive."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    async def _guard(self, call: Any, *args: Any) -> Any:
+        try:
+            return await call(*args)
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                lost = f"database connection lost: {type(error.orig).__name__}"
+                raise ConnectionLost(lost) from error
+            raise
+
+    async def begin(self) -> Any:
+        return await self._guard(self._connection.begin)
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if parameters is None:
+            return await self._guard(self._connection.execute, statement)
+        return await self._guard(self._connection.execute, statement, parameters)
+
+    async def commit(self) -> None:
+        await self._guard(self._connection.commit)
+
+    async def rollback(self) -> None:
+        await self._connection.rollback()
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+
 def owned_by(partition: Partition) -> Any:
     """A condition on the circle table: the circles `partition` looks after (see Share.owns)."""
     if partition.everything:
@@ -158,7 +194,7 @@ class SqlUnitOfWork:
         self._engine = engine
         self._cache = cache
         self._lock = lock
-        self._conn: AsyncConnection | InlineConnection | None = None
+        self._conn: AsyncConnection | InlineConnection | _Guarded | None = None
         self._touched_circles: dict[int, Circle] = {}
         self._touched_seances: dict[int, Seance] = {}
         # copies of aggregates another unit of work held when this one asked for them
@@ -174,7 +210,9 @@ class SqlUnitOfWork:
         if self._lock is not None:
             await self._lock.acquire()
         try:
-            self._conn = await self._engine.connect()
+            connection = await self._engine.connect()
+            # SQLite (which has the lock) is a file: only a server connection can break
+            self._conn = connection if self._lock is not None else _Guarded(connection)
             await self._conn.begin()
         except BaseException:
             if self._lock is not None:
@@ -221,7 +259,7 @@ class SqlUnitOfWork:
         return self._private_seances.get(seance_id) or self._cache.seances[seance_id]
 
     @property
-    def conn(self) -> AsyncConnection | InlineConnection:
+    def conn(self) -> AsyncConnection | InlineConnection | _Guarded:
         if self._conn is None:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._conn
