@@ -489,24 +489,34 @@ class SqlUnitOfWork:
 
     async def _flush_seance(self, seance: Seance) -> None:
         entry = self._seance_entry(seance.id)
-        if self._seance_unchanged(seance, entry):
-            return
         row = mapping.seance_row(seance)
-        await self._write_versioned(SEANCE, seance.id, entry.version, entry.row, row)
+        phases = mapping.phase_rows(seance)
+        marks = mapping.attendance_rows(seance)
+        words = mapping.checkin_rows(seance)
+        previous, turns = self._turns_to_write(seance, entry)
+        unchanged = (
+            row == entry.row
+            and phases == entry.phases
+            and marks == entry.attendance
+            and words == entry.checkins
+            and all(previous.get(seq) == turn for seq, turn in turns.items())
+        )
+        if unchanged:
+            return
+        key = seance.id
+        await self._write_versioned(SEANCE, key, entry.version, entry.row, row)
         entry.version += 1
         entry.row = row
-        phases = mapping.phase_rows(seance)
-        await self._write_children(PHASE, {"seance_id": seance.id}, "idx", entry.phases, phases)
+        await self._write_children(PHASE, {"seance_id": key}, "idx", entry.phases, phases)
         entry.phases = phases
-        marks = mapping.attendance_rows(seance)
-        await self._write_children(
-            ATTENDANCE, {"seance_id": seance.id}, "user", entry.attendance, marks
-        )
+        await self._write_children(ATTENDANCE, {"seance_id": key}, "user", entry.attendance, marks)
         entry.attendance = marks
-        words = mapping.checkin_rows(seance)
-        await self._write_children(CHECKIN, {"seance_id": seance.id}, "user", entry.checkins, words)
+        await self._write_children(CHECKIN, {"seance_id": key}, "user", entry.checkins, words)
         entry.checkins = words
-        await self._flush_turns(seance, entry)
+        await self._write_children(
+            TURN, {"seance_id": key}, "seq", previous, turns, delete_missing=False
+        )
+        entry.turns.update(turns)
 
     async def _write_versioned(
         self, table: Table, key: int, version: int, old: Row, new: Row
@@ -521,7 +531,12 @@ class SqlUnitOfWork:
         if result.rowcount != 1:
             raise ConcurrentChange(f"{table.name} {key} changed since version {version}")
 
-    async def _flush_turns(self, seance: Seance, entry: _SeanceEntry) -> None:
+    @staticmethod
+    def _turns_to_write(
+        seance: Seance, entry: _SeanceEntry
+    ) -> tuple[dict[Any, Row], dict[Any, Row]]:
+        """The stored and current rows of the turns that may have changed: the new ones and
+        those that were open (closed turns never change)."""
         stored = entry.turns
         start = len(seance.turns)
         for i in range(len(seance.turns) - 1, -1, -1):
@@ -529,16 +544,13 @@ class SqlUnitOfWork:
             if old is not None and old["ended_at"] is not None:
                 break
             start = i
-        changed: dict[Any, Row] = {}
+        current: dict[Any, Row] = {}
         previous: dict[Any, Row] = {}
         for turn in seance.turns[start:]:
-            changed[turn.seq] = mapping.turn_row(seance.id, turn)
+            current[turn.seq] = mapping.turn_row(seance.id, turn)
             if turn.seq in stored:
                 previous[turn.seq] = stored[turn.seq]
-        await self._write_children(
-            TURN, {"seance_id": seance.id}, "seq", previous, changed, delete_missing=False
-        )
-        stored.update(changed)
+        return previous, current
 
     async def _write_row(self, table: Table, pk: Row, old: Row, new: Row) -> None:
         changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v and k not in pk}
