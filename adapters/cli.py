@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> Config:
     path = getattr(args, "run_config", None) or args.config
-    config = load_config(path)
+    # only `run` logs in to the platforms; migrations and exports need no token
+    config = load_config(path, need_secrets=args.command == "run")
     if args.data_dir is not None:
         config = replace(config, data_dir=args.data_dir)
     return config

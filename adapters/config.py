@@ -154,7 +154,11 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     return names.get(expected, expected.__name__)
 
 
-def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Config:
+def parse_config(
+    data: dict[str, Any], env: dict[str, str] | None = None, *, need_secrets: bool = True
+) -> Config:
+    """The configuration; `need_secrets=False` for maintenance commands (migrations, exports),
+    which never log in to a platform and so do not need the adapters' tokens."""
     env = dict(os.environ) if env is None else env
     for section, value in data.items():
         if section not in _SCHEMA:
@@ -233,10 +237,10 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None) -> Con
         recap_approval=defaults_data.get("recap_approval", settings.recap_approval),
         retention_days=retention_days,
     )
-    matrix = _matrix(data.get("matrix"), env) if "matrix" in adapters else None
+    matrix = _matrix(data.get("matrix"), env, need_secrets) if "matrix" in adapters else None
     wants_discord = "discord" in adapters
     discord = (
-        discord_section(data.get("discord") or {}, env, need_token=wants_discord)
+        discord_section(data.get("discord") or {}, env, need_token=wants_discord and need_secrets)
         if wants_discord or "discord" in data
         else None
     )
@@ -308,7 +312,9 @@ def _metrics(section: dict[str, Any]) -> MetricsConfig:
     return MetricsConfig(enabled=section.get("enabled", False), host=host, port=port)
 
 
-def _matrix(section: dict[str, Any] | None, env: dict[str, str]) -> MatrixConfig:
+def _matrix(
+    section: dict[str, Any] | None, env: dict[str, str], need_secrets: bool = True
+) -> MatrixConfig:
     if not section:
         raise ConfigError("matrix: the matrix adapter needs a [matrix] section")
     for key in ("homeserver", "user_id"):
@@ -323,7 +329,7 @@ def _matrix(section: dict[str, Any] | None, env: dict[str, str]) -> MatrixConfig
     token_var = section.get("access_token_env", "CERCLE_MATRIX_TOKEN")
     password_var = section.get("password_env", "CERCLE_MATRIX_PASSWORD")
     token, password = env.get(token_var), env.get(password_var)
-    if not token and not password:
+    if not token and not password and need_secrets:
         raise ConfigError(
             f"matrix.access_token_env: neither {token_var} nor {password_var} is set "
             "in the environment"
@@ -350,9 +356,11 @@ def _matrix(section: dict[str, Any] | None, env: dict[str, str]) -> MatrixConfig
     )
 
 
-def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
+def load_config(
+    path: Path | None, env: dict[str, str] | None = None, *, need_secrets: bool = True
+) -> Config:
     if path is None:
-        return parse_config({}, env)
+        return parse_config({}, env, need_secrets=need_secrets)
     try:
         text = path.read_text("utf-8")
     except OSError as error:
@@ -361,4 +369,4 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
-    return parse_config(data, env)
+    return parse_config(data, env, need_secrets=need_secrets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,31 @@ def test_discord_needs_its_token_only_when_it_runs() -> None:
     assert "tok" not in repr(config)
     with pytest.raises(ConfigError, match=r"discord\.guild_ids"):
         parse_config({"discord": {"guild_ids": ["x"]}}, {})
+
+
+def test_maintenance_commands_need_no_platform_token(tmp_path: Path) -> None:
+    config = tmp_path / "cercle.toml"
+    config.write_text(
+        '[cercle]\nadapters = ["matrix"]\n'
+        '[matrix]\nhomeserver = "https://matrix.example.org"\nuser_id = "@cercle:example.org"\n',
+        "utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERCLE_")}
+
+    def cercle(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "adapters.cli", "--config", str(config), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=env,
+            cwd=ROOT,
+        )
+
+    upgraded = cercle("--data-dir", str(tmp_path / "data"), "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == "database up to date"
+    running = cercle("--data-dir", str(tmp_path / "data"), "run")
+    assert running.returncode == 2
+    assert "matrix.access_token_env: neither CERCLE_MATRIX_TOKEN nor" in running.stderr
