@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 
 from adapters.config import Config
 from adapters.homes import DISCORD_HOME, console_home, matrix_home
+from adapters.instances import CheckIn
 from adapters.scheduler import ApsScheduler
 from bot.app import CercleCore
 from bot.clock import Clock
 from bot.dispatcher import Outcome
 from bot.partition import Partition, Share
 from storage.database import Database, sqlite_url
+from storage.registry import announce, withdraw
 
 # Another process may plan or open séances in the same database: every minute, wake-ups are
 # rebuilt from it, so nothing waits for a restart (the claim still posts each prompt once).
@@ -68,6 +71,7 @@ async def open_runtime(
 
     Without `scheduler`, the core keeps a manual one that the console's `:clock` moves."""
     database = Database(database_url(config))
+    instance = instance_name()
     try:
         await database.upgrade()
         core = CercleCore(
@@ -76,7 +80,7 @@ async def open_runtime(
             config.protocol_book(),
             defaults=config.defaults,
             scheduler=scheduler,
-            instance=instance_name(),
+            instance=instance,
             partition=partition_of(config),
             on_outcome=on_outcome,
         )
@@ -84,10 +88,22 @@ async def open_runtime(
             scheduler.handler = core.wake
         await core.start()
         if scheduler is not None:
+            # a real-time run: tell the other instances, and see how the work is shared out
+            partition, started = core.partition, clock.now()
+            check = CheckIn(instance, partition)
+
+            async def check_in() -> None:
+                others = await announce(database, instance, partition, started, clock.now())
+                check.note(others, clock.now())
+
+            await check_in()
             scheduler.every(RESYNC_SECONDS, "resync", core.start)
+            scheduler.every(RESYNC_SECONDS, "check-in", check_in)
             scheduler.start()
         yield Runtime(config, database, core)
     finally:
         if scheduler is not None:
             scheduler.shutdown()
+            with contextlib.suppress(Exception):
+                await withdraw(database, instance)
         await database.close()

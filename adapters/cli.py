@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     discord_sub = discord_cmd.add_subparsers(dest="discord_command", required=True)
     sync = discord_sub.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument("--guild", type=int, help="only this server (instant), else global")
+    sub.add_parser("instances", help="the running instances and how the work is shared out")
     export = sub.add_parser("export", help="print a circle's data")
     export.add_argument("--format", choices=("json", "md", "ics"), default="json")
     export.add_argument("--circle", help="only the circle with this name")
@@ -209,6 +210,23 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
     return 0
 
 
+async def _instances(config: Config) -> int:
+    """Print the instances on record; exit status 1 when the work is not shared out right."""
+    from adapters.bootstrap import database_url
+    from adapters.instances import table
+    from storage.database import Database
+    from storage.registry import instances
+
+    database = Database(database_url(config))
+    try:
+        await database.upgrade()
+        lines = table(await instances(database), SystemClock().now())
+    finally:
+        await database.close()
+    print("\n".join(lines))
+    return 1 if any(line.startswith(("warning:", "no instance")) for line in lines) else 0
+
+
 def _migrate_to_postgres(config: Config, sqlite: Path | None) -> int:
     from storage.database import sqlite_url
     from storage.transfer import TransferError, copy_sqlite_to_postgres
@@ -283,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "export":
         return asyncio.run(_export(config, args.circle, args.format))
+    if args.command == "instances":
+        return asyncio.run(_instances(config))
     return 2
 
 

@@ -74,3 +74,52 @@ class Partition:
 
 
 EVERYTHING = Partition()
+
+
+def _describe(share: Share) -> str:
+    if share.shard_count is None or share.shard_ids is None:
+        return share.home
+    shards = ", ".join(str(i) for i in share.shard_ids)
+    return f"{share.home} (shards {shards} of {share.shard_count})"
+
+
+def describe(partition: Partition) -> str:
+    """The partition in a few words, for logs and `cercle instances`."""
+    if partition.everything:
+        return "everything"
+    return "; ".join(_describe(s) for s in partition.shares)
+
+
+def overlaps(mine: Partition, theirs: Partition) -> list[str]:
+    """What two instances would both look after (a mistake, or a hand-over in progress): one
+    line each. Different shard counts for one home are reported too: shards would not match."""
+    if mine.everything or theirs.everything:
+        return ["everything"]
+    found: list[str] = []
+    for a in mine.shares:
+        for b in theirs.shares:
+            if a.home != b.home:
+                continue
+            if not a.sharded or not b.sharded:
+                found.append(a.home)
+            elif a.shard_count != b.shard_count:
+                found.append(f"{a.home}: {a.shard_count} shards here, {b.shard_count} there")
+            elif common := sorted(set(a.shard_ids or ()) & set(b.shard_ids or ())):
+                found.append(f"{a.home} shards {', '.join(map(str, common))}")
+    return found
+
+
+def shards_nobody_runs(partitions: list[Partition]) -> dict[str, list[int]]:
+    """For each sharded home, the shards no instance runs (commands there get no answer)."""
+    counts: dict[str, int] = {}
+    running: dict[str, set[int]] = {}
+    for partition in partitions:
+        for share in partition.shares:
+            if share.shard_count is not None and share.shard_ids is not None:
+                counts[share.home] = max(counts.get(share.home, 0), share.shard_count)
+                running.setdefault(share.home, set()).update(share.shard_ids)
+    return {
+        home: missing
+        for home, count in counts.items()
+        if (missing := [i for i in range(count) if i not in running[home]])
+    }

@@ -206,3 +206,14 @@ class PromptRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_instant(True))
     dropped_at: datetime | None = Field(default=None, sa_column=_instant(True))
     claimed_by: str | None = None
+
+
+class InstanceRow(SQLModel, table=True):
+    """A running instance and the work it was given, seen again at every resync."""
+
+    __tablename__ = "instance"
+
+    name: str = Field(primary_key=True)
+    shares_json: str = "[]"
+    started_at: datetime = Field(sa_column=_instant())
+    seen_at: datetime = Field(sa_column=_instant())

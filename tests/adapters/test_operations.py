@@ -384,6 +384,18 @@ def _get(url: str) -> tuple[int, bytes]:
         return 0, b""
 
 
+def _cercle(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+
+
 def test_sigterm_stops_cercle_run_cleanly(tmp_path: Path) -> None:
     port = _free_port()
     config = tmp_path / "cercle.toml"
@@ -436,6 +448,12 @@ port = {port}
             )
 
         poll(created, 30, "the command in the metrics")
+        listed = _cercle(config, env, "instances")
+        assert listed.returncode == 0, listed.stderr
+        [running, fine] = listed.stdout.splitlines()
+        assert running.split("  ")[1] == "running"
+        assert running.endswith("console:local")
+        assert fine == "every share is run by one instance"
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=STOP_BOUND_SECONDS + 5)  # stdin is still open
     finally:
@@ -454,3 +472,5 @@ port = {port}
     assert "fake-token-1618033" not in log
     assert "créé" in out.read_text("utf-8")
     assert _get(f"{base}/healthz")[0] == 0  # nobody listens any more
+    gone = _cercle(config, env, "instances")  # a stopped instance takes its record away
+    assert (gone.returncode, gone.stdout) == (1, "no instance is running\n")
