@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import io
 import json
 import logging
@@ -24,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from nio import (
     AsyncClient,
@@ -115,9 +116,36 @@ class MatrixAdapter:
         self._room_creators: dict[str, frozenset[str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._claim = self._claim_folder()
         self.client = self._make_client()
 
     # -- session ---------------------------------------------------------------------------
+
+    def _claim_folder(self) -> IO[str]:
+        """The data folder holds one account's session, sync position and keys, for one
+        process: another instance using it (or another account) would corrupt them."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        claim = (self.dir / "account").open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            claim.close()
+            raise RuntimeError(
+                f"{self.dir} is used by another running instance: give each instance "
+                "its own data_dir"
+            ) from None
+        claim.seek(0)
+        owner = claim.read().strip()
+        if owner and owner != self.config.user_id:
+            claim.close()
+            raise RuntimeError(
+                f"{self.dir} holds the session of {owner}, not {self.config.user_id}: give "
+                "each Matrix account its own data_dir"
+            )
+        if not owner:
+            claim.write(self.config.user_id + "\n")
+            claim.flush()
+        return claim
 
     def _make_client(self) -> AsyncClient:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -258,6 +286,7 @@ class MatrixAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.client.close()
+        self._claim.close()  # the folder is free for the next process
 
     async def _sync_retrying(
         self,
