@@ -53,6 +53,13 @@ class Chat:
         self.effects.extend(self.last)
         return self.outcome
 
+    async def script(self, *lines: str) -> None:
+        """Say each "name: text" line in turn; none may be refused."""
+        for line in lines:
+            name, _, text = line.partition(": ")
+            await self.say(name, text)
+            assert self.refused is None, f"{line!r} refused: {self.text}"
+
     async def wait(self, **span: float) -> list[Effect]:
         """Move the clock; everything the scheduler would wake meanwhile happens, in order."""
         self.clock.advance(timedelta(**span))

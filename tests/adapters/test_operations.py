@@ -33,6 +33,7 @@ from adapters.scheduler import ApsScheduler
 from bot.clock import ManualClock
 from bot.effects import Effect
 from bot.schedule import ManualScheduler
+from tests.cli import run_cercle
 from tests.conftest import migrated_sqlite
 from tests.conversation import START, Chat
 
@@ -385,15 +386,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def _cercle(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-        env=env,
-    )
+    return run_cercle("--config", str(config), *args, env=env)
 
 
 def test_sigterm_stops_cercle_run_cleanly(tmp_path: Path) -> None:

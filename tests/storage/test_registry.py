@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +20,8 @@ from adapters.instances import CheckIn, table
 from bot.partition import Partition, Share
 from storage.database import Database, sqlite_url
 from storage.registry import announce, instances, withdraw
+from tests.cli import run_cercle
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
 A = Partition((Share("discord", 3, (0,)), Share("matrix:@cercle-a:example.org")))
 B = Partition((Share("discord", 3, (1,)),))
@@ -84,18 +82,8 @@ async def test_an_instance_logs_what_is_wrong_once_per_change(
 
 
 def test_operators_list_the_instances(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERCLE_")}
-
     def listed() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "adapters.cli", "--data-dir", str(tmp_path), "instances"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-            cwd=ROOT,
-        )
+        return run_cercle("--data-dir", str(tmp_path), "instances")
 
     empty = listed()
     assert (empty.returncode, empty.stdout) == (1, "no instance is running\n")

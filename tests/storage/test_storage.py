@@ -50,6 +50,7 @@ from tests.conversation import START, Chat, user
 from tests.fakes import MemoryDatabase
 
 SALON = ChannelRef("console", "salon")
+CIRCLE_TABLE: sa.Table = storage.tables.CircleRow.__table__  # type: ignore[attr-defined]
 # Every table model declared in storage/tables.py.
 MODEL_TABLES = {
     model.__tablename__
@@ -409,7 +410,7 @@ async def test_a_seance_reloads_as_it_was_in_the_cache(any_db: Database) -> None
 
 async def test_a_refused_command_leaves_the_database_as_it_was(any_db: Database) -> None:
     chat = Chat(any_db)
-    for line in (
+    await chat.script(
         "anim: /cercle creer Test",
         "anim: /seance",
         "alice: /present",
@@ -418,10 +419,7 @@ async def test_a_refused_command_leaves_the_database_as_it_was(any_db: Database)
         "anim: /seance phase suivante",
         "anim: /fini",
         "anim: /tour plus tard",
-    ):
-        name, _, text = line.partition(": ")
-        await chat.say(name, text)
-        assert chat.refused is None, line
+    )
     await chat.wait(seconds=30)
     before = await dump(any_db)
     # copies: the objects returned may be the live cached ones, which a command mutates
@@ -462,7 +460,7 @@ async def test_a_refused_command_leaves_the_database_as_it_was(any_db: Database)
 
 async def test_only_what_changed_is_written(any_db: Database) -> None:
     chat = Chat(any_db)
-    for line in (
+    await chat.script(
         "anim: /cercle creer Test",
         "anim: /seance",
         "alice: /present",
@@ -473,10 +471,7 @@ async def test_only_what_changed_is_written(any_db: Database) -> None:
         "bob: /fini",
         "anim: /seance phase libre",
         "alice: /tour",
-    ):
-        name, _, text = line.partition(": ")
-        await chat.say(name, text)
-        assert chat.refused is None, line
+    )
 
     with writes(any_db) as seen:
         await chat.say("anim", "/file")
@@ -708,31 +703,33 @@ def test_the_migrations_build_exactly_the_tables_of_the_models(empty_url: str) -
     assert schema_differences(url, SQLModel.metadata) == []
 
 
+def insert_circle_at(created_at: datetime) -> Any:
+    """A bare circle row, straight into the table, created at `created_at`."""
+    return CIRCLE_TABLE.insert().values(
+        name="x",
+        channel="console:x",
+        created_at=created_at,
+        language="fr",
+        timezone="Europe/Paris",
+        protocol="meteo",
+        queue_order="fair",
+        roster_open=True,
+        round_auto_advance=True,
+        phase_auto_advance=False,
+        item_counter=0,
+        seance_counter=0,
+    )
+
+
 def test_instants_are_stored_in_utc_and_read_back_aware(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "utc.sqlite3")
     upgrade(url)
     paris = datetime(2026, 12, 3, 14, 0, 0, 123456, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
     engine = sa.create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
-    circle = storage.tables.CircleRow.__table__  # type: ignore[attr-defined]
     try:
         with engine.begin() as conn:
-            conn.execute(
-                circle.insert().values(
-                    name="x",
-                    channel="console:x",
-                    created_at=paris,
-                    language="fr",
-                    timezone="Europe/Paris",
-                    protocol="meteo",
-                    queue_order="fair",
-                    roster_open=True,
-                    round_auto_advance=True,
-                    phase_auto_advance=False,
-                    item_counter=0,
-                    seance_counter=0,
-                )
-            )
-            stored = conn.execute(sa.select(circle.c.created_at)).scalar_one()
+            conn.execute(insert_circle_at(paris))
+            stored = conn.execute(sa.select(CIRCLE_TABLE.c.created_at)).scalar_one()
             raw = conn.exec_driver_sql("SELECT created_at FROM circle").scalar_one()
     finally:
         engine.dispose()
@@ -744,29 +741,13 @@ def test_instants_are_stored_in_utc_and_read_back_aware(tmp_path: Path) -> None:
 def test_instants_keep_their_zone_on_postgres(postgres: PostgresServer) -> None:
     url = postgres.create_database()
     paris = datetime(2026, 12, 3, 14, 0, 0, 123456, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
-    circle = storage.tables.CircleRow.__table__  # type: ignore[attr-defined]
 
     async def run() -> tuple[Any, Any, str]:
         engine = create_async_engine(url, poolclass=NullPool)
         try:
             async with engine.begin() as conn:
-                await conn.execute(
-                    circle.insert().values(
-                        name="x",
-                        channel="console:x",
-                        created_at=paris,
-                        language="fr",
-                        timezone="Europe/Paris",
-                        protocol="meteo",
-                        queue_order="fair",
-                        roster_open=True,
-                        round_auto_advance=True,
-                        phase_auto_advance=False,
-                        item_counter=0,
-                        seance_counter=0,
-                    )
-                )
-                stored = (await conn.execute(sa.select(circle.c.created_at))).scalar_one()
+                await conn.execute(insert_circle_at(paris))
+                stored = (await conn.execute(sa.select(CIRCLE_TABLE.c.created_at))).scalar_one()
                 raw = (await conn.exec_driver_sql("SELECT created_at FROM circle")).scalar_one()
                 kind = (
                     await conn.exec_driver_sql(
@@ -921,10 +902,7 @@ async def test_a_database_outage_loses_nothing_and_the_bot_recovers(
     db = Database(url)
     try:
         chat = Chat(db)
-        for line in ("anim: /cercle creer Test", "anim: /seance", "alice: /present"):
-            name, _, text = line.partition(": ")
-            await chat.say(name, text)
-            assert chat.refused is None, line
+        await chat.script("anim: /cercle creer Test", "anim: /seance", "alice: /present")
         before = await dump(db)
 
         await asyncio.to_thread(postgres.stop)
@@ -954,9 +932,7 @@ async def test_a_seance_closed_through_a_private_copy_is_no_longer_found_open(
 ) -> None:
     db = postgres_db
     chat = Chat(db)
-    for line in ("anim: /cercle creer Nord", "anim: /seance", "alice: /present"):
-        name, _, text = line.partition(": ")
-        await chat.say(name, text)
+    await chat.script("anim: /cercle creer Nord", "anim: /seance", "alice: /present")
     circle, seance = await reload_and_compare(db)
     assert seance is not None
 
@@ -1056,9 +1032,7 @@ async def test_two_units_loading_the_same_seance_at_once_share_it_with_one(
     it; the other, finding it taken when its own read ends, keeps a private copy."""
     db = postgres_db
     chat = Chat(db)
-    for line in ("anim: /cercle creer Nord", "anim: /seance", "alice: /present"):
-        name, _, text = line.partition(": ")
-        await chat.say(name, text)
+    await chat.script("anim: /cercle creer Nord", "anim: /seance", "alice: /present")
     _, seance = await reload_and_compare(db)
     assert seance is not None
     db.cache.clear()
@@ -1093,9 +1067,7 @@ async def test_an_instance_with_a_stale_cache_runs_the_command_again_on_fresh_da
         clock = ManualClock(START)
         one = Chat(first, clock=clock)
         two = Chat(second, clock=clock)
-        for line in ("anim: /cercle creer Nord", "anim: /seance", "alice: /present"):
-            name, _, text = line.partition(": ")
-            await one.say(name, text)
+        await one.script("anim: /cercle creer Nord", "anim: /seance", "alice: /present")
         await two.say("bob", "/present")  # the second instance loads (and caches) it all
         await one.say("anim", "/seance phase suivante")
         assert one.refused is None, one.text
@@ -1125,16 +1097,13 @@ async def test_two_instances_running_one_time_box_say_time_is_up_once(
     try:
         clock = ManualClock(START)
         one = Chat(first, clock=clock)
-        for line in (
+        await one.script(
             "anim: /cercle creer Nord",
             "anim: /seance",
             "alice: /present",
             "bob: /present",
             "anim: /seance phase suivante",
-        ):
-            name, _, text = line.partition(": ")
-            await one.say(name, text)
-            assert one.refused is None, (line, one.text)
+        )
         _, seance = await reload_and_compare(first, from_cache=False)
         assert seance is not None
         two = CercleCore(second, clock)

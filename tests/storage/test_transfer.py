@@ -9,16 +9,13 @@ refused and changes nothing; new circles and séances on PostgreSQL get fresh id
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import ROOT, run_cercle
 from tests.conftest import PostgresServer
 
-ROOT = Path(__file__).resolve().parents[2]
 START = "2026-12-03T13:00:00+00:00"
 MORE = """
 :salon sud
@@ -37,28 +34,13 @@ ben: /oubli confirmer
 """
 
 
-def cercle(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("CERCLE_")}
-    child_env.update(env or {})
-    child_env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=child_env,
-        cwd=ROOT,
-        timeout=120,
-    )
-
-
 def exports(*options: str, env: dict[str, str] | None = None) -> dict[str, str]:
     found = {}
     for fmt, circle in (("json", None), ("md", None), ("ics", "Cercle Sud")):
         args = [*options, "export", "--format", fmt]
         if circle:
             args += ["--circle", circle]
-        done = cercle(*args, env=env)
+        done = run_cercle(*args, env=env)
         assert done.returncode == 0, done.stderr
         # the calendar's stamp is the instant of the export; the rest must not change
         found[fmt] = "\n".join(
@@ -74,7 +56,7 @@ def test_a_network_moves_to_postgres_and_exports_the_same(
     script = tmp_path / "script.txt"
     demo = (ROOT / "bot" / "demo" / "meteo.txt").read_text("utf-8")
     script.write_text(demo + MORE, "utf-8")
-    made = cercle("--data-dir", str(data), "console", "--script", str(script), "--start", START)
+    made = run_cercle("--data-dir", str(data), "console", "--script", str(script), "--start", START)
     assert made.returncode == 0, made.stderr
     assert "[script" not in made.stdout, made.stdout
     before = exports("--data-dir", str(data))
@@ -87,7 +69,7 @@ def test_a_network_moves_to_postgres_and_exports_the_same(
     config.write_text('[cercle]\ndatabase_url_env = "CERCLE_DATABASE_URL"\n', "utf-8")
     env = {"CERCLE_DATABASE_URL": url}
     on_postgres = ("--config", str(config), "--data-dir", str(data))
-    moved = cercle(*on_postgres, "db", "migrate-sqlite-to-postgres", env=env)
+    moved = run_cercle(*on_postgres, "db", "migrate-sqlite-to-postgres", env=env)
     assert moved.returncode == 0, moved.stderr
     assert "circle: 2" in moved.stdout.splitlines()
     assert moved.stdout.splitlines()[-1].startswith("copied ")
@@ -95,7 +77,7 @@ def test_a_network_moves_to_postgres_and_exports_the_same(
     assert exports(*on_postgres, env=env) == before
 
     # A second copy is refused: the target already holds circles; nothing changes.
-    again = cercle(*on_postgres, "db", "migrate-sqlite-to-postgres", env=env)
+    again = run_cercle(*on_postgres, "db", "migrate-sqlite-to-postgres", env=env)
     assert again.returncode == 1
     assert "already holds 2 circle(s)" in again.stderr
     assert exports(*on_postgres, env=env) == before
@@ -106,7 +88,7 @@ def test_a_network_moves_to_postgres_and_exports_the_same(
         "zoe: /seance planifier 2027-02-04 09:00 | Recruter\n",
         "utf-8",
     )
-    later = cercle(*on_postgres, "console", "--script", str(script), "--start", START, env=env)
+    later = run_cercle(*on_postgres, "console", "--script", str(script), "--start", START, env=env)
     assert later.returncode == 0, later.stderr
     assert "Cercle « Cercle Est » créé" in later.stdout
     assert "Séance 1 planifiée" in later.stdout
@@ -129,6 +111,6 @@ def test_a_move_without_its_two_ends_is_refused(tmp_path: Path, setup: str, mess
     if setup == "no-url":
         data.mkdir()
         (data / "cercle.sqlite3").write_bytes(b"")
-    done = cercle(*args, "db", "migrate-sqlite-to-postgres")
+    done = run_cercle(*args, "db", "migrate-sqlite-to-postgres")
     assert done.returncode in (1, 2)
     assert message in done.stderr

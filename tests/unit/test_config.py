@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.config import ConfigError, load_config, parse_config
+from tests.cli import run_cercle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,18 +179,9 @@ def test_maintenance_commands_need_no_platform_token(tmp_path: Path) -> None:
         '[matrix]\nhomeserver = "https://matrix.example.org"\nuser_id = "@cercle:example.org"\n',
         "utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERCLE_")}
 
     def cercle(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "adapters.cli", "--config", str(config), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-            cwd=ROOT,
-        )
+        return run_cercle("--config", str(config), *args)
 
     upgraded = cercle("--data-dir", str(tmp_path / "data"), "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr

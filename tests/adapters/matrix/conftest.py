@@ -444,16 +444,9 @@ class StartBot:
         if bot.stopped:
             return
         bot.stopped = True
-        crashed = None
-        if bot.task.done() and not bot.task.cancelled():
-            crashed = bot.task.exception()
-        bot.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await bot.task
-        await bot.adapter.stop(flush_seconds)
-        await bot.database.close()
-        if crashed is not None:
-            raise AssertionError(f"the bot {bot.user_id} crashed: {crashed!r}") from crashed
+        await stop_cercle(
+            bot.task, bot.adapter, bot.database, f"the bot {bot.user_id}", flush_seconds
+        )
 
     async def close(self) -> None:
         errors: list[AssertionError] = []
@@ -464,6 +457,27 @@ class StartBot:
                 errors.append(error)
         if errors:
             raise errors[0]
+
+
+async def stop_cercle(
+    task: asyncio.Task[None],
+    adapter: MatrixAdapter,
+    database: Database,
+    who: str,
+    flush_seconds: float,
+) -> None:
+    """Cancel a running adapter's task, let it send what it queued (within a bound), close it
+    and its database; fail if the task had crashed meanwhile."""
+    crashed = None
+    if task.done() and not task.cancelled():
+        crashed = task.exception()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    await adapter.stop(flush_seconds)
+    await database.close()
+    if crashed is not None:
+        raise AssertionError(f"{who} crashed: {crashed!r}") from crashed
 
 
 @pytest.fixture

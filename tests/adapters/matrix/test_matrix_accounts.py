@@ -14,7 +14,6 @@ the bot had to say before (one room's events are handled in order, and sends go 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +43,7 @@ from tests.adapters.matrix.conftest import (
     is_edit,
     joined_users,
     register,
+    stop_cercle,
     unique_localpart,
 )
 from tests.conftest import PostgresServer
@@ -98,16 +98,9 @@ class Instance:
         if self.stopped:
             return
         self.stopped = True
-        crashed = None
-        if self.task.done() and not self.task.cancelled():
-            crashed = self.task.exception()
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.task
-        await self.adapter.stop(flush_seconds)
-        await self.database.close()
-        if crashed is not None:
-            raise AssertionError(f"{self.account.user_id} crashed: {crashed!r}") from crashed
+        await stop_cercle(
+            self.task, self.adapter, self.database, self.account.user_id, flush_seconds
+        )
 
 
 class Instances:
