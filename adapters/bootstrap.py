@@ -14,9 +14,9 @@ from adapters.homes import DISCORD_HOME, console_home, matrix_home
 from adapters.instances import CheckIn
 from adapters.scheduler import ApsScheduler
 from bot.app import CercleCore
-from bot.clock import Clock
 from bot.dispatcher import Outcome
 from bot.partition import Partition, Share
+from bot.timing.clock import Clock
 from storage.database import Database, sqlite_url
 from storage.registry import announce, withdraw
 

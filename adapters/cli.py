@@ -18,8 +18,8 @@ from typing import TextIO
 from adapters.bootstrap import Runtime, open_runtime
 from adapters.config import Config, ConfigError, console_section, load_config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
-from bot.clock import Clock, ManualClock, SystemClock
-from bot.export import circle_data, recaps_markdown
+from bot.exports.data import circle_data, recaps_markdown
+from bot.timing.clock import Clock, ManualClock, SystemClock
 from storage.database import upgrade
 
 DEMO_START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # 14:00 in Paris
@@ -181,7 +181,7 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
                     f"cercle: --format ics needs one --circle (circles: {names})", file=sys.stderr
                 )
                 return 1
-            from bot.ical import circle_calendar
+            from bot.exports.ical import circle_calendar
 
             seances = await uow.seances.for_circle(circles[0].id)
             core = runtime.core

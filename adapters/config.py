@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.circle import LANGUAGES, CircleSettings, QueueOrder
-from bot.protocol import Protocol, ProtocolBook, ProtocolError, protocol_from_mapping
+from bot.domain.circle import LANGUAGES, CircleSettings, QueueOrder
+from bot.domain.protocol import Protocol, ProtocolBook, ProtocolError, protocol_from_mapping
 
 DEFAULT_DATA_DIR = Path("cercle-data")
 DATA_DIR_ENV = "CERCLE_DATA_DIR"

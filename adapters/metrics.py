@@ -48,9 +48,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.app import CercleCore
-from bot.clock import Clock
 from bot.dispatcher import Outcome
 from bot.ports import UnitOfWorkFactory
+from bot.timing.clock import Clock
 
 log = logging.getLogger(__name__)
 

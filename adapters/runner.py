@@ -32,8 +32,8 @@ from adapters.config import Config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
 from adapters.metrics import Health, Metrics, MetricsServer, bounded
 from adapters.scheduler import ApsScheduler
-from bot.clock import SystemClock
 from bot.effects import Effect
+from bot.timing.clock import SystemClock
 
 log = logging.getLogger(__name__)
 

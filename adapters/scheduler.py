@@ -16,8 +16,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from bot.clock import Clock
 from bot.effects import Effect
+from bot.timing.clock import Clock
 
 log = logging.getLogger(__name__)
 

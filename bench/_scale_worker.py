@@ -42,7 +42,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import core as bench_core  # noqa: E402  (bench/core.py: the workload and the statistics)
 
 from bot.app import CercleCore  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
+from bot.timing.clock import ManualClock  # noqa: E402
 from storage.database import Database  # noqa: E402
 
 

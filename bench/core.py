@@ -38,11 +38,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.app import CercleCore  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
 from bot.dispatcher import Outcome  # noqa: E402
+from bot.domain.refs import ChannelRef, UserRef  # noqa: E402
 from bot.effects import Reply  # noqa: E402
 from bot.events import CommandEvent  # noqa: E402
-from bot.refs import ChannelRef, UserRef  # noqa: E402
+from bot.timing.clock import ManualClock  # noqa: E402
 from storage.database import Database, sqlite_url  # noqa: E402
 
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)

@@ -81,7 +81,7 @@ from adapters.config import parse_config  # noqa: E402
 from adapters.discord.adapter import DiscordAdapter  # noqa: E402
 from adapters.scheduler import ApsScheduler  # noqa: E402
 from bot import dispatcher as dispatcher_module  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
+from bot.timing.clock import SystemClock  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402
 from tests.adapters.discord.loopback import (  # noqa: E402
     Channel,

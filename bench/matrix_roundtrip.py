@@ -83,7 +83,7 @@ from adapters.bootstrap import open_runtime  # noqa: E402
 from adapters.config import parse_config  # noqa: E402
 from adapters.matrix.adapter import SYNC_FILTER, MatrixAdapter  # noqa: E402
 from adapters.scheduler import ApsScheduler  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
+from bot.timing.clock import SystemClock  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "synapse.py"
 SYNAPSE_VENV = Path(os.environ.get("CERCLE_SYNAPSE_VENV") or ROOT / ".venv-synapse")

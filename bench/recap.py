@@ -34,17 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.circle import Circle  # noqa: E402
-from bot.i18n.catalog import CatalogTranslator  # noqa: E402
-from bot.items import Item, ItemKind  # noqa: E402
-from bot.protocol import PhaseMode  # noqa: E402
-from bot.recap import build_recap, chart_alt, markdown_of, recap_text  # noqa: E402
-from bot.recap_embed import embed_of  # noqa: E402
-from bot.recap_html import html_of  # noqa: E402
-from bot.recap_post import speaking_figure  # noqa: E402
-from bot.refs import ChannelRef, UserRef  # noqa: E402
-from bot.roles import Role  # noqa: E402
-from bot.seance import (  # noqa: E402
+from bot.domain.circle import Circle  # noqa: E402
+from bot.domain.items import Item, ItemKind  # noqa: E402
+from bot.domain.protocol import PhaseMode  # noqa: E402
+from bot.domain.refs import ChannelRef, UserRef  # noqa: E402
+from bot.domain.roles import Role  # noqa: E402
+from bot.domain.seance import (  # noqa: E402
     AttendanceStatus,
     CheckIn,
     PhaseRun,
@@ -53,6 +48,11 @@ from bot.seance import (  # noqa: E402
     Turn,
     TurnOutcome,
 )
+from bot.i18n.catalog import CatalogTranslator  # noqa: E402
+from bot.recaps.embed import embed_of  # noqa: E402
+from bot.recaps.html import html_of  # noqa: E402
+from bot.recaps.model import build_recap, chart_alt, markdown_of, recap_text  # noqa: E402
+from bot.recaps.posting import speaking_figure  # noqa: E402
 
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
 LENGTH = timedelta(hours=3)
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     figure = speaking_figure(recap, tr, lang)
     assert figure is not None
     began = time.perf_counter()
-    from bot.chart import bar_chart
+    from bot.recaps.chart import bar_chart
 
     import_s = time.perf_counter() - began
     began = time.perf_counter()

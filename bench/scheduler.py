@@ -63,12 +63,12 @@ from sqlalchemy import bindparam, text, update  # noqa: E402
 from adapters.bootstrap import RESYNC_SECONDS  # noqa: E402
 from adapters.scheduler import ApsScheduler  # noqa: E402
 from bot.app import CercleCore  # noqa: E402
-from bot.circle import CircleSettings  # noqa: E402
-from bot.clock import ManualClock, SystemClock  # noqa: E402
+from bot.domain.circle import CircleSettings  # noqa: E402
+from bot.domain.prompts import PromptKind  # noqa: E402
+from bot.domain.refs import ChannelRef, UserRef  # noqa: E402
 from bot.effects import Effect, Reply  # noqa: E402
 from bot.events import CommandEvent  # noqa: E402
-from bot.prompts import PromptKind  # noqa: E402
-from bot.refs import ChannelRef, UserRef  # noqa: E402
+from bot.timing.clock import ManualClock, SystemClock  # noqa: E402
 from storage import mapping  # noqa: E402
 from storage.database import Database, sqlite_url  # noqa: E402
 from storage.uow import PROMPT, SqlUnitOfWork  # noqa: E402

@@ -6,23 +6,23 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.circle import CircleSettings
-from bot.clock import Clock
-from bot.commands.registry import COMMANDS
-from bot.deadlines import next_deadline
 from bot.dispatcher import Dispatcher, Outcome
+from bot.domain.circle import CircleSettings
+from bot.domain.prompts import GRACE
+from bot.domain.protocol import ProtocolBook
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
-from bot.prompting import PromptPoster
-from bot.prompts import GRACE
-from bot.protocol import ProtocolBook
-from bot.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
-from bot.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
-from bot.timeboxes import TimeKeeper
+from bot.registry import COMMANDS
+from bot.timing.clock import Clock
+from bot.timing.deadlines import next_deadline
+from bot.timing.prompting import PromptPoster
+from bot.timing.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
+from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
+from bot.timing.timeboxes import TimeKeeper
 
 log = logging.getLogger(__name__)
 

@@ -14,22 +14,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.circle import CircleSettings
-from bot.clock import Clock
 from bot.commands.context import Context
 from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
-from bot.drawing import finish
+from bot.domain.circle import CircleSettings
+from bot.domain.protocol import ProtocolBook
+from bot.domain.roles import Role
 from bot.effects import Effect, Reply
 from bot.errors import Refusal, TryAgain, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
-from bot.protocol import ProtocolBook
-from bot.roles import Role
-from bot.schedule import apply_wakeups, note_timebox
-from bot.status import status_view
-from bot.wording import floor_messages
+from bot.recaps.drawing import finish
+from bot.timing.clock import Clock
+from bot.timing.schedule import apply_wakeups, note_timebox
+from bot.views.status import status_view
+from bot.views.wording import floor_messages
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.refs import ChannelRef, UserRef
+from bot.domain.refs import ChannelRef, UserRef
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.refs import ChannelRef, UserRef
+from bot.domain.refs import ChannelRef, UserRef
 
 
 def _no_mentions(_: str) -> UserRef | None:

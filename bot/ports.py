@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from bot.circle import Circle
-from bot.items import Item
+from bot.domain.circle import Circle
+from bot.domain.items import Item
+from bot.domain.prompts import Prompt
+from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.seance import Seance
 from bot.partition import EVERYTHING, Partition
-from bot.prompts import Prompt
-from bot.refs import ChannelRef, UserRef
-from bot.seance import Seance
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from bot.circle import Circle, CircleSettings, Member, QueueOrder
-from bot.items import Item, ItemKind
-from bot.prompts import Prompt, PromptKind
-from bot.protocol import PhaseMode
-from bot.refs import ChannelRef, UserRef
-from bot.roles import Role
-from bot.seance import (
+from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder
+from bot.domain.items import Item, ItemKind
+from bot.domain.prompts import Prompt, PromptKind
+from bot.domain.protocol import PhaseMode
+from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.roles import Role
+from bot.domain.seance import (
     AttendanceStatus,
     CheckIn,
     PhaseRun,

@@ -43,14 +43,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.circle import Circle
+from bot.domain.circle import Circle
+from bot.domain.items import Item
+from bot.domain.prompts import Prompt
+from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import ConcurrentChange, ConnectionLost
-from bot.items import Item
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
-from bot.prompts import Prompt
-from bot.refs import ChannelRef, UserRef
-from bot.seance import Seance, SeanceStatus
 from storage import mapping
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.console.adapter import resolve_mention
 from bot.app import CercleCore
-from bot.clock import ManualClock
 from bot.dispatcher import Outcome
+from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.ports import UnitOfWorkFactory
-from bot.refs import ChannelRef, UserRef
-from bot.schedule import ManualScheduler
+from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
 

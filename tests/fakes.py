@@ -13,13 +13,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from bot.circle import Circle
-from bot.items import Item
+from bot.domain.circle import Circle
+from bot.domain.items import Item
+from bot.domain.prompts import Prompt
+from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.seance import Seance, SeanceStatus
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Anonymised
-from bot.prompts import Prompt
-from bot.refs import ChannelRef, UserRef
-from bot.seance import Seance, SeanceStatus
 
 
 @dataclass

@@ -22,11 +22,11 @@ from typing import TextIO
 
 from adapters.homes import console_home
 from bot.app import CercleCore
-from bot.clock import ManualClock
+from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
-from bot.refs import ChannelRef, UserRef
-from bot.schedule import ManualScheduler
+from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from adapters.config import DiscordConfig
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
-from bot.commands.registry import COMMANDS
+from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.partition import shard_of
-from bot.refs import ChannelRef, UserRef
+from bot.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 

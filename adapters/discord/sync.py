@@ -7,8 +7,8 @@ from discord import app_commands
 
 from adapters.config import DiscordConfig
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
-from bot.commands.registry import COMMANDS
 from bot.i18n.catalog import CatalogTranslator
+from bot.registry import COMMANDS
 
 
 async def _unused(interaction: discord.Interaction, text: str) -> None:

@@ -51,9 +51,9 @@ from adapters.homes import matrix_home
 from adapters.matrix.render import pill, pills_in, to_html, with_pills
 from bot.app import CercleCore
 from bot.commands.parser import looks_like_command
+from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
-from bot.refs import ChannelRef, UserRef
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.circle import Circle, CircleSettings
 from bot.commands.spec import CommandSpec
-from bot.drawing import Drawing
+from bot.domain.circle import Circle, CircleSettings
+from bot.domain.protocol import ProtocolBook
+from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.roles import Role
+from bot.domain.seance import Seance
 from bot.effects import Effect, Reply
 from bot.errors import Refusal
 from bot.ports import Translator, UnitOfWork, Wakeup
-from bot.protocol import ProtocolBook
-from bot.refs import ChannelRef, UserRef
-from bot.roles import Role
-from bot.seance import Seance
+from bot.recaps.drawing import Drawing
 
 SYSTEM = UserRef("system", "cercle")
 

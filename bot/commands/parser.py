@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
+from bot.domain.refs import UserRef
 from bot.errors import Refusal
-from bot.refs import UserRef
 
 PREFIXES = ("/", "!")
 MAX_COMMAND_LENGTH = 4000

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from bot.roles import Role
+from bot.domain.roles import Role
 
 if TYPE_CHECKING:
     from bot.commands.context import Context

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.seance import AttendanceStatus, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.turns import announce
-from bot.seance import AttendanceStatus, SeanceStatus
 
 
 async def present(ctx: Context, args: dict[str, Any]) -> None:

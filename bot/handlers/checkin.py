@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.parser import fold
+from bot.domain.seance import CheckIn, Seance
 from bot.errors import Refusal
-from bot.seance import CheckIn, Seance
 
 MAX_WORD = 60
 WITHDRAW = {"retirer", "effacer", "supprimer", "remove", "delete", "clear"}

@@ -6,11 +6,11 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.circle import Circle, QueueOrder
 from bot.commands.context import Context
+from bot.domain.circle import Circle, QueueOrder
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 from bot.errors import Refusal
-from bot.refs import UserRef
-from bot.roles import Role
 
 MAX_NAME_LENGTH = 80
 

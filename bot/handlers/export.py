@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.effects import FilePost
-from bot.export import circle_data, recaps_markdown
-from bot.wording import slug
+from bot.exports.data import circle_data, recaps_markdown
+from bot.views.wording import slug
 
 
 async def export(ctx: Context, args: dict[str, Any]) -> None:
@@ -16,7 +16,7 @@ async def export(ctx: Context, args: dict[str, Any]) -> None:
     fmt: str = args.get("format") or "json"
     seances = await ctx.uow.seances.for_circle(circle.id)
     if fmt == "ics":
-        from bot.ical import circle_calendar
+        from bot.exports.ical import circle_calendar
 
         content = circle_calendar(circle, seances, ctx.protocols, ctx.tr, now=ctx.now)
         name, media = f"{slug(circle.name)}.ics", "text/calendar"

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.circle import Circle
 from bot.commands.context import Context
+from bot.domain.circle import Circle
+from bot.domain.items import ItemKind
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 from bot.errors import Refusal
-from bot.items import ItemKind
-from bot.refs import UserRef
-from bot.roles import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
+from bot.domain.items import Item, ItemKind
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 from bot.errors import Refusal
-from bot.items import Item, ItemKind
-from bot.refs import UserRef
-from bot.roles import Role
 
 MAX_ITEM_LENGTH = 1000
 

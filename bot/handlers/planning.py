@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.circle import Circle
 from bot.commands.context import Context
-from bot.dates import WhenError, local_series, parse_every, parse_when
+from bot.domain.circle import Circle
+from bot.domain.prompts import expected_length
+from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
-from bot.prompts import expected_length
-from bot.schedule import sync_prompts
-from bot.seance import Seance, SeanceStatus
+from bot.timing.dates import WhenError, local_series, parse_every, parse_when
+from bot.timing.schedule import sync_prompts
 
 MAX_CYCLE = 52
 MAX_TEXT = 500

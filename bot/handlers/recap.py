@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.items import Item
+from bot.domain.roles import Role
+from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
-from bot.items import Item
-from bot.recap_post import post_recap, publish, recap_of
-from bot.roles import Role
-from bot.seance import Seance, SeanceStatus
+from bot.recaps.posting import post_recap, publish, recap_of
 
 
 async def _closed(ctx: Context, number: int | None, *, pending: bool = False) -> Seance:

@@ -7,10 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
-from bot.drawing import Drawing
+from bot.domain.seance import Seance
 from bot.effects import Effect, FilePost
-from bot.figures import BarFigure, SeriesFigure
-from bot.report import (
+from bot.recaps.drawing import Drawing
+from bot.recaps.figures import BarFigure, SeriesFigure
+from bot.recaps.report import (
     alert_text,
     build_report,
     drift_alerts,
@@ -18,12 +19,11 @@ from bot.report import (
     report_alt,
     report_figures,
 )
-from bot.seance import Seance
-from bot.wording import person_name, slug
+from bot.views.wording import person_name, slug
 
 
 def _draw(shares: BarFigure, series: SeriesFigure) -> bytes:
-    from bot.chart import report_chart  # matplotlib loads only when a chart is drawn
+    from bot.recaps.chart import report_chart  # matplotlib loads only when a chart is drawn
 
     return report_chart(shares, series)
 

@@ -6,15 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.protocol import PhaseMode, PhaseSpec
+from bot.domain.refs import UserRef
+from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
-from bot.protocol import PhaseMode, PhaseSpec
-from bot.recap_post import draft_for_facilitators, publish
-from bot.refs import UserRef
-from bot.schedule import sync_prompts
-from bot.seance import Seance, SeanceStatus
-from bot.wording import phase_title
+from bot.recaps.posting import draft_for_facilitators, publish
+from bot.timing.schedule import sync_prompts
+from bot.views.wording import phase_title
 
 STILL_OPENABLE = timedelta(hours=12)  # how long after its planned time a séance may be opened
 

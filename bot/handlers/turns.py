@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.seance import FloorChange, PassResult, TurnRequestResult
 from bot.handlers.checkin import from_turn_motive
-from bot.seance import FloorChange, PassResult, TurnRequestResult
-from bot.status import status_text
-from bot.wording import floor_messages
+from bot.views.status import status_text
+from bot.views.wording import floor_messages
 
 
 def announce(ctx: Context, change: FloorChange) -> None:

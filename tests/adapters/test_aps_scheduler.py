@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.scheduler import ApsScheduler
-from bot.clock import ManualClock, SystemClock
+from bot.domain.refs import ChannelRef
 from bot.effects import Effect, Reply
-from bot.refs import ChannelRef
+from bot.timing.clock import ManualClock, SystemClock
 
 TIMEOUT = 5.0
 GRACE = timedelta(minutes=10)

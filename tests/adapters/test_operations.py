@@ -30,9 +30,9 @@ from adapters.logs import LogHandler, secrets_of
 from adapters.metrics import Health, Metrics, MetricsServer
 from adapters.runner import STOP_BOUND_SECONDS, InHand, InteractiveConsole
 from adapters.scheduler import ApsScheduler
-from bot.clock import ManualClock
 from bot.effects import Effect
-from bot.schedule import ManualScheduler
+from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 from tests.cli import run_cercle
 from tests.conftest import migrated_sqlite
 from tests.conversation import START, Chat

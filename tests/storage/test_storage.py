@@ -34,16 +34,16 @@ from sqlmodel import SQLModel
 
 import storage.tables
 from bot.app import CercleCore
-from bot.circle import Circle, QueueOrder
-from bot.clock import ManualClock
+from bot.domain.circle import Circle, QueueOrder
+from bot.domain.items import Item, ItemKind
+from bot.domain.protocol import PhaseMode
+from bot.domain.refs import ChannelRef
+from bot.domain.roles import Role
+from bot.domain.seance import AttendanceStatus, QueueEntry, Seance, SeanceStatus, TurnOutcome
 from bot.effects import Effect, RecapPost, Reply, StatusView
-from bot.export import circle_data
-from bot.items import Item, ItemKind
+from bot.exports.data import circle_data
 from bot.partition import Partition, Share
-from bot.protocol import PhaseMode
-from bot.refs import ChannelRef
-from bot.roles import Role
-from bot.seance import AttendanceStatus, QueueEntry, Seance, SeanceStatus, TurnOutcome
+from bot.timing.clock import ManualClock
 from storage.database import Database, alembic_config, sqlite_url, upgrade
 from tests.conftest import PostgresServer, migrated_sqlite
 from tests.conversation import START, Chat, user

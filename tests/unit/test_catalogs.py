@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.commands.registry import COMMANDS
 from bot.i18n.catalog import CatalogTranslator, placeholders
+from bot.registry import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import WhenError, local_series, parse_every, parse_when, to_utc
+from bot.timing.dates import WhenError, local_series, parse_every, parse_when, to_utc
 
 PARIS = "Europe/Paris"
 MONTREAL = "America/Montreal"

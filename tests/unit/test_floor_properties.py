@@ -27,10 +27,10 @@ from hypothesis.stateful import (
 )
 
 from bot.app import CercleCore
-from bot.clock import ManualClock
+from bot.domain.seance import Seance, TurnOutcome
 from bot.effects import Reply
 from bot.i18n.catalog import CatalogTranslator
-from bot.seance import Seance, TurnOutcome
+from bot.timing.clock import ManualClock
 from tests.conversation import START, Chat, start_circle, user
 from tests.fakes import MemoryDatabase
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
-from bot.circle import Circle, CircleSettings
+from bot.domain.circle import Circle, CircleSettings
+from bot.domain.protocol import ProtocolBook
+from bot.domain.refs import ChannelRef
+from bot.domain.seance import Seance, SeanceStatus
+from bot.exports.ical import circle_calendar
 from bot.i18n.catalog import CatalogTranslator
-from bot.ical import circle_calendar
-from bot.protocol import ProtocolBook
-from bot.refs import ChannelRef
-from bot.seance import Seance, SeanceStatus
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)

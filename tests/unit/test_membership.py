@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.refs import ChannelRef, UserRef
 from bot.events import CommandEvent
-from bot.refs import ChannelRef, UserRef
 from tests.conversation import Chat, start_circle
 from tests.fakes import MemoryDatabase
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.app import CercleCore
-from bot.clock import ManualClock
-from bot.schedule import ManualScheduler
+from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 from tests.conversation import Chat
 from tests.fakes import MemoryDatabase
 

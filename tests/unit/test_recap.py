@@ -11,9 +11,9 @@ from html import unescape
 import pytest
 from PIL import Image
 
+from bot.domain.seance import AttendanceStatus, Seance, TurnOutcome
 from bot.effects import RecapPost
 from bot.i18n.catalog import CatalogTranslator
-from bot.seance import AttendanceStatus, Seance, TurnOutcome
 from tests.conversation import Chat, start_circle, user
 from tests.fakes import MemoryDatabase
 

@@ -160,8 +160,8 @@ async def test_the_report_in_english_before_any_seance(chat: Chat) -> None:
 def test_gini_and_the_daily_retention_instant() -> None:
     from datetime import UTC, datetime
 
-    from bot.equity import gini
-    from bot.retention import next_run
+    from bot.recaps.equity import gini
+    from bot.timing.retention import next_run
 
     assert gini([]) is None
     assert gini([0.0, 0.0]) is None  # nobody spoke: no figure rather than a misleading one

@@ -14,7 +14,7 @@ import pytest
 from adapters.config import DiscordConfig
 from adapters.discord.adapter import DiscordAdapter
 from bot.app import CercleCore
-from bot.clock import ManualClock
+from bot.timing.clock import ManualClock
 from storage.database import Database
 from tests.adapters.discord.conftest import CLIENT_OPTIONS, DiscordClientFactory
 from tests.adapters.discord.loopback import Channel, Guild, LoopbackDiscord, Member, Permission

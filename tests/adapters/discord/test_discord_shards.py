@@ -26,11 +26,11 @@ from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.commands import slug
 from adapters.discord.sync import sync_commands
 from bot.app import CercleCore
-from bot.clock import ManualClock
+from bot.domain.refs import ChannelRef
 from bot.effects import Effect
 from bot.partition import Partition, Share
-from bot.refs import ChannelRef
-from bot.schedule import ManualScheduler
+from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 from storage.database import Database
 from tests.adapters.discord.conftest import (
     CLIENT_OPTIONS,

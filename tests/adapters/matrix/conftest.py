@@ -40,7 +40,7 @@ import pytest
 from adapters.config import MatrixConfig
 from adapters.matrix.adapter import MatrixAdapter
 from bot.app import CercleCore
-from bot.clock import SystemClock
+from bot.timing.clock import SystemClock
 from storage.database import Database
 from tests.conftest import migrated_sqlite
 

@@ -26,12 +26,12 @@ from adapters.config import MatrixConfig
 from adapters.homes import matrix_home
 from adapters.matrix.adapter import MatrixAdapter
 from bot.app import CercleCore
-from bot.clock import ManualClock
+from bot.domain.prompts import PromptKind
+from bot.domain.refs import ChannelRef
 from bot.effects import Effect, Reply
 from bot.partition import Partition, Share
-from bot.prompts import PromptKind
-from bot.refs import ChannelRef
-from bot.schedule import ManualScheduler
+from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 from storage.database import Database
 from tests.adapters.matrix.conftest import (
     POLL_MS,

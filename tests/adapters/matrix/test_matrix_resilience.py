@@ -20,8 +20,8 @@ from types import ModuleType
 import nio
 import pytest
 
-from bot.refs import ChannelRef
-from bot.seance import Seance
+from bot.domain.refs import ChannelRef
+from bot.domain.seance import Seance
 from tests.adapters.matrix.conftest import (
     SCRIPT,
     SYNAPSE_VENV,

@@ -9,13 +9,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.circle import Circle
-from bot.items import Item
+from bot.domain.circle import Circle
+from bot.domain.items import Item
+from bot.domain.refs import UserRef
+from bot.domain.seance import Seance, SeanceStatus
 from bot.ports import Translator
-from bot.recap import build_recap, markdown_of, recap_text
-from bot.refs import UserRef
-from bot.seance import Seance, SeanceStatus
-from bot.wording import person_name
+from bot.recaps.model import build_recap, markdown_of, recap_text
+from bot.views.wording import person_name
 
 
 def _iso(instant: datetime | None) -> str | None:

@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from bot.circle import Circle
 from bot.commands.context import Context
-from bot.drawing import Drawing
+from bot.domain.circle import Circle
+from bot.domain.refs import UserRef
+from bot.domain.seance import Seance
 from bot.effects import ChartImage, Effect, RecapPost
-from bot.figures import Bar, BarFigure
 from bot.ports import Translator
-from bot.recap import (
+from bot.recaps.drawing import Drawing
+from bot.recaps.embed import embed_of
+from bot.recaps.figures import Bar, BarFigure
+from bot.recaps.html import html_of
+from bot.recaps.model import (
     Recap,
     build_recap,
     chart_alt,
@@ -25,11 +29,7 @@ from bot.recap import (
     speaker_name,
     turns_text,
 )
-from bot.recap_embed import embed_of
-from bot.recap_html import html_of
-from bot.refs import UserRef
-from bot.seance import Seance
-from bot.wording import person_name, slug
+from bot.views.wording import person_name, slug
 
 
 def recap_filename(circle: Circle, number: int) -> str:
@@ -73,7 +73,7 @@ def speaking_figure(recap: Recap, tr: Translator, lang: str) -> BarFigure | None
 
 
 def _draw_bars(figure: BarFigure) -> bytes:
-    from bot.chart import bar_chart  # matplotlib loads only when a chart is drawn
+    from bot.recaps.chart import bar_chart  # matplotlib loads only when a chart is drawn
 
     return bar_chart(figure)
 

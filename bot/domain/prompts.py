@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.circle import CircleSettings
-from bot.protocol import Protocol
-from bot.seance import Seance, SeanceStatus
+from bot.domain.circle import CircleSettings
+from bot.domain.protocol import Protocol
+from bot.domain.seance import Seance, SeanceStatus
 
 DEFAULT_SEANCE_LENGTH = timedelta(hours=2)
 

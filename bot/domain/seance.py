@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.circle import QueueOrder
+from bot.domain.circle import QueueOrder
+from bot.domain.protocol import PhaseMode, PhaseSpec
+from bot.domain.refs import UserRef
 from bot.errors import Refusal
-from bot.protocol import PhaseMode, PhaseSpec
-from bot.refs import UserRef
 
 ZERO = timedelta(0)
 

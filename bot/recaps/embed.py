@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.effects import EmbedField, RecapEmbed
 from bot.ports import Translator
-from bot.recap import Recap, RecapText, recap_text
+from bot.recaps.model import Recap, RecapText, recap_text
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bot.figures import BarFigure, SeriesFigure
+from bot.recaps.figures import BarFigure, SeriesFigure
 
 BLUE = "#0072B2"  # Okabe–Ito blue
 VERMILLION = "#D55E00"  # Okabe–Ito vermillion

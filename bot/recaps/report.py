@@ -5,7 +5,7 @@ The cycle is every closed séance of the circle. A person counts at a séance fr
 they were in the roster (a séance closes with a mark for everyone in the roster: present,
 excused or absent), so someone who joined late is not counted absent before.
 
-Equity is measured among participants (see `bot.equity`): each one's share of the cycle's
+Equity is measured among participants (see `bot.recaps.equity`): each one's share of the cycle's
 speaking time and turns, the Gini coefficient of each séance (participants present), and one
 figure for the cycle: the Gini coefficient of the participants' total speaking times, among
 those present at least once.
@@ -19,14 +19,14 @@ from datetime import date, timedelta
 
 from babel.numbers import format_decimal, format_percent
 
-from bot.circle import Circle
-from bot.equity import gini
-from bot.figures import Bar, BarFigure, Point, SeriesFigure
-from bot.items import Item, ItemKind
+from bot.domain.circle import Circle
+from bot.domain.items import Item, ItemKind
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, TurnOutcome
 from bot.ports import Translator
-from bot.refs import UserRef
-from bot.roles import Role
-from bot.seance import AttendanceStatus, Seance, SeanceStatus, TurnOutcome
+from bot.recaps.equity import gini
+from bot.recaps.figures import Bar, BarFigure, Point, SeriesFigure
 
 ZERO = timedelta(0)
 DRIFT = 2  # séances in a row: missed, or without speaking

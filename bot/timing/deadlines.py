@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.seance import Seance
+from bot.domain.seance import Seance
 
 WARNING_SHARE = 0.8
 

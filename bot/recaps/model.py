@@ -5,8 +5,8 @@ recorded on purpose (/note, /decision, /action, the check-in words they chose to
 never anything said in the channel.
 
 `build_recap` makes the language-free `Recap`; `recap_text` words it once in the circle's
-language (title, sections of lines); Markdown (here), HTML (`bot.recap_html`) and the Discord
-embed (`bot.recap_embed`) are layouts of that one text, so they never disagree. The chart's
+language (title, sections of lines); Markdown (here), HTML (`bot.recaps.html`) and the Discord
+embed (`bot.recaps.embed`) are layouts of that one text, so they never disagree. The chart's
 text alternative (`chart_alt`) is written from the same numbers.
 """
 
@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.circle import Circle
-from bot.equity import fair_share
-from bot.items import Item, ItemKind
+from bot.domain.circle import Circle
+from bot.domain.items import Item, ItemKind
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.ports import Translator
-from bot.refs import UserRef
-from bot.roles import Role
-from bot.seance import AttendanceStatus, Seance, SeanceStatus
-from bot.wording import phase_title
+from bot.recaps.equity import fair_share
+from bot.views.wording import phase_title
 
 ATTENDANCE_ORDER = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT)
 

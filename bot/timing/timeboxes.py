@@ -1,8 +1,9 @@
 """Time boxes: what must happen at an instant (warn a speaker, end a turn, end a phase).
 
-The core answers "what is due at T" (bot/deadlines.py); a scheduler wakes it at the séance's next
-deadline (the console's simulated clock or APScheduler on real time). Due events are applied in
-order at their own instants, so moving a clock by an hour gives the same result as living it.
+The core answers "what is due at T" (bot/timing/deadlines.py); a scheduler wakes it at the
+séance's next deadline (the console's simulated clock or APScheduler on real time). Due events
+are applied in order at their own instants, so moving a clock by an hour gives the same
+result as living it.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.commands.context import Context
-from bot.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
+from bot.domain.protocol import PhaseMode, ProtocolBook
+from bot.domain.seance import Seance
 from bot.effects import Effect, Reply
 from bot.errors import again_on_conflict
 from bot.handlers.seance import next_protocol_phase, start_phase
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
-from bot.protocol import PhaseMode, ProtocolBook
-from bot.schedule import apply_wakeups, note_timebox
-from bot.seance import Seance
-from bot.status import status_view
-from bot.wording import floor_messages, phase_title
+from bot.timing.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
+from bot.timing.schedule import apply_wakeups, note_timebox
+from bot.views.status import status_view
+from bot.views.wording import floor_messages, phase_title
 
 
 class TimeKeeper:

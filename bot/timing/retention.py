@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot.items import ItemKind
+from bot.domain.items import ItemKind
 from bot.locks import KeyedLocks
 from bot.partition import EVERYTHING, Partition
 from bot.ports import UnitOfWorkFactory

@@ -11,19 +11,19 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
-from bot.drawing import finish
+from bot.domain.items import ItemKind
+from bot.domain.prompts import Prompt, PromptKind, is_stale
+from bot.domain.protocol import ProtocolBook
+from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.errors import again_on_conflict
 from bot.handlers.seance import close_given, open_given
-from bot.items import ItemKind
 from bot.locks import KeyedLocks
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
-from bot.prompts import Prompt, PromptKind, is_stale
-from bot.protocol import ProtocolBook
-from bot.schedule import apply_wakeups, note_timebox
-from bot.seance import Seance
-from bot.status import status_view
+from bot.recaps.drawing import finish
+from bot.timing.schedule import apply_wakeups, note_timebox
+from bot.views.status import status_view
 
 log = logging.getLogger(__name__)
 

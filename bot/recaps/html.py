@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.ports import Translator
-from bot.recap import Recap, RecapText, recap_text
+from bot.recaps.model import Recap, RecapText, recap_text
 
 
 def render_html(recap: Recap, tr: Translator, lang: str, tz: str) -> str:

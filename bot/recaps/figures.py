@@ -1,7 +1,7 @@
-"""What a chart shows, already in words: plain data the drawing module (`bot.chart`) draws.
+"""What a chart shows, already in words: plain data the drawing module (`bot.recaps.chart`) draws.
 
-The core fills these without importing matplotlib; `bot.chart` is imported only when a chart is
-drawn, after the transaction that produced it has been committed.
+The core fills these without importing matplotlib; `bot.recaps.chart` is imported only when a
+chart is drawn, after the transaction that produced it has been committed.
 """
 
 from __future__ import annotations

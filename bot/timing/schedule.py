@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
-from bot.deadlines import next_deadline
+from bot.domain.prompts import GRACE, Prompt, expected_length, wanted_prompts
+from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.ports import Scheduler, Wakeup
-from bot.prompts import GRACE, Prompt, expected_length, wanted_prompts
-from bot.seance import Seance
+from bot.timing.deadlines import next_deadline
 
 TIMEBOX_GRACE = timedelta(days=1)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.circle import Circle
+from bot.domain.circle import Circle
+from bot.domain.protocol import PhaseMode
+from bot.domain.refs import UserRef
+from bot.domain.seance import FloorChange, Seance, TurnOutcome
 from bot.effects import Reply
 from bot.ports import Translator
-from bot.protocol import PhaseMode
-from bot.refs import UserRef
-from bot.seance import FloorChange, Seance, TurnOutcome
 
 
 def slug(name: str) -> str:

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.refs import ANONYMOUS, ChannelRef, UserRef
+from bot.domain.roles import Role
 from bot.partition import Partition
-from bot.refs import ANONYMOUS, ChannelRef, UserRef
-from bot.roles import Role
 
 LANGUAGES = ("fr", "en")
 
@@ -96,7 +96,8 @@ class Circle:
         """The display name of a member; for someone no longer in the roster, their id.
 
         People who asked to be forgotten are `anon:N`: where the words matter (recaps, the
-        cycle report), `bot.wording.person_name` says "Anonymous N" in the circle's language."""
+        cycle report), `bot.views.wording.person_name`
+        says "Anonymous N" in the circle's language."""
         member = self.members.get(user)
         return member.display_name if member else user.id
 

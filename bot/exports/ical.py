@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from bot.circle import Circle
+from bot.domain.circle import Circle
+from bot.domain.prompts import expected_length
+from bot.domain.protocol import Protocol, ProtocolBook
+from bot.domain.seance import Seance, SeanceStatus
 from bot.ports import Translator
-from bot.prompts import expected_length
-from bot.protocol import Protocol, ProtocolBook
-from bot.seance import Seance, SeanceStatus
-from bot.wording import phase_title
+from bot.views.wording import phase_title
 
 PRODID = "-//Cercle//Cercle//FR"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.refs import UserRef
+from bot.domain.refs import UserRef
 
 
 class ItemKind(StrEnum):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.circle import LANGUAGES
 from bot.commands.spec import ArgKind, ArgSpec, Choice, CommandSpec
+from bot.domain.circle import LANGUAGES
+from bot.domain.roles import Role
 from bot.handlers import (
     attendance,
     checkin,
@@ -20,7 +21,6 @@ from bot.handlers import (
     seance,
     turns,
 )
-from bot.roles import Role
 
 P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.circle import Circle
+from bot.domain.circle import Circle
+from bot.domain.protocol import PhaseMode
+from bot.domain.seance import Seance
 from bot.effects import StatusView
 from bot.ports import Translator
-from bot.protocol import PhaseMode
-from bot.seance import Seance
-from bot.wording import phase_title
+from bot.views.wording import phase_title
 
 
 def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> str:

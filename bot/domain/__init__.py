@@ -1,0 +1,1 @@
+"""The domain: circles, séances and the floor, items, protocols, prompts, identities, roles."""

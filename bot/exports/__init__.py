@@ -1,0 +1,1 @@
+"""A circle's data as JSON, Markdown and iCalendar."""
