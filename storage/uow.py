@@ -414,6 +414,16 @@ class SqlUnitOfWork:
         self._touched_seances[seance_id] = entry
         return entry.seance
 
+    def status_changes(self, circle_id: int) -> list[tuple[str | None, str]]:
+        """(stored, current) status of the circle's séances this transaction changed."""
+        changes = []
+        for entry in self._touched_seances.values():
+            if entry.seance.circle_id == circle_id:
+                was = entry.row.get("status")
+                if was != entry.seance.status.value:
+                    changes.append((was, entry.seance.status.value))
+        return changes
+
     def touched_seances(self) -> list[Seance]:
         """The séances this transaction loaded or added, as it changed them."""
         return [e.seance for e in self._touched_seances.values()]
@@ -438,7 +448,9 @@ class SqlUnitOfWork:
         row.pop("id")
         result = await self._insert_new(SEANCE, row)
         seance.id = int(result.inserted_primary_key[0])
-        self._touched_seances[seance.id] = _SeanceEntry(seance, {}, {}, {}, {}, {})
+        # the row as inserted: a later change writes only what differs
+        entry = _SeanceEntry(seance, mapping.seance_row(seance), {}, {}, {}, {})
+        self._touched_seances[seance.id] = entry
 
     async def _insert_new(self, table: Table, row: Row) -> Any:
         try:
@@ -703,11 +715,13 @@ class _Seances:
         return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = ()
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
     ) -> list[SeanceSummary]:
         query = select(*(SEANCE.c[c] for c in _SUMMARY)).where(SEANCE.c.circle_id == circle_id)
         if statuses:
             query = query.where(SEANCE.c.status.in_([s.value for s in statuses]))
+        if last is not None:
+            query = query.order_by(SEANCE.c.number.desc()).limit(last)
         found = {
             row.id: SeanceSummary(
                 row.id,
@@ -729,9 +743,23 @@ class _Seances:
                 continue
             if statuses and seance.status not in statuses:
                 found.pop(seance.id, None)
-            else:
+            elif last is None or seance.id in found:
                 found[seance.id] = SeanceSummary.of(seance)
-        return sorted(found.values(), key=lambda s: s.number)
+        ordered = sorted(found.values(), key=lambda s: s.number)
+        return ordered[-last:] if last else ordered
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        values = [s.value for s in statuses]
+        query = (
+            select(func.count())
+            .select_from(SEANCE)
+            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.status.in_(values))
+        )
+        stored = int((await self._uow.conn.execute(query)).scalar_one())
+        # what this transaction changed and has not written yet
+        for was, now in self._uow.status_changes(circle_id):
+            stored += (now in values) - (was in values)
+        return stored
 
     async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
         query = (
