@@ -280,9 +280,11 @@ async def live_a_day(day: Day, circles: int, busy: int, rng: random.Random) -> N
             for i in range(1, PEOPLE):
                 await day.say(c, i, "/present")
             await day.say(c, 0, "/seance phase suivante")
-            for i in range(1, 4):
+            for turn in range(12):  # an hour of open floor
+                i = 1 + turn % (PEOPLE - 1)
                 await day.say(c, i, "/tour")
-                day.clock.advance(timedelta(minutes=3))
+                await day.say(c, rng.randrange(PEOPLE), "/file")
+                day.clock.advance(timedelta(minutes=5))
                 await day.say(c, i, "/fini")
             await day.say(c, 2, "/note on garde le cap")
             await day.say(c, 0, "/seance fin")
@@ -352,7 +354,8 @@ async def measure(path: Path, args: argparse.Namespace) -> dict[str, Any]:
 def without_charts() -> None:
     """Charts are drawn on a worker thread after the circle's lock is released, and measured by
     bench/recap.py; here they are left out, so that the figures are those of storage."""
-    from bot.recaps import posting, report
+    from bot.handlers import report
+    from bot.recaps import posting
 
     posting._draw_bars = lambda figure: b""  # type: ignore[assignment]
     report._draw = lambda shares, series: b""  # type: ignore[assignment]

@@ -368,12 +368,11 @@ class SqlUnitOfWork:
     async def load_circle(self, circle_id: int) -> Circle | None:
         entry = self._touched_circles.get(circle_id) or self._cache.circles.get(circle_id)
         if entry is None:
-            rows = _rows(await self.conn.execute(select(CIRCLE).where(CIRCLE.c.id == circle_id)))
+            key = {"key": circle_id}
+            rows = _rows(await self.conn.execute(_rows_of(CIRCLE, "id"), key))
             if not rows:
                 return None
-            members = _rows(
-                await self.conn.execute(select(MEMBER).where(MEMBER.c.circle_id == circle_id))
-            )
+            members = _rows(await self.conn.execute(_rows_of(MEMBER, "circle_id"), key))
             row = rows[0]
             version = row.pop("version")
             circle = mapping.circle_from_rows(row, members)
@@ -386,18 +385,14 @@ class SqlUnitOfWork:
     async def load_seance(self, seance_id: int) -> Seance | None:
         entry = self._touched_seances.get(seance_id) or self._cache.seance(seance_id)
         if entry is None:
-            conn = self.conn
-            rows = _rows(await conn.execute(select(SEANCE).where(SEANCE.c.id == seance_id)))
+            conn, key = self.conn, {"key": seance_id}
+            rows = _rows(await conn.execute(_rows_of(SEANCE, "id"), key))
             if not rows:
                 return None
-            phases = _rows(await conn.execute(select(PHASE).where(PHASE.c.seance_id == seance_id)))
-            turns = _rows(await conn.execute(select(TURN).where(TURN.c.seance_id == seance_id)))
-            marks = _rows(
-                await conn.execute(select(ATTENDANCE).where(ATTENDANCE.c.seance_id == seance_id))
-            )
-            words = _rows(
-                await conn.execute(select(CHECKIN).where(CHECKIN.c.seance_id == seance_id))
-            )
+            phases = _rows(await conn.execute(_rows_of(PHASE, "seance_id"), key))
+            turns = _rows(await conn.execute(_rows_of(TURN, "seance_id"), key))
+            marks = _rows(await conn.execute(_rows_of(ATTENDANCE, "seance_id"), key))
+            words = _rows(await conn.execute(_rows_of(CHECKIN, "seance_id"), key))
             row = rows[0]
             version = row.pop("version")
             seance = mapping.seance_from_rows(row, phases, turns, marks, words)
@@ -585,6 +580,12 @@ _SUMMARY = (
 @functools.lru_cache(maxsize=64)
 def _insert_statement(table: Table) -> Any:
     return insert(table)
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_of(table: Table, column: str) -> Any:
+    """SELECT * FROM table WHERE column = :key, built once: loading a séance runs five."""
+    return select(table).where(table.c[column] == bindparam("key"))
 
 
 @functools.lru_cache(maxsize=512)
