@@ -98,7 +98,8 @@ def write_history(path: Path, circles: int, seances: int, seed: int) -> dict[str
             rows: dict[str, list[dict[str, Any]]] = {
                 t: [] for t in ("seance", "phase", "turn", "attendance", "checkin", "item")
             }
-            circle_rows, member_rows = [], []
+            circle_rows: list[dict[str, Any]] = []
+            member_rows: list[dict[str, Any]] = []
             for c in range(start, min(start + 50, circles)):
                 circle = Circle(
                     c + 1,
@@ -357,8 +358,8 @@ def without_charts() -> None:
     from bot.handlers import report
     from bot.recaps import posting
 
-    posting._draw_bars = lambda figure: b""  # type: ignore[assignment]
-    report._draw = lambda shares, series: b""  # type: ignore[assignment]
+    setattr(posting, "_draw_bars", lambda figure: b"")  # noqa: B010
+    setattr(report, "_draw", lambda shares, series: b"")  # noqa: B010
 
 
 def main() -> None:

@@ -56,11 +56,14 @@ class SeanceRecord:
     id: int
     version: int
     arrivals: int
-    turns: list[TurnRecord]
-    attendance: list[AttendanceRecord]
+    turns: Any
+    attendance: Any
 
 
 class TurnRecord:
+    ended_at: datetime | None
+    outcome: str | None
+
     def __init__(self, **fields: Any) -> None:
         for name, value in fields.items():
             setattr(self, name, value)
