@@ -25,7 +25,7 @@ from bot.errors import Refusal, TryAgain, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
-from bot.recaps.drawing import finish
+from bot.recaps.drawing import Drawing, finish
 from bot.timing.clock import Clock
 from bot.timing.schedule import apply_wakeups, note_timebox
 from bot.views.status import status_view
@@ -72,25 +72,33 @@ class Dispatcher:
         self.handled: defaultdict[str, int] = defaultdict(int)
 
     @property
+    def defaults(self) -> CircleSettings:
+        return self._defaults
+
+    @property
     def parser(self) -> CommandParser:
         return self._parser
 
     async def handle(self, event: CommandEvent) -> Outcome:
         began = time.perf_counter()
+        drawings: list[Drawing] = []
         async with self._locks.hold(event.channel.key):
             try:
-                outcome = await again_on_conflict(lambda: self._handle(event))
+                outcome, drawings = await again_on_conflict(lambda: self._handle(event))
             except Exception:
                 # the store itself failed (database unreachable): nothing was recorded, say so
                 log.exception("a command could not be handled")
                 failed = Refusal("command.failed")
                 outcome = self._refused(event, self._defaults.language, failed, None)
+        if drawings:  # charts are drawn once the circle's next command may already run
+            outcome = dataclasses.replace(outcome, effects=await finish(outcome.effects, drawings))
         outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         return outcome
 
-    async def _handle(self, event: CommandEvent) -> Outcome:
+    async def _handle(self, event: CommandEvent) -> tuple[Outcome, list[Drawing]]:
+        """The outcome, with the charts still to draw once the lock is released."""
         async with self._uow_factory() as uow:
             circle = await uow.circles.by_channel(event.channel)
             lang = circle.settings.language if circle else "fr"
@@ -98,7 +106,7 @@ class Dispatcher:
             try:
                 parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
-                return self._refused(event, lang, refusal, None)
+                return self._refused(event, lang, refusal, None), []
             ctx = Context(
                 uow=uow,
                 circle=circle,
@@ -121,16 +129,17 @@ class Dispatcher:
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
-                return self._refused(event, lang, refusal, parsed.spec.key)
+                return self._refused(event, lang, refusal, parsed.spec.key), []
             except TryAgain:
                 raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
                 await uow.rollback()
                 log.exception("command %s failed", parsed.spec.key)
-                return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
+                failed = Refusal("command.failed")
+                return self._refused(event, lang, failed, parsed.spec.key), []
         apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
-        return Outcome(await finish(ctx.effects, ctx.drawings), parsed.spec.key)
+        return Outcome(ctx.effects, parsed.spec.key), ctx.drawings
 
     async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
         spec = parsed.spec

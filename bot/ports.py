@@ -12,7 +12,7 @@ from bot.domain.circle import Circle
 from bot.domain.items import Item
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
-from bot.domain.seance import Seance
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.partition import EVERYTHING, Partition
 
 
@@ -33,8 +33,17 @@ class CircleRepository(Protocol):
 
     async def get(self, circle_id: int) -> Circle | None: ...
 
+    async def channels(self, circle_ids: Sequence[int]) -> dict[int, ChannelRef]:
+        """The channel of each of these circles that exists, without loading the circles."""
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         """Every circle of the partition, by id."""
+
+    async def retaining(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef, int]]:
+        """Id, channel and `retention_days` of the partition's circles that keep notes for a
+        limited time, without loading them."""
 
     async def add(self, circle: Circle) -> None:
         """Store a new circle and give it its id."""
@@ -48,14 +57,38 @@ class SeanceRepository(Protocol):
 
     async def get(self, seance_id: int) -> Seance | None: ...
 
+    async def channel_of(self, seance_id: int) -> ChannelRef | None:
+        """The channel of the séance's circle, without loading either."""
+
     async def open_for(self, circle_id: int) -> Seance | None: ...
 
     async def by_number(self, circle_id: int, number: int) -> Seance | None: ...
 
-    async def for_circle(self, circle_id: int) -> list[Seance]: ...
+    async def summaries(
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+    ) -> list[SeanceSummary]:
+        """Numbers, statuses and dates of the circle's séances (of `statuses`, if given; the
+        `last` ones by number, if given), by number, as this unit of work changed them, without
+        loading any séance."""
 
-    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
-        """The open séances of the partition's circles."""
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        """How many of the circle's séances are in one of `statuses`, as this unit of work
+        changed them."""
+
+    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
+        """The circle's last `count` closed séances (closed in this unit of work included), by
+        number."""
+
+    async def for_circle(self, circle_id: int) -> list[Seance]:
+        """Every séance of the circle, loaded whole: for the cycle report and exports only."""
+
+    async def purge_checkins(self, circle_id: int, cutoff: datetime) -> int:
+        """Delete the circle's check-in words given at or before `cutoff`; how many."""
+
+    async def open_channels(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef]]:
+        """Id and circle channel of the open séances of the partition's circles."""
 
     async def add(self, seance: Seance) -> None:
         """Store a new séance and give it its id."""
@@ -73,14 +106,21 @@ class ItemRepository(Protocol):
 
     async def for_circle(self, circle_id: int) -> list[Item]: ...
 
+    async def open_actions(self, circle_id: int) -> list[Item]:
+        """The circle's actions not done yet, by number."""
+
     async def get(self, circle_id: int, number: int) -> Item | None: ...
 
     async def add(self, item: Item) -> None: ...
 
     async def update(self, item: Item) -> None:
-        """Store the item's changed fields (done, withheld, author, owner)."""
+        """Store the item's changed fields (done, withheld, author, owner); raises
+        ConcurrentChange if another instance changed it since this unit of work read it."""
 
     async def delete(self, circle_id: int, numbers: Sequence[int]) -> None: ...
+
+    async def purge_notes(self, circle_id: int, cutoff: datetime) -> int:
+        """Delete the circle's notes recorded at or before `cutoff`; how many."""
 
 
 class PromptRepository(Protocol):
@@ -136,6 +176,10 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...
+
+    def erase_traces(self) -> None:
+        """Once committed, leave what this transaction deleted or overwrote readable nowhere in
+        the database's files (SQLite: its write-ahead log is checkpointed and emptied)."""
 
 
 class UnitOfWorkFactory(Protocol):

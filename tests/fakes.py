@@ -9,17 +9,19 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 from bot.domain.circle import Circle
-from bot.domain.items import Item
+from bot.domain.items import Item, ItemKind
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Anonymised
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -42,8 +44,21 @@ class _Circles:
     async def get(self, circle_id: int) -> Circle | None:
         return self.store.circles.get(circle_id)
 
+    async def channels(self, circle_ids: Sequence[int]) -> dict[int, ChannelRef]:
+        circles = self.store.circles
+        return {i: circles[i].channel for i in circle_ids if i in circles}
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
+
+    async def retaining(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef, int]]:
+        return [
+            (c.id, c.channel, c.settings.retention_days)
+            for c in await self.all(partition)
+            if c.settings.retention_days
+        ]
 
     async def adopt(self, home: str, platform: str) -> int:
         orphans = [
@@ -67,6 +82,11 @@ class _Seances:
 
     async def get(self, seance_id: int) -> Seance | None:
         return self.store.seances.get(seance_id)
+
+    async def channel_of(self, seance_id: int) -> ChannelRef | None:
+        seance = self.store.seances.get(seance_id)
+        circle = self.store.circles.get(seance.circle_id) if seance else None
+        return circle.channel if circle else None
 
     async def open_for(self, circle_id: int) -> Seance | None:
         return next(
@@ -92,11 +112,41 @@ class _Seances:
         found = [s for s in self.store.seances.values() if s.circle_id == circle_id]
         return sorted(found, key=lambda s: s.number)
 
-    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
+    async def summaries(
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+    ) -> list[SeanceSummary]:
+        found = [
+            SeanceSummary.of(s)
+            for s in await self.for_circle(circle_id)
+            if not statuses or s.status in statuses
+        ]
+        return found[-last:] if last else found
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        return len(await self.summaries(circle_id, statuses))
+
+    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
+        closed = [s for s in await self.for_circle(circle_id) if s.status is SeanceStatus.CLOSED]
+        latest = sorted(closed, key=lambda s: (s.closed_at or EPOCH, s.number))[-count:]
+        return sorted(latest, key=lambda s: s.number)
+
+    async def purge_checkins(self, circle_id: int, cutoff: datetime) -> int:
+        words = 0
+        for seance in await self.for_circle(circle_id):
+            old = [u for u, c in seance.checkins.items() if c.at <= cutoff]
+            for user in old:
+                del seance.checkins[user]
+            words += len(old)
+        return words
+
+    async def open_channels(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef]]:
+        circles = self.store.circles
         return [
-            s
+            (s.id, circles[s.circle_id].channel)
             for s in self.store.seances.values()
-            if s.status is SeanceStatus.OPEN and self.store.circles[s.circle_id].owned_by(partition)
+            if s.status is SeanceStatus.OPEN and circles[s.circle_id].owned_by(partition)
         ]
 
     async def add(self, seance: Seance) -> None:
@@ -139,6 +189,9 @@ class _Items:
         found = [i for i in self.store.items if i.circle_id == circle_id]
         return copy.deepcopy(sorted(found, key=lambda i: i.number))
 
+    async def open_actions(self, circle_id: int) -> list[Item]:
+        return [i for i in await self.for_circle(circle_id) if i.is_open_action]
+
     async def get(self, circle_id: int, number: int) -> Item | None:
         found = next(
             (i for i in self.store.items if i.circle_id == circle_id and i.number == number), None
@@ -158,6 +211,15 @@ class _Items:
         self.store.items = [
             i for i in self.store.items if not (i.circle_id == circle_id and i.number in gone)
         ]
+
+    async def purge_notes(self, circle_id: int, cutoff: datetime) -> int:
+        old = [
+            i.number
+            for i in self.store.items
+            if i.circle_id == circle_id and i.kind is ItemKind.NOTE and i.created_at <= cutoff
+        ]
+        await self.delete(circle_id, old)
+        return len(old)
 
 
 class _Prompts:
@@ -245,6 +307,9 @@ class MemoryUnitOfWork:
     async def rollback(self) -> None:
         self._work = copy.deepcopy(self._owner.store)
         self._bind()
+
+    def erase_traces(self) -> None:
+        return None
 
 
 class MemoryDatabase:
