@@ -260,9 +260,7 @@ class SqlOutbox:
         await self._uow.conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id == outbox_id)
-            .values(
-                failed_at=now, error=reason[:200], attempts=OUTBOX.c.attempts + 1, payload=GONE
-            )
+            .values(failed_at=now, error=reason[:200], attempts=OUTBOX.c.attempts + 1, payload=GONE)
         )
 
     async def retried(self, outbox_id: int) -> None:
