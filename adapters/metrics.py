@@ -17,6 +17,8 @@ Metrics:
 - `cercle_command_seconds{command}`: how long commands took (a histogram, 0.5 ms to 5 s).
 - `cercle_prompts_sent_total`, `cercle_prompts_dropped_total`: prompts posted, and dropped as
   stale, since the start.
+- `cercle_prompts_failed_total`: attempts at a prompt that failed (each is logged; a prompt is
+  tried a few times, then dropped).
 - `cercle_send_queue_length{adapter}`, `cercle_adapter_reconnects_total{adapter}`: messages
   waiting to be sent, and reconnections, of each adapter.
 - `cercle_sends_failed_total{adapter, reason}`: messages the platform refused for good
@@ -161,6 +163,11 @@ class _LiveCollector(Collector):
             "cercle_prompts_dropped",
             "Prompts dropped as stale (too late, or no longer wanted) since the start.",
             value=core.prompts.dropped if core is not None else 0,
+        )
+        yield CounterMetricFamily(
+            "cercle_prompts_failed",
+            "Attempts at a prompt that failed (logged; tried again, then dropped) since the start.",
+            value=core.prompts.failed if core is not None else 0,
         )
         queue = GaugeMetricFamily(
             "cercle_send_queue_length",
