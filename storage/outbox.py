@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, and_, delete, func, insert, literal_column, or_, select, true, update
 
@@ -31,6 +32,7 @@ from bot.ports import Waiting
 from storage.tables import HandledEventRow, OutboxRow
 
 if TYPE_CHECKING:
+    from storage.database import Database
     from storage.uow import SqlUnitOfWork
 
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
@@ -291,3 +293,52 @@ class SqlHandledEvents:
     async def prune(self, before: datetime) -> int:
         result = await self._uow.conn.execute(delete(HANDLED).where(HANDLED.c.handled_at < before))
         return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A row still waiting, as operators see it (never what it says)."""
+
+    id: int
+    home: str | None
+    channel: str
+    kind: str
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxReport:
+    """What waits to be delivered, and what the platforms refused for good lately, by reason."""
+
+    waiting: list[Pending]
+    refused: dict[str, int]
+
+
+async def report(database: Database, limit: int = 50) -> OutboxReport:
+    """The oldest `limit` rows still waiting (and how many in all), and the refusals kept."""
+    async with database() as work:
+        conn = cast("SqlUnitOfWork", work).conn
+        columns = (
+            OUTBOX.c.id,
+            OUTBOX.c.home,
+            OUTBOX.c.channel,
+            OUTBOX.c.kind,
+            OUTBOX.c.created_at,
+            OUTBOX.c.attempts,
+        )
+        query = select(*columns).where(WAITING).order_by(OUTBOX.c.id).limit(limit)
+        rows = (await conn.execute(query)).all()
+        refusals = select(OUTBOX.c.error, func.count()).where(OUTBOX.c.failed_at.is_not(None))
+        counted = (await conn.execute(refusals.group_by(OUTBOX.c.error))).all()
+    return OutboxReport(
+        [Pending(r.id, r.home, r.channel, r.kind, r.created_at, r.attempts) for r in rows],
+        {str(error or "?"): int(count) for error, count in counted},
+    )
+
+
+async def waiting_count(database: Database) -> int:
+    async with database() as work:
+        conn = cast("SqlUnitOfWork", work).conn
+        result = await conn.execute(select(func.count()).select_from(OUTBOX).where(WAITING))
+        return int(result.scalar_one())
