@@ -178,3 +178,19 @@ async def test_a_recap_queued_when_the_process_went_away_is_posted_after_restart
     assert len([m for m in world.channel.posted if is_recap(m)]) == 1
     await eventually(lambda: again.send_queue_length() == 0, "everything sent")
     assert await again.core.outbox.waiting() == []
+
+
+async def test_an_answer_past_the_interaction_deadline_goes_to_the_channel(
+    loopback: LoopbackDiscord, world: World, start_cercle: Callable[..., object]
+) -> None:
+    adapter: DiscordAdapter = await start_cercle()  # type: ignore[misc]
+    await slash(loopback, world.anim, world, "cercle creer", nom="Cercle ESS")
+    loopback.interaction_deadline = 0.0  # every answer comes too late (a stalled bot)
+    interaction = await loopback.send_slash(world.ali, world.channel, "aide")
+    posted = await loopback.wait_message(
+        world.channel, lambda m: "/tour" in (m.content or ""), TIMEOUT
+    )
+    assert interaction.late_callbacks == 1
+    assert posted.content.startswith(f"<@{world.ali.id}>")  # addressed to who asked
+    await eventually(lambda: adapter.send_queue_length() == 0, "everything sent")
+    assert await adapter.core.outbox.waiting() == []
