@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, literal_column, or_, select, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import (
@@ -41,6 +53,15 @@ HANDLED: Table = HandledEventRow.__table__  # type: ignore[attr-defined]
 # and names are not kept beyond their use, and /oubli finds nothing to erase here).
 GONE = ""
 WAITING = and_(OUTBOX.c.delivered_at.is_(None), OUTBOX.c.failed_at.is_(None))
+# Built once: the statements of every command stay in SQLAlchemy's compiled cache.
+_ADD = insert(OUTBOX).returning(OUTBOX.c.id)
+_DELIVERED = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(delivered_at=bindparam("now"), payload=GONE)
+)
+_SEEN = select(HANDLED.c.event_id).where(HANDLED.c.event_id == bindparam("event_id"))
+_HANDLED = insert(HANDLED)
 KINDS: dict[type, str] = {
     Reply: "reply",
     StatusView: "status",
@@ -209,24 +230,20 @@ class SqlOutbox:
     async def add(
         self, effects: Sequence[Effect], home: str | None, shard_key: int | None, now: datetime
     ) -> list[int]:
-        ids: list[int] = []
-        for effect in effects:  # one row each: the ids keep the order
-            statement = (
-                insert(OUTBOX)
-                .values(
-                    home=home,
-                    shard_key=shard_key,
-                    channel=effect.channel.key,
-                    kind=KINDS[type(effect)],
-                    payload=effect_payload(effect),
-                    created_at=now,
-                    attempts=0,
-                )
-                .returning(OUTBOX.c.id)
-            )
-            result = await self._uow.conn.execute(statement)
-            ids.append(int(result.scalar_one()))
-        return ids
+        rows = [
+            {
+                "home": home,
+                "shard_key": shard_key,
+                "channel": effect.channel.key,
+                "kind": KINDS[type(effect)],
+                "payload": effect_payload(effect),
+                "created_at": now,
+                "attempts": 0,
+            }
+            for effect in effects
+        ]
+        # one row at a time: cheaper than an executemany for the two or three of a command
+        return [int((await self._uow.conn.execute(_ADD, row)).scalar_one()) for row in rows]
 
     async def replace(self, outbox_id: int, effect: Effect) -> None:
         await self._uow.conn.execute(
@@ -252,11 +269,7 @@ class SqlOutbox:
         ]
 
     async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None:
-        await self._uow.conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(outbox_ids)))
-            .values(delivered_at=now, payload=GONE)
-        )
+        await self._uow.conn.execute(_DELIVERED, {"ids": list(outbox_ids), "now": now})
 
     async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
         await self._uow.conn.execute(
@@ -284,11 +297,11 @@ class SqlHandledEvents:
         self._uow = uow
 
     async def seen(self, event_id: str) -> bool:
-        query = select(HANDLED.c.event_id).where(HANDLED.c.event_id == event_id)
-        return (await self._uow.conn.execute(query)).first() is not None
+        result = await self._uow.conn.execute(_SEEN, {"event_id": event_id})
+        return result.first() is not None
 
     async def add(self, event_id: str, now: datetime) -> None:
-        await self._uow.conn.execute(insert(HANDLED).values(event_id=event_id, handled_at=now))
+        await self._uow.conn.execute(_HANDLED, {"event_id": event_id, "handled_at": now})
 
     async def prune(self, before: datetime) -> int:
         result = await self._uow.conn.execute(delete(HANDLED).where(HANDLED.c.handled_at < before))
