@@ -10,6 +10,8 @@ from bot.dispatcher import Dispatcher, Outcome
 from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE
 from bot.domain.protocol import ProtocolBook
+from bot.domain.refs import ChannelRef
+from bot.domain.seance import SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
@@ -55,7 +57,7 @@ class CercleCore:
             manual.handler = self.wake
             scheduler = manual
         self.scheduler = scheduler
-        locks = KeyedLocks()
+        locks = self.locks = KeyedLocks()
         self.dispatcher = Dispatcher(
             uow_factory,
             clock,
@@ -111,14 +113,18 @@ class CercleCore:
                 if adopted:
                     log.info("%d circles without a home now live at %s", adopted, share.home)
             prompts = await uow.prompts.pending(self.partition)
-            seances = await uow.seances.all_open(self.partition)
-            await uow.commit()  # nothing to write; keeps the open séances cached
+            seances = await uow.seances.open_channels(self.partition)
+            await uow.commit()
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
-        for seance in seances:
-            deadline = next_deadline(seance)
+        for seance_id, channel in seances:
+            # a séance is only ever loaded under its circle's lock
+            async with self.locks.hold(channel.key), self.uow_factory() as uow:
+                seance = await uow.seances.get(seance_id)
+                deadline = next_deadline(seance) if seance is not None else None
+                await uow.commit()  # nothing to write; keeps the open séance cached
             if deadline is not None:
-                self.scheduler.wake_at(timebox_key(seance.id), max(deadline, now), TIMEBOX_GRACE)
+                self.scheduler.wake_at(timebox_key(seance_id), max(deadline, now), TIMEBOX_GRACE)
         # the first pass waits a little: not in the middle of a start's catching up
         first = now + RETENTION_FIRST_DELAY
         self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
@@ -127,7 +133,25 @@ class CercleCore:
     async def record_status_message(self, seance_id: int, message_id: str) -> None:
         """Remember which message shows a séance's live status, so it is edited, not re-posted."""
         async with self.uow_factory() as uow:
+            channel = await uow.seances.channel_of(seance_id)
+            await uow.commit()
+        if channel is None:
+            return
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
             seance = await uow.seances.get(seance_id)
             if seance is not None and seance.status_message_id != message_id:
                 seance.status_message_id = message_id
                 await uow.commit()
+
+    async def upcoming(self, channel: ChannelRef) -> tuple[CircleSettings, list[SeanceSummary]]:
+        """The settings of the channel's circle and its planned and open séances (for
+        suggestions while typing); the defaults and nothing without a circle."""
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            if circle is None:
+                return self.dispatcher.defaults, []
+            coming = (SeanceStatus.PLANNED, SeanceStatus.OPEN)
+            seances = await uow.seances.summaries(circle.id, coming)
+            settings = circle.settings
+            await uow.commit()
+        return settings, seances

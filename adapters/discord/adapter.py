@@ -349,17 +349,11 @@ class DiscordAdapter:
             names = self.core.protocols.names()
             return [app_commands.Choice(name=n, value=n) for n in names if current in n][:25]
         channel = ChannelRef(PLATFORM, str(interaction.channel_id))
-        async with self.core.uow_factory() as uow:
-            circle = await uow.circles.by_channel(channel)
-            seances = await uow.seances.for_circle(circle.id) if circle else []
-        if circle is None:
-            return []
-        lang, tz, tr = circle.settings.language, circle.settings.timezone, self.core.translator
+        settings, seances = await self.core.upcoming(channel)
+        lang, tz, tr = settings.language, settings.timezone, self.core.translator
         choices: list[app_commands.Choice[Any]] = []
         for seance in seances:
-            if seance.status.value not in ("planned", "open") or not str(seance.number).startswith(
-                current.strip()
-            ):
+            if not str(seance.number).startswith(current.strip()):
                 continue
             start = seance.planned_at or seance.opened_at
             label = (

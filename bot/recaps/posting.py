@@ -39,7 +39,7 @@ def recap_filename(circle: Circle, number: int) -> str:
 async def recap_of(ctx: Context, seance: Seance) -> Recap:
     circle = ctx.require_circle()
     items = await ctx.uow.items.for_seance(seance.id)
-    seances = await ctx.uow.seances.for_circle(circle.id)
+    seances = await ctx.uow.seances.summaries(circle.id)
     return build_recap(
         circle, seance, items, seances, names=lambda u: person_name(ctx.tr, ctx.lang, circle, u)
     )
