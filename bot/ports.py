@@ -63,10 +63,15 @@ class SeanceRepository(Protocol):
     async def by_number(self, circle_id: int, number: int) -> Seance | None: ...
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = ()
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
     ) -> list[SeanceSummary]:
-        """Numbers, statuses and dates of the circle's séances (of `statuses`, if given), by
-        number, as this unit of work changed them, without loading any séance."""
+        """Numbers, statuses and dates of the circle's séances (of `statuses`, if given; the
+        `last` ones by number, if given), by number, as this unit of work changed them, without
+        loading any séance."""
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        """How many of the circle's séances are in one of `statuses`, as this unit of work
+        changed them."""
 
     async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
         """The circle's last `count` closed séances (closed in this unit of work included), by

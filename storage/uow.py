@@ -371,12 +371,11 @@ class SqlUnitOfWork:
     async def load_circle(self, circle_id: int) -> Circle | None:
         entry = self._touched_circles.get(circle_id) or self._cache.circles.get(circle_id)
         if entry is None:
-            rows = _rows(await self.conn.execute(select(CIRCLE).where(CIRCLE.c.id == circle_id)))
+            key = {"key": circle_id}
+            rows = _rows(await self.conn.execute(_rows_of(CIRCLE, "id"), key))
             if not rows:
                 return None
-            members = _rows(
-                await self.conn.execute(select(MEMBER).where(MEMBER.c.circle_id == circle_id))
-            )
+            members = _rows(await self.conn.execute(_rows_of(MEMBER, "circle_id"), key))
             row = rows[0]
             version = row.pop("version")
             circle = mapping.circle_from_rows(row, members)
@@ -389,18 +388,14 @@ class SqlUnitOfWork:
     async def load_seance(self, seance_id: int) -> Seance | None:
         entry = self._touched_seances.get(seance_id) or self._cache.seance(seance_id)
         if entry is None:
-            conn = self.conn
-            rows = _rows(await conn.execute(select(SEANCE).where(SEANCE.c.id == seance_id)))
+            conn, key = self.conn, {"key": seance_id}
+            rows = _rows(await conn.execute(_rows_of(SEANCE, "id"), key))
             if not rows:
                 return None
-            phases = _rows(await conn.execute(select(PHASE).where(PHASE.c.seance_id == seance_id)))
-            turns = _rows(await conn.execute(select(TURN).where(TURN.c.seance_id == seance_id)))
-            marks = _rows(
-                await conn.execute(select(ATTENDANCE).where(ATTENDANCE.c.seance_id == seance_id))
-            )
-            words = _rows(
-                await conn.execute(select(CHECKIN).where(CHECKIN.c.seance_id == seance_id))
-            )
+            phases = _rows(await conn.execute(_rows_of(PHASE, "seance_id"), key))
+            turns = _rows(await conn.execute(_rows_of(TURN, "seance_id"), key))
+            marks = _rows(await conn.execute(_rows_of(ATTENDANCE, "seance_id"), key))
+            words = _rows(await conn.execute(_rows_of(CHECKIN, "seance_id"), key))
             row = rows[0]
             version = row.pop("version")
             seance = mapping.seance_from_rows(row, phases, turns, marks, words)
@@ -416,6 +411,16 @@ class SqlUnitOfWork:
             self._cache.keep_seance(entry)
         self._touched_seances[seance_id] = entry
         return entry.seance
+
+    def status_changes(self, circle_id: int) -> list[tuple[str | None, str]]:
+        """(stored, current) status of the circle's séances this transaction changed."""
+        changes = []
+        for entry in self._touched_seances.values():
+            if entry.seance.circle_id == circle_id:
+                was = entry.row.get("status")
+                if was != entry.seance.status.value:
+                    changes.append((was, entry.seance.status.value))
+        return changes
 
     def touched_seances(self) -> list[Seance]:
         """The séances this transaction loaded or added, as it changed them."""
@@ -441,7 +446,9 @@ class SqlUnitOfWork:
         row.pop("id")
         result = await self._insert_new(SEANCE, row)
         seance.id = int(result.inserted_primary_key[0])
-        self._touched_seances[seance.id] = _SeanceEntry(seance, {}, {}, {}, {}, {})
+        # the row as inserted: a later change writes only what differs
+        entry = _SeanceEntry(seance, mapping.seance_row(seance), {}, {}, {}, {})
+        self._touched_seances[seance.id] = entry
 
     async def _insert_new(self, table: Table, row: Row) -> Any:
         try:
@@ -578,6 +585,12 @@ def _insert_statement(table: Table) -> Any:
     return insert(table)
 
 
+@functools.lru_cache(maxsize=64)
+def _rows_of(table: Table, column: str) -> Any:
+    """SELECT * FROM table WHERE column = :key, built once: loading a séance runs five."""
+    return select(table).where(table.c[column] == bindparam("key"))
+
+
 @functools.lru_cache(maxsize=512)
 def _versioned_update(table: Table, columns: tuple[str, ...]) -> Any:
     """UPDATE table SET <columns>, version = version + 1 WHERE id = ? AND version = ?"""
@@ -706,11 +719,13 @@ class _Seances:
         return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = ()
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
     ) -> list[SeanceSummary]:
         query = select(*(SEANCE.c[c] for c in _SUMMARY)).where(SEANCE.c.circle_id == circle_id)
         if statuses:
             query = query.where(SEANCE.c.status.in_([s.value for s in statuses]))
+        if last is not None:
+            query = query.order_by(SEANCE.c.number.desc()).limit(last)
         found = {
             row.id: SeanceSummary(
                 row.id,
@@ -732,9 +747,23 @@ class _Seances:
                 continue
             if statuses and seance.status not in statuses:
                 found.pop(seance.id, None)
-            else:
+            elif last is None or seance.id in found:
                 found[seance.id] = SeanceSummary.of(seance)
-        return sorted(found.values(), key=lambda s: s.number)
+        ordered = sorted(found.values(), key=lambda s: s.number)
+        return ordered[-last:] if last else ordered
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        values = [s.value for s in statuses]
+        query = (
+            select(func.count())
+            .select_from(SEANCE)
+            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.status.in_(values))
+        )
+        stored = int((await self._uow.conn.execute(query)).scalar_one())
+        # what this transaction changed and has not written yet
+        for was, now in self._uow.status_changes(circle_id):
+            stored += (now in values) - (was in values)
+        return stored
 
     async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
         query = (

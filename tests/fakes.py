@@ -132,13 +132,17 @@ class _Seances:
         return sorted(found, key=lambda s: s.number)
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = ()
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
     ) -> list[SeanceSummary]:
-        return [
+        found = [
             SeanceSummary.of(s)
             for s in await self.for_circle(circle_id)
             if not statuses or s.status in statuses
         ]
+        return found[-last:] if last else found
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        return len(await self.summaries(circle_id, statuses))
 
     async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
         closed = [s for s in await self.for_circle(circle_id) if s.status is SeanceStatus.CLOSED]

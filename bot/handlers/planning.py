@@ -168,9 +168,8 @@ async def move(ctx: Context, args: dict[str, Any]) -> None:
 
 async def listing(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    seances = await ctx.uow.seances.summaries(circle.id)
-    upcoming = [s for s in seances if s.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN)]
-    done = sum(1 for s in seances if s.status is SeanceStatus.CLOSED)
+    upcoming = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED, SeanceStatus.OPEN))
+    done = await ctx.uow.seances.count(circle.id, (SeanceStatus.CLOSED,))
     if not upcoming:
         ctx.tell("planning.list_empty", done=done)
         return

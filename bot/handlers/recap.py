@@ -26,9 +26,10 @@ async def _closed(ctx: Context, number: int | None, *, pending: bool = False) ->
         if seance.status is not SeanceStatus.CLOSED:
             raise Refusal("recap.not_closed", number=number)
         return seance
+    last = None if pending else 1  # any closed séance may await approval
     closed = [
         s
-        for s in await ctx.uow.seances.summaries(circle.id, (SeanceStatus.CLOSED,))
+        for s in await ctx.uow.seances.summaries(circle.id, (SeanceStatus.CLOSED,), last)
         if s.recap_pending or not pending
     ]
     latest = max(closed, key=lambda s: (s.closed_at or ctx.now, s.number)) if closed else None

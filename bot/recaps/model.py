@@ -115,9 +115,11 @@ def build_recap(
     items: list[Item],
     seances: Sequence[Seance | SeanceSummary],
     names: Namer | None = None,
+    total: int | None = None,
 ) -> Recap:
     """The recap of a closed séance; `seances` are all of the circle's, whole or summed up
-    (for n/N and what's next).
+    (for n/N and what's next), or only the planned ones with `total` the number of séances
+    not cancelled.
 
     `names` turns a person into the name shown (default: the roster's display name)."""
     assert seance.opened_at is not None
@@ -182,7 +184,7 @@ def build_recap(
     return Recap(
         circle_name=circle.name,
         number=seance.number,
-        total=max(len(counted_seances), seance.number),
+        total=max(len(counted_seances) if total is None else total, seance.number),
         opened_at=seance.opened_at,
         closed_at=seance.closed_at,
         attendance=attendance,
