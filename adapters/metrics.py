@@ -21,6 +21,9 @@ Metrics:
   tried a few times, then dropped).
 - `cercle_send_queue_length{adapter}`, `cercle_adapter_reconnects_total{adapter}`: messages
   waiting to be sent, and reconnections, of each adapter.
+- `cercle_sends_failed_total{adapter, reason}`: messages the platform refused for good
+  (`forbidden`: the bot may not post there; `not_found`: the room or person is gone; `refused`:
+  another 4xx), logged and not retried; transient failures are retried and not counted here.
 - `cercle_up`: 1 when the last health check (made at each scrape) passed, else 0.
 - the process' own `process_*` metrics (CPU, memory, open files), where the system has them.
 
@@ -176,6 +179,11 @@ class _LiveCollector(Collector):
             "Reconnections to the platform since the start, by adapter.",
             labels=["adapter"],
         )
+        sends_failed = CounterMetricFamily(
+            "cercle_sends_failed",
+            "Messages the platform refused for good (not retried), by adapter and reason.",
+            labels=["adapter", "reason"],
+        )
         for adapter in self._metrics.adapters:
             try:
                 name = adapter.name
@@ -185,8 +193,11 @@ class _LiveCollector(Collector):
                 continue
             queue.add_metric([name], length)
             reconnects.add_metric([name], count)
+            for reason, failed in sorted(getattr(adapter, "sends_failed", {}).items()):
+                sends_failed.add_metric([name, reason], failed)
         yield queue
         yield reconnects
+        yield sends_failed
 
 
 async def bounded(work: Awaitable[T], seconds: float) -> tuple[bool, T | None]:

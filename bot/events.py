@@ -30,3 +30,6 @@ class CommandEvent:
     # The bot account and (Discord) server it came through: see bot/partition.py.
     home: str | None = None
     shard_key: int | None = None
+    # The platform's id of the event (Matrix event id, Discord interaction id), prefixed with
+    # the platform: an event seen again is not handled twice (bot/outbox.py). None: no such id.
+    event_id: str | None = None

@@ -6,6 +6,9 @@ still pending after a crash, and never done twice, since the claim only takes ro
 has claimed yet. One prompt that fails (a protocol removed from the configuration, a bug) rolls
 back only itself: it is logged, counted, tried again a minute later a bounded number of times,
 then dropped, while the other circles' prompts go out on time.
+
+The messages a prompt posts are written to the outbox (bot/outbox.py) in that same transaction:
+a prompt claimed whose message the platform has not taken yet is posted after a restart.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot.effects import Effect
 from bot.errors import again_on_conflict
 from bot.handlers.seance import close_given, open_given
 from bot.locks import KeyedLocks
+from bot.outbox import record, settle_drawn
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
 from bot.recaps.drawing import finish
@@ -124,6 +128,13 @@ class PromptPoster:
         async with self._locks.hold(lock), self._uow_factory() as uow:
             claimed = await uow.prompts.claim([prompt_id], now, self._claimer)
             acted = await self._act(uow, claimed[0], now) if claimed else None
+            if acted is not None:
+                # claimed and to be posted in one transaction: posted later if not now
+                ctx = acted[0]
+                circle = ctx.require_circle()
+                ctx.effects = await record(
+                    uow, ctx.effects, circle.home, circle.shard_key, now, ctx.drawings
+                )
             await uow.commit()
         if acted is None:
             return []
@@ -133,7 +144,10 @@ class PromptPoster:
         else:
             self.dropped += 1
         apply_wakeups(self._scheduler, ctx.wakeups)
-        return await finish(ctx.effects, ctx.drawings)
+        drawn = await finish(ctx.effects, ctx.drawings)
+        if ctx.drawings:
+            await settle_drawn(self._uow_factory, ctx.effects, drawn, now)
+        return drawn
 
     async def _give_up(self, prompt: Prompt, lock: str, now: datetime) -> None:
         """Drop a prompt that failed every attempt, so it no longer heads every batch."""
