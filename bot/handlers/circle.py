@@ -13,6 +13,7 @@ from bot.domain.roles import Role
 from bot.errors import Refusal
 
 MAX_NAME_LENGTH = 80
+MAX_ZONE_LENGTH = 60  # the longest IANA names are about 30 characters
 
 
 async def create(ctx: Context, args: dict[str, Any]) -> None:
@@ -76,11 +77,11 @@ async def timezone(ctx: Context, args: dict[str, Any]) -> None:
 
 
 def valid_timezone(zone: str) -> bool:
-    if not zone or zone.startswith(("/", ".")) or ".." in zone:
+    if not zone or len(zone) > MAX_ZONE_LENGTH or zone.startswith(("/", ".")) or ".." in zone:
         return False
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         return False
     return True
 

@@ -59,7 +59,7 @@ async def test_unknown_command_in_english(chat: Chat) -> None:
         ("/seance nimporte", "command.unknown_sub", None),
         ("/fini maintenant", "args.too_many", None),
         ("/action faire le budget échéance 2020-01-01", "item.due_in_past", None),
-        ("/action faire le budget échéance 31/02/2027", "item.bad_due", None),
+        ("/action faire le budget échéance 31/02/2027", "planning.no_such_date", None),
         ("/tour " + "x" * 5000, "command.too_long", None),
     ],
 )
