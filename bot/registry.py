@@ -43,7 +43,7 @@ def _arg(
 
 
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
-SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
+SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 
 PHASE_CHOICES = (
@@ -115,6 +115,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             "session",
             F,
             seance.open_seance,
+            (_arg("which", ArgKind.REST, "n|date|extra", "n|date|extra", required=False),),
             subcommands=(
                 CommandSpec(
                     "planifier",
@@ -147,7 +148,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     planning.move,
                     (
-                        _arg("number", ArgKind.INT, "n", "n"),
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
                         _arg("text", ArgKind.REST, "quand", "when"),
                     ),
                 ),

@@ -374,7 +374,13 @@ class Seance:
     def request_turn(
         self, user: UserRef, motive: str | None, order: QueueOrder, now: datetime
     ) -> TurnRequest:
-        phase = self._require_phase()
+        self._require_open()
+        phase = self.phase
+        if phase is None:  # before the first phase: the hand is raised for when the floor opens
+            if not any(e.user == user for e in self.queue):
+                self.arrivals += 1
+                self.queue.append(QueueEntry(user, self.arrivals, motive or None))
+            return TurnRequest(TurnRequestResult.WAIT_NEXT_PHASE)
         if self.speaker == user:
             return TurnRequest(TurnRequestResult.ALREADY_SPEAKING)
         if phase.mode is PhaseMode.ROUND and user in self.round_pending:

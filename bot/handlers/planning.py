@@ -11,6 +11,7 @@ from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.lookup import find_seance
 from bot.timing.dates import (
     MAX_YEARS_AHEAD,
     WhenError,
@@ -205,9 +206,7 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
 
 async def move(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    seance = await ctx.uow.seances.by_number(circle.id, args["number"])
-    if seance is None:
-        raise Refusal("seance.unknown_number", number=args["number"])
+    seance = await find_seance(ctx, args["number"])
     if seance.status is not SeanceStatus.PLANNED:
         raise Refusal("planning.not_planned", number=seance.number)
     at = parse_instant(ctx, args["text"])

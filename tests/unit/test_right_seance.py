@@ -1,0 +1,75 @@
+"""The right séance opens: the one planned for now, or the one asked for by number or date.
+
+The conversation starts on Thursday 3 December 2026, 14:00 in Paris."""
+
+from __future__ import annotations
+
+from bot.domain.seance import SeanceStatus
+from tests.conversation import Chat
+from tests.fakes import MemoryDatabase
+
+
+def planned_one(db: MemoryDatabase) -> SeanceStatus:
+    return next(s.status for s in db.store.seances.values() if s.number == 1)
+
+
+async def test_a_seance_planned_days_away_is_not_opened_instead(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await chat.script("anim: /cercle creer Atelier", "anim: /seance planifier 10/12 14h")
+    await chat.say("anim", "/seance")
+    assert chat.refused == "seance.planned_not_now"
+    assert chat.text == (
+        "La séance 1 est planifiée le jeudi 10 décembre 2026 à 14:00, pas maintenant. "
+        "Pour l'ouvrir quand même : /seance 1. "
+        "Pour une séance supplémentaire non planifiée : /seance extra."
+    )
+    assert planned_one(memory_db) is SeanceStatus.PLANNED
+    await chat.say("anim", "/seance extra")
+    assert chat.refused is None
+    assert chat.public()[0].startswith("Séance 2 du cercle")
+    assert planned_one(memory_db) is SeanceStatus.PLANNED
+
+
+async def test_a_planned_seance_opens_by_number_or_date(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await chat.script(
+        "anim: /cercle creer Atelier",
+        "anim: /seance planifier 10/12 14h",
+        "anim: /seance planifier 17/12 14h",
+    )
+    await chat.say("anim", "/seance 17/12")
+    assert chat.refused is None
+    assert chat.public()[0].startswith("Séance 2 du cercle")
+
+
+async def test_the_seance_planned_for_now_opens(chat: Chat) -> None:
+    await chat.script("anim: /cercle creer Atelier", "anim: /seance planifier 10/12 14h")
+    await chat.wait(days=7, hours=-1)  # 13:00, an hour early
+    await chat.say("anim", "/seance")
+    assert chat.refused is None
+    assert chat.public()[0].startswith("Séance 1 du cercle")
+
+
+async def test_excuse_and_recap_take_a_date(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Atelier",
+        "anim: /seance planifier 10/12 14h",
+        "ali: /excuse 10/12",
+    )
+    assert chat.private_to("ali") != []
+    await chat.say("ali", "/excuse 11/12")
+    assert chat.refused == "seance.none_on_day"
+
+
+async def test_libre_starts_at_once(chat: Chat) -> None:
+    await chat.script("anim: /cercle creer Atelier", "anim: /cercle protocole libre")
+    await chat.say("anim", "/seance")
+    await chat.say("ali", "/tour")
+    assert chat.public() == ["ali, vous avez la parole."]
+
+
+async def test_a_hand_raised_before_the_first_phase_waits_for_it(chat: Chat) -> None:
+    await chat.script("anim: /cercle creer Atelier", "anim: /seance", "ali: /tour")
+    assert chat.private_to("ali") == [
+        "C'est noté : vous aurez la parole à la prochaine phase de parole libre."
+    ]
