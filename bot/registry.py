@@ -174,6 +174,37 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 CommandSpec("reprendre", "resume", F, seance.resume, aliases=("reprise",)),
                 CommandSpec("fin", "end", F, seance.close),
                 CommandSpec("annuler", "cancel", F, seance.cancel, (SEANCE_NUMBER,)),
+                CommandSpec(
+                    "nontenue",
+                    "notheld",
+                    F,
+                    seance.not_held,
+                    (_arg("number", ArgKind.SEANCE, "n|date", "n|date"),),
+                    aliases=("non-tenue", "not-held"),
+                    marks_present=False,
+                ),
+                CommandSpec(
+                    "modifier",
+                    "edit",
+                    F,
+                    seance.edit,
+                    (
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
+                        _arg(
+                            "field",
+                            ArgKind.CHOICE,
+                            "sujet|question|cas",
+                            "topic|question|case",
+                            choices=(
+                                Choice("subject", "sujet", "topic", ("subject",)),
+                                Choice("question", "question", "question"),
+                                Choice("case", "cas", "case"),
+                            ),
+                        ),
+                        _arg("value", ArgKind.REST, "texte", "text", required=False),
+                    ),
+                    marks_present=False,
+                ),
             ),
         ),
         CommandSpec(

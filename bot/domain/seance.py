@@ -20,12 +20,14 @@ ZERO = timedelta(0)
 
 
 class SeanceStatus(StrEnum):
-    """Where a séance is in its life: planned → open → closed, or cancelled."""
+    """Where a séance is in its life: planned → open → closed, or cancelled; a séance closed
+    with nobody there (or marked so by the facilitation) was not held."""
 
     PLANNED = "planned"
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    NOT_HELD = "not_held"
 
 
 class AttendanceStatus(StrEnum):
@@ -318,6 +320,24 @@ class Seance:
         self.status = SeanceStatus.CLOSED
         self.closed_at = now
         return ended
+
+    def last_activity(self) -> datetime | None:
+        """When something last happened on the floor: a phase or turn began or ended."""
+        moments = [self.opened_at] if self.opened_at else []
+        for run in self.phases:
+            moments.extend(m for m in (run.started_at, run.ended_at) if m)
+        for turn in self.turns:
+            moments.extend(m for m in (turn.started_at, turn.ended_at) if m)
+        return max(moments, default=None)
+
+    def mark_not_held(self) -> None:
+        """Nobody was there after all: no recap, no absences, not counted in the cycle."""
+        if self.status is not SeanceStatus.CLOSED:
+            raise Refusal("seance.not_closed_yet", number=self.number)
+        self.status = SeanceStatus.NOT_HELD
+        self.attendance = {
+            u: s for u, s in self.attendance.items() if s is not AttendanceStatus.ABSENT
+        }
 
     def cancel(self) -> None:
         if self.status not in (SeanceStatus.PLANNED, SeanceStatus.OPEN):

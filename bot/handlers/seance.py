@@ -19,6 +19,7 @@ from bot.timing.schedule import sync_prompts
 from bot.views.wording import phase_title
 
 STILL_OPENABLE = timedelta(hours=12)  # how long after its planned time a séance may be opened
+MAX_EDIT = 500
 OPENS_EARLY = timedelta(hours=3)  # `/seance` opens a planned séance from this long before
 OPENS_LATE = timedelta(hours=6)  # ... to this long after its planned time
 EXTRA_WORDS = frozenset({"extra", "supplementaire", "imprevue", "adhoc", "ad-hoc", "unplanned"})
@@ -210,6 +211,11 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     draft to the facilitators)."""
     circle = ctx.require_circle()
     seance.close(ctx.now, [m.user for m in circle.expected()])
+    if not seance.present():  # nobody came: not held, and nothing to recap or count
+        seance.mark_not_held()
+        ctx.say("seance.closed_not_held", number=seance.number)
+        await sync_prompts(ctx, seance)
+        return
     ctx.say_text(ctx.t(key, number=seance.number, **args))
     await sync_prompts(ctx, seance)
     if circle.settings.recap_approval:
@@ -218,6 +224,47 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     else:
         await publish(ctx, seance)
     await note_drift(ctx, await ctx.uow.seances.for_circle(circle.id))
+
+
+async def not_held(ctx: Context, args: dict[str, Any]) -> None:
+    """`/seance nontenue 3`: a closed séance did not really take place (a test, a mistake)."""
+    seance = await find_seance(ctx, args["number"])
+    seance.mark_not_held()
+    ctx.say("seance.marked_not_held", number=seance.number)
+    await sync_prompts(ctx, seance)
+
+
+async def edit(ctx: Context, args: dict[str, Any]) -> None:
+    """`/seance modifier 2 sujet Déléguer`: change a planned séance without cancelling it."""
+    seance = await find_seance(ctx, args["number"])
+    if seance.status not in (SeanceStatus.PLANNED, SeanceStatus.OPEN):
+        raise Refusal("seance.not_editable", number=seance.number)
+    field: str = args["field"]
+    value = " ".join(str(args.get("value") or "").split())
+    if len(value) > MAX_EDIT:
+        raise Refusal("item.too_long", limit=MAX_EDIT)
+    if field == "case":
+        word = value.split()[0] if value else ""
+        user = ctx.resolve_user(word) if word and ctx.resolve_user else None
+        if word and user is None:
+            raise Refusal("args.bad_user", value=word[:60], usage="seance modifier")
+        if user is not None:
+            _ensure_member(ctx, user)
+        seance.case_owner = user
+        shown = ctx.name(user) if user else "—"
+    elif field == "subject":
+        seance.subject = value or None
+        shown = value or "—"
+    else:
+        seance.prep_question = value or None
+        shown = value or "—"
+        await sync_prompts(ctx, seance)
+    labels = {
+        "subject": ctx.t("seance.field_subject"),
+        "question": ctx.t("seance.field_question"),
+        "case": ctx.t("seance.field_case"),
+    }
+    ctx.say("seance.edited", number=seance.number, field=labels[field], value=shown)
 
 
 async def cancel(ctx: Context, args: dict[str, Any]) -> None:

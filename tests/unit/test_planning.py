@@ -177,6 +177,7 @@ async def test_auto_open_and_auto_close(chat: Chat) -> None:
     start = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
     said = await wait_until(chat, start)
     assert said[-1].startswith("Séance 1 du cercle « Cercle ESS » ouverte.")
+    await chat.say("alice", "/present")
     # meteo lasts 15 + 60 minutes; 30 minutes of grace after that
     assert await wait_until(chat, start + timedelta(minutes=104)) == []
     said = await wait_until(chat, start + timedelta(minutes=105))
