@@ -8,6 +8,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
+from bot.domain.numbering import renumber
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.timing.dates import calendar_day_of
@@ -19,6 +20,12 @@ def local_day(ctx: Context, seance: Seance) -> tuple[int, int, int] | None:
         return None
     day = at.astimezone(ZoneInfo(ctx.tz)).date()
     return (day.day, day.month, day.year)
+
+
+async def renumber_seances(ctx: Context) -> None:
+    """After a séance is planned, moved, opened unplanned or cancelled: numbers by date."""
+    circle = ctx.require_circle()
+    circle.seance_counter = renumber(await ctx.uow.seances.for_circle(circle.id))
 
 
 async def find_seance(ctx: Context, ref: int | str) -> Seance:

@@ -11,7 +11,7 @@ from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
-from bot.handlers.lookup import find_seance
+from bot.handlers.lookup import find_seance, renumber_seances
 from bot.timing.dates import (
     MAX_YEARS_AHEAD,
     WhenError,
@@ -158,6 +158,7 @@ async def _create(
         prep_question=question,
     )
     await ctx.uow.seances.add(seance)
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     return seance
 
@@ -212,6 +213,7 @@ async def move(ctx: Context, args: dict[str, Any]) -> None:
     at = parse_instant(ctx, args["text"])
     await ensure_free(ctx, circle, [at], moving=seance)
     seance.planned_at = at
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     ctx.say("planning.moved", number=seance.number, when=ctx.tr.datetime_text(ctx.lang, ctx.tz, at))
 

@@ -11,7 +11,7 @@ from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
-from bot.handlers.lookup import find_seance
+from bot.handlers.lookup import find_seance, renumber_seances
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
 from bot.recaps.posting import draft_for_facilitators, publish
@@ -111,7 +111,9 @@ async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
         seance = Seance(
             id=0, circle_id=circle.id, number=circle.next_seance_number(), protocol=protocol.name
         )
+        seance.opened_at = ctx.now  # its place in the calendar, before it is numbered
         await ctx.uow.seances.add(seance)
+        await renumber_seances(ctx)
     await open_given(ctx, seance, present=ctx.author)
 
 
@@ -274,6 +276,8 @@ async def cancel(ctx: Context, args: dict[str, Any]) -> None:
         seance = ctx.require_open_seance()
     else:
         seance = await find_seance(ctx, number)
+    number = seance.number
     seance.cancel()
-    ctx.say("seance.cancelled", number=seance.number)
+    await renumber_seances(ctx)
+    ctx.say("seance.cancelled", number=number)
     await sync_prompts(ctx, seance)

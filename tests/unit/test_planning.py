@@ -50,7 +50,8 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
         "Empêché·e ? Tapez /excuse 1."
     ]
     assert await wait_until(chat, start) == [
-        "C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance."
+        "C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance. "
+        "Participant·es : la séance commence, signalez-vous avec /present."
     ]
     await chat.say("anim", "/seance")
     await chat.say("alice", "/action Appeler la fédération")
@@ -203,7 +204,8 @@ async def test_after_downtime_stale_prompts_are_dropped_useful_ones_fire_once(
     said = await scheduler.advance_to(later.now())
     texts = [e.text for e in said if hasattr(e, "text")]
     assert texts == [
-        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance.",
+        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance. "
+        "Participant·es : la séance commence, signalez-vous avec /present.",
     ]
     prompts = {p.kind.value: p for p in memory_db.store.prompts.values()}
     assert prompts["day_before"].dropped_at == later.now()
