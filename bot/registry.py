@@ -331,6 +331,13 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
                 CommandSpec(
+                    "relance",
+                    "nudge",
+                    F,
+                    circle.nudge,
+                    (_arg("minutes", ArgKind.WORD, "minutes|non", "minutes|off", required=False),),
+                ),
+                CommandSpec(
                     "conservation",
                     "retention",
                     F,
