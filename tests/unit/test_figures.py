@@ -33,3 +33,30 @@ async def test_the_nudge_is_a_circle_setting(chat: Chat) -> None:
     assert chat.private_to("ali") == []
     await chat.say("anim", "/cercle relance 1000")
     assert chat.refused == "circle.bad_nudge"
+
+
+async def test_fini_after_the_time_ran_out_says_so(chat: Chat) -> None:
+    await start_circle(chat, "ali", "eva")
+    await chat.say("anim", "/seance phase suivante")  # météo round, 2 minutes each
+    await chat.say("anim", "/fini")
+    await chat.wait(minutes=2)  # ali's time runs out, the floor moves on to eva
+    await chat.say("ali", "/fini")
+    assert chat.refused == "turn.time_was_up"
+    assert chat.text == (
+        "Votre temps de parole était déjà écoulé : la parole est passée à la suite."
+    )
+
+
+async def test_someone_moved_back_in_the_fair_queue_is_told_why(chat: Chat) -> None:
+    await start_circle(chat, "ali", "eva", "noa", protocol="libre")
+    await chat.say("ali", "/tour")
+    await chat.wait(minutes=2)
+    await chat.say("ali", "/fini")
+    await chat.say("noa", "/tour")  # noa speaks now
+    await chat.say("ali", "/tour")  # ali waits, first in the queue
+    await chat.say("eva", "/tour")  # eva has not spoken: she goes before ali
+    assert chat.private_to("eva") == ["C'est noté : vous êtes n° 1 dans la file."]
+    assert chat.private_to("ali") == [
+        "eva passe avant vous : la file donne la priorité à qui a moins parlé pendant cette "
+        "séance. Vous êtes maintenant n° 2."
+    ]
