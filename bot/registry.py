@@ -331,6 +331,32 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
                 CommandSpec(
+                    "ronde",
+                    "rounds",
+                    F,
+                    circle.round_order,
+                    (
+                        _arg(
+                            "order",
+                            ArgKind.CHOICE,
+                            "ordre",
+                            "order",
+                            required=False,
+                            choices=(
+                                Choice("arrival", "arrivee", "arrival"),
+                                Choice(
+                                    "facilitators_last",
+                                    "animation-derniere",
+                                    "facilitators-last",
+                                    ("animation-en-dernier", "animateurs-derniers"),
+                                ),
+                                Choice("shuffled", "hasard", "shuffled", ("aleatoire", "random")),
+                            ),
+                        ),
+                    ),
+                    aliases=("tours", "round"),
+                ),
+                CommandSpec(
                     "relance",
                     "nudge",
                     F,

@@ -4,6 +4,7 @@ explained, /fini after the time ran out, round order, open actions with their nu
 from __future__ import annotations
 
 from tests.conversation import Chat, start_circle
+from tests.fakes import MemoryDatabase
 
 
 async def test_a_long_turn_on_the_open_floor_gets_a_private_nudge(chat: Chat) -> None:
@@ -60,3 +61,22 @@ async def test_someone_moved_back_in_the_fair_queue_is_told_why(chat: Chat) -> N
         "eva passe avant vous : la file donne la priorité à qui a moins parlé pendant cette "
         "séance. Vous êtes maintenant n° 2."
     ]
+
+
+async def test_rounds_can_put_the_facilitation_last(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat, "ali", "eva")
+    await chat.say("anim", "/cercle ronde animation-derniere")
+    assert chat.public() == ["Tours de table : les participant·es d'abord, l'animation en dernier."]
+    await chat.say("anim", "/seance phase suivante")
+    seance = next(iter(memory_db.store.seances.values()))
+    assert [u.id for u in seance.round_order] == ["ali", "eva", "anim"]
+
+
+async def test_shuffled_rounds_keep_everyone(memory_db: MemoryDatabase) -> None:
+    chat = Chat(memory_db)
+    await start_circle(chat, "ali", "eva", "noa")
+    await chat.say("anim", "/cercle ronde hasard")
+    await chat.say("anim", "/seance phase suivante")
+    seance = next(iter(memory_db.store.seances.values()))
+    assert sorted(u.id for u in seance.round_order) == ["ali", "anim", "eva", "noa"]
