@@ -87,6 +87,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
         ),
         CommandSpec(
+            "actions",
+            "actions",
+            P,
+            items.open_actions,
+            (
+                _arg(
+                    "whose",
+                    ArgKind.CHOICE,
+                    "tout",
+                    "all",
+                    required=False,
+                    choices=(Choice("all", "tout", "all", ("toutes", "tous")),),
+                ),
+            ),
+            marks_present=False,
+        ),
+        CommandSpec(
             "meteo",
             "weather",
             P,

@@ -80,3 +80,28 @@ async def test_shuffled_rounds_keep_everyone(memory_db: MemoryDatabase) -> None:
     await chat.say("anim", "/seance phase suivante")
     seance = next(iter(memory_db.store.seances.values()))
     assert sorted(u.id for u in seance.round_order) == ["ali", "anim", "eva", "noa"]
+
+
+async def test_actions_lists_open_actions_with_their_numbers(chat: Chat) -> None:
+    await start_circle(chat, "ali", "eva")
+    await chat.script(
+        "ali: /action relancer le conseil échéance 15/12",
+        "eva: /action appeler le réseau",
+        "anim: /action @eva préparer le budget",
+        "eva: /action fait 2",
+    )
+    await chat.say("eva", "/actions")
+    assert chat.private_to("eva") == [
+        "Vos actions ouvertes :\n"
+        "n° 3 — préparer le budget (eva)\n"
+        "Une action est faite ? Tapez /action fait <n°>."
+    ]
+    await chat.say("anim", "/actions")
+    assert chat.private_to("anim") == [
+        "Actions ouvertes du cercle :\n"
+        "n° 1 — relancer le conseil (ali, échéance : mardi 15 décembre 2026)\n"
+        "n° 3 — préparer le budget (eva)\n"
+        "Une action est faite ? Tapez /action fait <n°>."
+    ]
+    await chat.say("noa", "/actions")
+    assert chat.private_to("noa") == ["Vous n'avez aucune action ouverte."]
