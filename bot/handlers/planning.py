@@ -176,7 +176,8 @@ async def plan(ctx: Context, args: dict[str, Any]) -> None:
     )
     if question:
         days = circle.settings.prep_days
-        ctx.say("planning.question_will_be_sent", question=question, days=days)
+        span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
+        ctx.say("planning.question_will_be_sent", question=question, days=span)
 
 
 async def cycle(ctx: Context, args: dict[str, Any]) -> None:
@@ -224,9 +225,10 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
     upcoming = [s for s in seances if s.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN)]
     done = sum(1 for s in seances if s.status is SeanceStatus.CLOSED)
     if not upcoming:
-        ctx.tell("planning.list_empty", done=done)
+        ctx.tell("planning.list_empty", done=ctx.tr.plural(ctx.lang, "planning.held", done))
         return
-    lines = [ctx.t("planning.list_header", name=circle.name, done=done)]
+    held = ctx.tr.plural(ctx.lang, "planning.held", done)
+    lines = [ctx.t("planning.list_header", name=circle.name, done=held)]
     for s in sorted(upcoming, key=lambda s: (s.planned_at or s.opened_at or ctx.now, s.number)):
         start = s.planned_at or s.opened_at
         when = ctx.tr.datetime_text(ctx.lang, ctx.tz, start) if start else "—"
@@ -303,7 +305,7 @@ def _describe(ctx: Context, circle: Circle) -> str:
     off = ctx.t("reminders.off")
 
     def days(n: int) -> str:
-        return ctx.t("reminders.days", count=n) if n else off
+        return ctx.tr.span_text(ctx.lang, timedelta(days=n)) if n else off
 
     lines = [
         ctx.t("reminders.header"),

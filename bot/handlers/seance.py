@@ -76,7 +76,7 @@ def start_phase(
     title = phase_title(ctx.tr, ctx.lang, spec.key, spec.title)
     how = ctx.t(f"mode.{spec.mode.value}.how")
     if spec.duration:
-        duration = ctx.tr.duration_text(ctx.lang, spec.duration)
+        duration = ctx.tr.span_text(ctx.lang, spec.duration)
         ctx.say("phase.started_timed", title=title, how=how, duration=duration)
     else:
         ctx.say("phase.started", title=title, how=how)
