@@ -411,7 +411,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec(
             "export",
             "export",
-            F,
+            P,
             export.export,
             (
                 _arg(
