@@ -164,6 +164,8 @@ async def retention(ctx: Context, args: dict[str, Any]) -> None:
     folded = value.casefold()
     for unit in ("jours", "jour", "days", "day", "j", "d"):
         folded = folded.removesuffix(unit)
+    if folded.isdigit() and int(folded) == 0:  # "keep nothing" or "keep forever"? ask
+        raise Refusal("circle.retention_zero", limit=MAX_RETENTION_DAYS)
     if folded in _NEVER:
         days = 0
     elif folded.isdigit() and 1 <= int(folded) <= MAX_RETENTION_DAYS:
