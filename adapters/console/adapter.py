@@ -1,7 +1,7 @@
 """Lines like `alice: /tour` in, the bot's answers out, on a real or simulated clock.
 
-A line is `name: text` (a message from user `name`), `:clock +90s` or `+4d` (move the simulated clock;
-`s`, `m`, `h` units, combinable as `+1h30m`), `:salon NAME` (send the next lines to another
+A line is `name: text` (a message from user `name`), `:clock +90s` (move the simulated clock;
+`d`, `h`, `m`, `s` units, combinable as `+1h30m`), `:salon NAME` (send the next lines to another
 channel), a comment starting with `#`, or blank.
 
 A recap is printed as Markdown, followed by `[graphique] <text alternative>` when it has a
