@@ -24,7 +24,7 @@ from bot.timing.clock import Clock
 from bot.timing.deadlines import next_deadline
 from bot.timing.prompting import PromptPoster
 from bot.timing.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
-from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
+from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, nudge_of, timebox_key
 from bot.timing.timeboxes import TimeKeeper
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,9 @@ class CercleCore:
             # a séance is only ever loaded under its circle's lock
             async with self.locks.hold(channel.key), self.uow_factory() as uow:
                 seance = await uow.seances.get(seance_id)
-                deadline = next_deadline(seance) if seance is not None else None
+                circle = await uow.circles.by_channel(channel)
+                nudge = nudge_of(circle.settings if circle else None)
+                deadline = next_deadline(seance, nudge) if seance is not None else None
                 await uow.commit()  # nothing to write; keeps the open séance cached
             if deadline is not None:
                 self.scheduler.wake_at(timebox_key(seance_id), max(deadline, now), TIMEBOX_GRACE)

@@ -12,12 +12,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
-from bot.domain.circle import CircleSettings
+from bot.domain.circle import LANGUAGES, Circle, CircleSettings
 from bot.domain.protocol import ProtocolBook
 from bot.domain.roles import Role
 from bot.effects import Effect, Reply
@@ -116,18 +117,37 @@ class Dispatcher:
 
     async def _handle(self, event: CommandEvent) -> tuple[Outcome, list[Drawing]]:
         """The outcome, with the charts still to draw once the lock is released."""
+        outcome, drawings, joinable_in = await self._attempt(event)
+        if outcome.refused is None or joinable_in is None:
+            return outcome, drawings
+        # A newcomer's refused command still makes them a member: nobody is lost on the way
+        # in. In its own transaction, once the refused one is over (SQLite has one writer).
+        if not await self._join_anyway(event, self._clock.now()):
+            return outcome, drawings
+        joined = self._tr.text(joinable_in, "circle.joined_anyway")
+        effects = [
+            dataclasses.replace(e, text=f"{e.text}\n{joined}") if isinstance(e, Reply) else e
+            for e in outcome.effects
+        ]
+        return dataclasses.replace(outcome, effects=effects), drawings
+
+    async def _attempt(self, event: CommandEvent) -> tuple[Outcome, list[Drawing], str | None]:
+        """Handle the command in one transaction; with the charts to draw after the lock, and
+        the language to say so in when its author, unknown to the circle, would join it even
+        though the command was refused."""
         async with self._uow_factory() as uow:
             if event.event_id is not None and await uow.handled.seen(event.event_id):
                 await uow.commit()
                 log.info("event %s was handled already; ignored", event.event_id)
-                return Outcome([], duplicate=True), []
+                return Outcome([], duplicate=True), [], None
             circle = await uow.circles.by_channel(event.channel)
-            lang = circle.settings.language if circle else "fr"
+            lang = circle.settings.language if circle else self._language_for(event)
             now = self._clock.now()
+            joinable_in = lang if circle is not None and self._joins(circle, event) else None
             try:
                 parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
-                return self._refused(event, lang, refusal, None), []
+                return self._refused(event, lang, refusal, None), [], joinable_in
             ctx = Context(
                 uow=uow,
                 circle=circle,
@@ -140,6 +160,9 @@ class Dispatcher:
                 protocols=self._protocols,
                 commands=self._commands,
                 defaults=self._defaults,
+                fallback_lang=lang,
+                english_command=parsed.english,
+                resolve_user=event.resolve_user,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -156,17 +179,17 @@ class Dispatcher:
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
-                return self._refused(event, lang, refusal, parsed.spec.key), []
+                return self._refused(event, lang, refusal, parsed.spec.key), [], joinable_in
             except TryAgain:
                 raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
                 await uow.rollback()
                 log.exception("command %s failed", parsed.spec.key)
                 failed = Refusal("command.failed")
-                return self._refused(event, lang, failed, parsed.spec.key), []
+                return self._refused(event, lang, failed, parsed.spec.key), [], None
         apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
-        return Outcome(ctx.effects, parsed.spec.key), ctx.drawings
+        return Outcome(ctx.effects, parsed.spec.key), ctx.drawings, None
 
     async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
         spec = parsed.spec
@@ -204,13 +227,39 @@ class Dispatcher:
         if ctx.circle is not None and seance is not None:
             ctx.effects.append(status_view(self._tr, ctx.circle, seance, ctx.now))
 
+    @staticmethod
+    def _joins(circle: Circle, event: CommandEvent) -> bool:
+        """Whether this command makes its author a member, whatever becomes of the command."""
+        open_door = circle.settings.roster_open or event.platform_facilitator
+        return open_door and circle.member(event.author) is None
+
+    async def _join_anyway(self, event: CommandEvent, now: datetime) -> bool:
+        """Record a newcomer whose first command was refused: nobody is lost on the way in."""
+        async with self._uow_factory() as uow:
+            circle = await uow.circles.by_channel(event.channel)
+            if circle is None or not self._joins(circle, event):
+                return False
+            circle.add_member(event.author, event.author_name, Role.PARTICIPANT, now)
+            circle.settle(event.home, event.shard_key)
+            await uow.commit()
+        return True
+
+    def _language_for(self, event: CommandEvent) -> str:
+        """Where there is no circle: the platform's locale for this person, else the default."""
+        hint = (event.locale or "").split("-")[0].split("_")[0].casefold()
+        return hint if hint in LANGUAGES else self._defaults.language
+
     def _localise_args(self, lang: str, args: dict[str, Any]) -> dict[str, Any]:
         """Turn a refusal's `usage` (a command key) and `arg` (a name) into the user's words."""
+        out = dict(args)
+        suggested = self._parser.by_key(str(args["suggestion"])) if "suggestion" in args else None
+        if suggested is not None:
+            spec, parent = suggested
+            out["suggestion"] = " ".join(w.name(lang) for w in (parent, spec) if w is not None)
         found = self._parser.by_key(str(args["usage"])) if "usage" in args else None
         if found is None:
-            return args
+            return out
         spec, parent = found
-        out = dict(args)
         out["usage"] = spec.usage(lang, parent.name(lang) if parent else None)
         for arg in spec.args:
             if arg.name == args.get("arg"):

@@ -33,3 +33,6 @@ class CommandEvent:
     # The platform's id of the event (Matrix event id, Discord interaction id), prefixed with
     # the platform: an event seen again is not handled twice (bot/outbox.py). None: no such id.
     event_id: str | None = None
+    # The person's interface language as the platform reports it (Discord's interaction
+    # locale, "en-US"), when it does: it chooses a new circle's language.
+    locale: str | None = None

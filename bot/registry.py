@@ -43,7 +43,7 @@ def _arg(
 
 
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
-SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
+SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 
 PHASE_CHOICES = (
@@ -87,6 +87,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
         ),
         CommandSpec(
+            "actions",
+            "actions",
+            P,
+            items.open_actions,
+            (
+                _arg(
+                    "whose",
+                    ArgKind.CHOICE,
+                    "tout",
+                    "all",
+                    required=False,
+                    choices=(Choice("all", "tout", "all", ("toutes", "tous")),),
+                ),
+            ),
+            marks_present=False,
+        ),
+        CommandSpec(
             "meteo",
             "weather",
             P,
@@ -115,6 +132,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             "session",
             F,
             seance.open_seance,
+            (_arg("which", ArgKind.REST, "n|date|extra", "n|date|extra", required=False),),
             subcommands=(
                 CommandSpec(
                     "planifier",
@@ -147,7 +165,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     planning.move,
                     (
-                        _arg("number", ArgKind.INT, "n", "n"),
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
                         _arg("text", ArgKind.REST, "quand", "when"),
                     ),
                 ),
@@ -173,6 +191,37 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 CommandSpec("reprendre", "resume", F, seance.resume, aliases=("reprise",)),
                 CommandSpec("fin", "end", F, seance.close),
                 CommandSpec("annuler", "cancel", F, seance.cancel, (SEANCE_NUMBER,)),
+                CommandSpec(
+                    "nontenue",
+                    "notheld",
+                    F,
+                    seance.not_held,
+                    (_arg("number", ArgKind.SEANCE, "n|date", "n|date"),),
+                    aliases=("non-tenue", "not-held"),
+                    marks_present=False,
+                ),
+                CommandSpec(
+                    "modifier",
+                    "edit",
+                    F,
+                    seance.edit,
+                    (
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
+                        _arg(
+                            "field",
+                            ArgKind.CHOICE,
+                            "sujet|question|cas",
+                            "topic|question|case",
+                            choices=(
+                                Choice("subject", "sujet", "topic", ("subject",)),
+                                Choice("question", "question", "question"),
+                                Choice("case", "cas", "case"),
+                            ),
+                        ),
+                        _arg("value", ArgKind.REST, "texte", "text", required=False),
+                    ),
+                    marks_present=False,
+                ),
             ),
         ),
         CommandSpec(
@@ -228,6 +277,14 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     (_arg("zone", ArgKind.WORD, "fuseau", "zone"),),
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
+                CommandSpec(
+                    "depart",
+                    "leave",
+                    F,
+                    circle.depart,
+                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                    aliases=("parti", "partie", "left"),
+                ),
                 CommandSpec(
                     "rappels",
                     "reminders",
@@ -291,6 +348,39 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
                 CommandSpec(
+                    "ronde",
+                    "rounds",
+                    F,
+                    circle.round_order,
+                    (
+                        _arg(
+                            "order",
+                            ArgKind.CHOICE,
+                            "ordre",
+                            "order",
+                            required=False,
+                            choices=(
+                                Choice("arrival", "arrivee", "arrival"),
+                                Choice(
+                                    "facilitators_last",
+                                    "animation-derniere",
+                                    "facilitators-last",
+                                    ("animation-en-dernier", "animateurs-derniers"),
+                                ),
+                                Choice("shuffled", "hasard", "shuffled", ("aleatoire", "random")),
+                            ),
+                        ),
+                    ),
+                    aliases=("tours", "round"),
+                ),
+                CommandSpec(
+                    "relance",
+                    "nudge",
+                    F,
+                    circle.nudge,
+                    (_arg("minutes", ArgKind.WORD, "minutes|non", "minutes|off", required=False),),
+                ),
+                CommandSpec(
                     "conservation",
                     "retention",
                     F,
@@ -321,7 +411,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec(
             "export",
             "export",
-            F,
+            P,
             export.export,
             (
                 _arg(

@@ -51,6 +51,8 @@ class CircleRow(SQLModel, table=True):
     close_grace_minutes: int = 60
     recap_approval: bool = False
     retention_days: int = 365
+    round_order: str = "arrival"
+    nudge_minutes: int = 5
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
@@ -72,6 +74,7 @@ class MemberRow(SQLModel, table=True):
     role: int
     position: int
     joined_at: datetime = Field(sa_column=_instant())
+    left_at: datetime | None = Field(default=None, sa_column=_instant(True))
 
 
 class SeanceRow(SQLModel, table=True):
@@ -79,7 +82,8 @@ class SeanceRow(SQLModel, table=True):
 
     __tablename__ = "seance"
     __table_args__ = (
-        UniqueConstraint("circle_id", "number"),
+        # not unique: séances are renumbered by date in place (bot/domain/numbering.py)
+        Index("ix_seance_circle_id_number", "circle_id", "number"),
         # one open séance per circle, even between instances
         Index(
             "ix_seance_one_open",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,14 @@ from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
-from bot.timing.dates import WhenError, local_series, parse_every, parse_when
+from bot.handlers.lookup import find_seance, renumber_seances
+from bot.timing.dates import (
+    MAX_YEARS_AHEAD,
+    WhenError,
+    local_series,
+    parse_every,
+    parse_when,
+)
 from bot.timing.schedule import sync_prompts
 
 MAX_CYCLE = 52
@@ -49,7 +56,49 @@ def when_refusal(ctx: Context, error: WhenError, typed: str) -> Refusal:
         )
     if error.reason == "missing_time":
         return Refusal("planning.missing_time", text=typed)
-    return Refusal("planning.unparseable", text=typed)
+    return day_refusal(ctx, error, typed, "planning.unparseable")
+
+
+def day_refusal(ctx: Context, error: WhenError, typed: str, unparseable: str) -> Refusal:
+    """The refusals a day can get, planned séance or due date alike: each offers a reading."""
+    detail = error.detail
+
+    def shown(key: str) -> str:
+        at, day = detail.get(key + "_at"), detail.get(key)
+        if isinstance(at, datetime):
+            return ctx.tr.datetime_text(ctx.lang, ctx.tz, at)
+        return ctx.tr.day_text(ctx.lang, day) if isinstance(day, date) else typed
+
+    if error.reason == "past_day":
+        following = detail["suggestion"]
+        assert isinstance(following, date)
+        example = following.isoformat() if ctx.lang == "en" else following.strftime("%d/%m/%Y")
+        return Refusal(
+            "planning.past_day",
+            day=shown("day"),
+            year=following.year,
+            example=example,
+        )
+    if error.reason == "weekday_mismatch":
+        return Refusal(
+            "planning.weekday_mismatch", text=typed, first=shown("day"), second=shown("weekday_day")
+        )
+    if error.reason == "no_such_date":
+        return Refusal("planning.no_such_date", text=typed)
+    if error.reason == "year_out_of_range":
+        return Refusal(
+            "planning.year_out_of_range",
+            year=str(detail.get("year", ""))[:12],
+            limit=ctx.now.year + MAX_YEARS_AHEAD,
+        )
+    if error.reason == "past":
+        return Refusal("item.due_in_past", value=shown("when"))
+    if error.reason == "ambiguous":
+        candidates = detail["candidates"]
+        assert isinstance(candidates, tuple)
+        first, second = (ctx.tr.day_text(ctx.lang, d) for d in candidates)
+        return Refusal("planning.ambiguous", text=typed, first=first, second=second)
+    return Refusal(unparseable, text=typed)
 
 
 def parse_instant(ctx: Context, text: str) -> datetime:
@@ -106,6 +155,7 @@ async def _create(
         prep_question=question,
     )
     await ctx.uow.seances.add(seance)
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     return seance
 
@@ -123,7 +173,8 @@ async def plan(ctx: Context, args: dict[str, Any]) -> None:
     )
     if question:
         days = circle.settings.prep_days
-        ctx.say("planning.question_will_be_sent", question=question, days=days)
+        span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
+        ctx.say("planning.question_will_be_sent", question=question, days=span)
 
 
 async def cycle(ctx: Context, args: dict[str, Any]) -> None:
@@ -154,14 +205,13 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
 
 async def move(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    seance = await ctx.uow.seances.by_number(circle.id, args["number"])
-    if seance is None:
-        raise Refusal("seance.unknown_number", number=args["number"])
+    seance = await find_seance(ctx, args["number"])
     if seance.status is not SeanceStatus.PLANNED:
         raise Refusal("planning.not_planned", number=seance.number)
     at = parse_instant(ctx, args["text"])
     await ensure_free(ctx, circle, [at], moving=seance)
     seance.planned_at = at
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     ctx.say("planning.moved", number=seance.number, when=ctx.tr.datetime_text(ctx.lang, ctx.tz, at))
 
@@ -171,9 +221,10 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
     upcoming = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED, SeanceStatus.OPEN))
     done = await ctx.uow.seances.count(circle.id, (SeanceStatus.CLOSED,))
     if not upcoming:
-        ctx.tell("planning.list_empty", done=done)
+        ctx.tell("planning.list_empty", done=ctx.tr.plural(ctx.lang, "planning.held", done))
         return
-    lines = [ctx.t("planning.list_header", name=circle.name, done=done)]
+    held = ctx.tr.plural(ctx.lang, "planning.held", done)
+    lines = [ctx.t("planning.list_header", name=circle.name, done=held)]
     for s in sorted(upcoming, key=lambda s: (s.planned_at or s.opened_at or ctx.now, s.number)):
         start = s.planned_at or s.opened_at
         when = ctx.tr.datetime_text(ctx.lang, ctx.tz, start) if start else "—"
@@ -252,7 +303,7 @@ def _describe(ctx: Context, circle: Circle) -> str:
     off = ctx.t("reminders.off")
 
     def days(n: int) -> str:
-        return ctx.t("reminders.days", count=n) if n else off
+        return ctx.tr.span_text(ctx.lang, timedelta(days=n)) if n else off
 
     lines = [
         ctx.t("reminders.header"),

@@ -137,9 +137,7 @@ def drift_alerts(circle: Circle, seances: Sequence[Seance], names: Namer) -> lis
     in the last two: the moment for a facilitator to call them."""
     closed = closed_seances(seances)
     alerts: list[Alert] = []
-    for member in circle.roster():
-        if member.role is Role.FACILITATOR:
-            continue
+    for member in circle.expected():
         mine = [s for s in closed if member.user in s.attendance]
         missed = silent = 0
         for s in reversed(mine):
@@ -270,7 +268,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         t(
             lang,
             "report.summary",
-            held=len(report.numbers),
+            held=tr.plural(lang, "report.held", len(report.numbers)),
             first=report.numbers[0],
             last=report.numbers[-1],
             upcoming=report.upcoming,
@@ -335,9 +333,9 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
             t(
                 lang,
                 "report.actions_summary",
-                open=sum(1 for a in all_actions if not a.done),
+                open=tr.plural(lang, "report.open", sum(1 for a in all_actions if not a.done)),
                 overdue=sum(1 for a in all_actions if a.overdue),
-                done=sum(1 for a in all_actions if a.done),
+                done=tr.plural(lang, "report.done", sum(1 for a in all_actions if a.done)),
             )
         )
         for owner in report.actions:
@@ -358,8 +356,8 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
                     lang,
                     "report.owner_line",
                     owner=owner.owner,
-                    open=owner.count(done=False),
-                    done=owner.count(done=True),
+                    open=tr.plural(lang, "report.open", owner.count(done=False)),
+                    done=tr.plural(lang, "report.done", owner.count(done=True)),
                     actions=" ; ".join(parts) if lang == "fr" else "; ".join(parts),
                 )
             )

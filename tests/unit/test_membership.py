@@ -103,4 +103,4 @@ async def test_export_gives_the_facilitator_a_calendar_file(chat: Chat) -> None:
     assert file.private
     assert b"DTSTART;TZID=Europe/Paris:20261210T140000" in file.content
     await chat.say("alice", "/export")
-    assert chat.refused == "permission.facilitator_only"
+    assert chat.refused == "export.facilitators_only"
