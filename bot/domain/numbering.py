@@ -9,24 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.seance import SeanceStatus, SeanceSummary
 
 _UNDATED = datetime.max.replace(tzinfo=UTC)
 
 
-def _when(seance: Seance) -> datetime:
+def _when(seance: SeanceSummary) -> datetime:
     return seance.planned_at or seance.opened_at or _UNDATED
 
 
-def renumber(seances: Iterable[Seance]) -> int:
-    """Number the séances 1..n by date (cancelled ones last); returns n."""
+def numbers_by_date(seances: Iterable[SeanceSummary]) -> dict[int, int]:
+    """The number each séance should have (by id): 1..n by date, cancelled ones last."""
     everything = sorted(seances, key=lambda s: s.number)
     live = sorted(
         (s for s in everything if s.status is not SeanceStatus.CANCELLED),
         key=lambda s: (_when(s), s.number),
     )
     cancelled = [s for s in everything if s.status is SeanceStatus.CANCELLED]
-    for number, seance in enumerate(live + cancelled, start=1):
-        if seance.number != number:
-            seance.number = number
-    return len(everything)
+    return {seance.id: number for number, seance in enumerate(live + cancelled, start=1)}

@@ -8,13 +8,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
-from bot.domain.numbering import renumber
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.numbering import numbers_by_date
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.errors import Refusal
 from bot.timing.dates import calendar_day_of
 
 
-def local_day(ctx: Context, seance: Seance) -> tuple[int, int, int] | None:
+def local_day(ctx: Context, seance: Seance | SeanceSummary) -> tuple[int, int, int] | None:
     at = seance.planned_at or seance.opened_at
     if at is None:
         return None
@@ -25,7 +25,14 @@ def local_day(ctx: Context, seance: Seance) -> tuple[int, int, int] | None:
 async def renumber_seances(ctx: Context) -> None:
     """After a séance is planned, moved, opened unplanned or cancelled: numbers by date."""
     circle = ctx.require_circle()
-    circle.seance_counter = renumber(await ctx.uow.seances.for_circle(circle.id))
+    summaries = await ctx.uow.seances.summaries(circle.id)
+    wanted = numbers_by_date(summaries)
+    for summary in summaries:  # only the séances whose number changes are loaded
+        if wanted[summary.id] != summary.number:
+            seance = await ctx.uow.seances.get(summary.id)
+            if seance is not None:
+                seance.number = wanted[summary.id]
+    circle.seance_counter = len(summaries)
 
 
 async def find_seance(ctx: Context, ref: int | str) -> Seance:
@@ -41,7 +48,7 @@ async def find_seance(ctx: Context, ref: int | str) -> Seance:
         raise Refusal("args.bad_seance_date", value=ref[:40])
     day, month, year = typed
     matches = []
-    for seance in await ctx.uow.seances.for_circle(circle.id):
+    for seance in await ctx.uow.seances.summaries(circle.id):
         held = local_day(ctx, seance)
         if seance.status is SeanceStatus.CANCELLED or held is None:
             continue
@@ -52,4 +59,7 @@ async def find_seance(ctx: Context, ref: int | str) -> Seance:
     if len(matches) > 1:
         numbers = ", ".join(str(s.number) for s in matches)
         raise Refusal("seance.several_on_day", value=ref[:40], numbers=numbers)
-    return matches[0]
+    found = await ctx.uow.seances.get(matches[0].id)
+    if found is None:
+        raise Refusal("seance.none_on_day", value=ref[:40])
+    return found

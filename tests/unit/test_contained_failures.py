@@ -60,9 +60,8 @@ async def test_a_failing_prompt_does_not_hold_back_another_circles_prompt(
 
     clock.set(START_A + timedelta(minutes=1))
     at_b = await scheduler.advance_to(clock.now())
-    assert said_in(at_b, "b") == [
-        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance."
-    ]
+    assert len(said_in(at_b, "b")) == 1
+    assert said_in(at_b, "b")[0].startswith("C'est l'heure de la séance 1 !")
 
     # A's prompt is tried a bounded number of times, then dropped; nothing else is lost
     clock.set(START_A + timedelta(minutes=10))
@@ -95,10 +94,10 @@ async def test_a_failing_time_box_does_not_hold_back_another_circles(
         assert broken is not None
     real = deadlines.pending
 
-    def failing(seance: Seance) -> list[Due]:
+    def failing(seance: Seance, nudge: timedelta | None = None) -> list[Due]:
         if seance.id == broken.id:
             raise RuntimeError("a bug in one séance's time boxes")
-        return real(seance)
+        return real(seance, nudge)
 
     monkeypatch.setattr(timeboxes, "pending", failing)
     said = await b.wait(minutes=15)
