@@ -14,6 +14,8 @@ from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
+from bot.pages.links import LinkIssuer
+from bot.pages.service import Pages
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.registry import COMMANDS
@@ -43,8 +45,10 @@ class CercleCore:
         scheduler: Scheduler | None = None,
         instance: str = "cercle",
         partition: Partition = EVERYTHING,
+        links: LinkIssuer | None = None,
     ) -> None:
         self.clock = clock
+        self.links = links
         self.partition = partition
         self.uow_factory = uow_factory
         self.translator = translator or CatalogTranslator()
@@ -65,6 +69,7 @@ class CercleCore:
             scheduler,
             on_outcome,
             defaults,
+            links,
         )
         self.timekeeper = TimeKeeper(uow_factory, self.translator, self.protocols, locks, scheduler)
         self.prompts = PromptPoster(
@@ -72,6 +77,7 @@ class CercleCore:
         )
         self.retention = Retention(uow_factory, locks, partition)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
+        self.pages = Pages(self, links.signer) if links is not None else None
 
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)

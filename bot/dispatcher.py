@@ -24,6 +24,7 @@ from bot.effects import Effect, Reply
 from bot.errors import Refusal, TryAgain, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
+from bot.pages.links import LinkIssuer
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.recaps.drawing import finish
 from bot.timing.clock import Clock
@@ -58,8 +59,10 @@ class Dispatcher:
         scheduler: Scheduler,
         on_outcome: Callable[[Outcome], None] | None = None,
         defaults: CircleSettings | None = None,
+        links: LinkIssuer | None = None,
     ) -> None:
         self._defaults = defaults or CircleSettings()
+        self._links = links
         self._uow_factory = uow_factory
         self._clock = clock
         self._tr = translator
@@ -111,6 +114,7 @@ class Dispatcher:
                 protocols=self._protocols,
                 commands=self._commands,
                 defaults=self._defaults,
+                links=self._links,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -158,7 +162,8 @@ class Dispatcher:
             raise Refusal("permission.channel_managers_only", command=spec.key.replace(".", " "))
         seance = ctx.seance
         is_member = circle is not None and event.author in circle.members
-        if circle is not None and seance is not None and spec.marks_present and is_member:
+        present = spec.marks_present and is_member and not event.remote
+        if circle is not None and seance is not None and present:
             change = seance.mark_present(event.author, circle.settings.queue_order, ctx.now)
             if change is not None and change.started is not None:
                 ctx.effects.extend(floor_messages(self._tr, circle, seance, change, ctx.now))

@@ -30,3 +30,5 @@ class CommandEvent:
     # The bot account and (Discord) server it came through: see bot/partition.py.
     home: str | None = None
     shard_key: int | None = None
+    # Sent from outside the channel (the circle's web page): never counts as being present.
+    remote: bool = False

@@ -60,6 +60,7 @@ def circle_row(circle: Circle) -> Row:
         "close_grace_minutes": s.close_grace_minutes,
         "recap_approval": s.recap_approval,
         "retention_days": s.retention_days,
+        "link_days": s.link_days,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
@@ -77,6 +78,7 @@ def member_rows(circle: Circle) -> dict[Any, Row]:
             "role": int(m.role),
             "position": m.position,
             "joined_at": m.joined_at,
+            "link_generation": m.link_generation,
         }
         for m in circle.members.values()
     }
@@ -99,6 +101,7 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         close_grace_minutes=row["close_grace_minutes"],
         recap_approval=bool(row["recap_approval"]),
         retention_days=row["retention_days"],
+        link_days=row["link_days"],
     )
     circle = Circle(
         id=row["id"],
@@ -115,7 +118,12 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
     for m in members:
         user = UserRef.from_key(m["user"])
         circle.members[user] = Member(
-            user, m["display_name"], Role(m["role"]), m["position"], m["joined_at"]
+            user,
+            m["display_name"],
+            Role(m["role"]),
+            m["position"],
+            m["joined_at"],
+            m["link_generation"],
         )
     return circle
 

@@ -42,6 +42,7 @@ class CircleRow(SQLModel, table=True):
     close_grace_minutes: int = 60
     recap_approval: bool = False
     retention_days: int = 365
+    link_days: int = 90
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
@@ -63,6 +64,7 @@ class MemberRow(SQLModel, table=True):
     role: int
     position: int
     joined_at: datetime = Field(sa_column=_instant())
+    link_generation: int = 0
 
 
 class SeanceRow(SQLModel, table=True):

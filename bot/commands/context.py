@@ -15,6 +15,7 @@ from bot.domain.roles import Role
 from bot.domain.seance import Seance
 from bot.effects import Effect, Reply
 from bot.errors import Refusal
+from bot.pages.links import LinkIssuer
 from bot.ports import Translator, UnitOfWork, Wakeup
 from bot.recaps.drawing import Drawing
 
@@ -40,6 +41,7 @@ class Context:
     wakeups: dict[str, Wakeup | None] = field(default_factory=dict)  # applied after commit
     seance: Seance | None = None  # the open séance, when the dispatcher loaded one
     drawings: list[Drawing] = field(default_factory=list)  # charts drawn after commit
+    links: LinkIssuer | None = None  # makes private page links (/lien); None: no web pages
 
     @property
     def lang(self) -> str:

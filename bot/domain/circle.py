@@ -29,6 +29,7 @@ class Member:
     role: Role
     position: int
     joined_at: datetime
+    link_generation: int = 0  # raised by /lien revoquer: older private links stop working
 
 
 @dataclass(slots=True)
@@ -50,6 +51,7 @@ class CircleSettings:
     close_grace_minutes: int = 60  # a séance still open this long after its end is closed
     recap_approval: bool = False  # recaps go to the facilitators first; /recap publier posts them
     retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
+    link_days: int = 90  # how long a private link to the circle's page works (/lien)
 
 
 @dataclass(slots=True)
