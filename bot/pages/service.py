@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from bot.app import CercleCore
 
 CHART_CACHE = 256  # charts kept drawn (PNG bytes), least recently used out first
+CALENDAR_CACHE = 1024  # calendar files kept, by what they show
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Pages:
         self._core = core
         self.signer = signer
         self._charts: OrderedDict[object, bytes] = OrderedDict()
+        self._calendars: OrderedDict[object, bytes] = OrderedDict()
 
     @property
     def _tr(self) -> Translator:
@@ -202,9 +204,39 @@ class Pages:
             if opened is None:
                 return None
             seances = await uow.seances.for_circle(opened.circle.id)
-        now = self._core.clock.now()
+        circle = opened.circle
+        # Calendar programs fetch the file again every few hours, mostly unchanged: the same
+        # séances give the same file (its DTSTAMP is when it was made), kept in a bounded cache.
+        key = (
+            circle.id,
+            circle.name,
+            circle.settings.language,
+            circle.settings.timezone,
+            circle.channel.key,
+            tuple(
+                (
+                    s.number,
+                    s.status,
+                    s.planned_at,
+                    s.opened_at,
+                    s.subject,
+                    s.prep_question,
+                    s.protocol,
+                )
+                for s in seances
+            ),
+        )
+        cached = self._calendars.get(key)
+        if cached is not None:
+            self._calendars.move_to_end(key)
+            return cached
         core = self._core
-        return circle_calendar(opened.circle, seances, core.protocols, core.translator, now=now)
+        now = core.clock.now()
+        data = circle_calendar(circle, seances, core.protocols, core.translator, now=now)
+        self._calendars[key] = data
+        while len(self._calendars) > CALENDAR_CACHE:
+            self._calendars.popitem(last=False)
+        return data
 
     async def recap_chart(self, token: str, number: int, lang: str | None) -> bytes | None:
         """The speaking-time chart of a séance's recap, as PNG; None if there is none to see."""
