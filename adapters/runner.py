@@ -250,7 +250,7 @@ async def _serve(config: Config) -> int:
             from adapters.web.server import HttpServer as WebServer
 
             host, port = config.web.host, config.web.port
-            pages = WebServer(create_app(core, in_hand.track(deliver)), host, port)
+            pages = WebServer(create_app(core, deliver), host, port)
             try:
                 await pages.start()
             except OSError as error:

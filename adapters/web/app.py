@@ -26,7 +26,6 @@ from adapters.web.security import (
 from bot.app import CercleCore
 from bot.domain.circle import LANGUAGES
 from bot.effects import Effect, Reply
-from bot.pages.actions import ACTIONS
 from bot.pages.links import LinkIssuer
 from bot.pages.model import ActResult
 from bot.pages.service import Pages
@@ -254,6 +253,3 @@ def create_app(core: CercleCore, deliver: Deliver) -> web.Application:
     app.router.add_get("/c/{token}/bilan", report_page)
     app.router.add_get("/c/{token}/bilan.png", report_chart)
     return app
-
-
-__all__ = ["ACTIONS", "create_app"]
