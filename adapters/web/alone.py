@@ -42,7 +42,9 @@ async def serve_web(config: Config, host: str | None, port: int | None) -> int:
     config = replace(config, web=replace(web, enabled=True))
     async with open_runtime(config, SystemClock()) as runtime:
         core = runtime.core
-        server = HttpServer(create_app(core, print_effects), listen_host, listen_port)
+        server = HttpServer(
+            create_app(core, print_effects, channel_told=False), listen_host, listen_port
+        )
         try:
             await server.start()
         except OSError as error:

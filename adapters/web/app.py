@@ -43,6 +43,7 @@ ISSUER: web.AppKey[LinkIssuer] = web.AppKey("issuer", LinkIssuer)
 TEMPLATES: web.AppKey[Environment] = web.AppKey("templates", Environment)
 DELIVER: web.AppKey[Deliver] = web.AppKey("deliver", object)  # type: ignore[arg-type]
 STYLESHEET: web.AppKey[bytes] = web.AppKey("stylesheet", bytes)
+CHANNEL_TOLD: web.AppKey[bool] = web.AppKey("channel_told", bool)
 
 
 def _templates() -> Environment:
@@ -140,18 +141,21 @@ async def act(request: web.Request) -> web.Response:
     if not form_key_matches(pages.signer.form_key(token), _one(form, "form_key")):
         log.warning("web: a form without a valid form key was refused")
         return _denied(request)
-    fields = {
-        key: _one(form, key) or ""
-        for key in ("when", "subject", "question", "number", "text", "name")
-    }
+    fields = {key: _one(form, key) or "" for key in FORM_FIELDS}
     action = _one(form, "action") or ""
     result = await pages.act(token, action, fields)
     if result is None:
         return _denied(request)
     if not result.refused and result.public:
         told = tuple(e.text for e in result.public if isinstance(e, Reply) and not e.private)
+        if not request.app[CHANNEL_TOLD]:
+            tr, lang = request.app[CORE].translator, _lang(request, "fr")
+            told += (tr.text(lang, "web.channel_not_told"),)
         result = ActResult(False, result.messages + told, result.public)
-        await request.app[DELIVER](list(result.public))
+        try:
+            await request.app[DELIVER](list(result.public))
+        except Exception:  # done and committed: the page says so even if a post failed
+            log.exception("web: the channel could not be told")
     return await _show_circle(request, result, fields if result.refused else None)
 
 
@@ -232,8 +236,9 @@ async def report_chart(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png")
 
 
-def create_app(core: CercleCore, deliver: Deliver) -> web.Application:
-    """The pages of every circle of `core`; `deliver` posts what a form tells the channel."""
+def create_app(core: CercleCore, deliver: Deliver, *, channel_told: bool = True) -> web.Application:
+    """The pages of every circle of `core`; `deliver` posts what a form tells the channel
+    (`channel_told=False`: it cannot, and the page says so)."""
     if core.pages is None or core.links is None:
         raise ValueError("the core gives no links: web pages need a link secret")
     app = web.Application(middlewares=[secure_headers], client_max_size=MAX_FORM_BYTES)
@@ -242,6 +247,7 @@ def create_app(core: CercleCore, deliver: Deliver) -> web.Application:
     app[ISSUER] = core.links
     app[TEMPLATES] = _templates()
     app[DELIVER] = deliver
+    app[CHANNEL_TOLD] = channel_told
     app[STYLESHEET] = (HERE / "static" / "cercle.css").read_bytes()
     app.router.add_get("/", home)
     app.router.add_get("/static/cercle.css", stylesheet)

@@ -96,12 +96,6 @@ class Pages:
         viewer = Viewer(circle.id, member.user, member.display_name, role, circle.settings.language)
         return _Opened(circle, viewer)
 
-    async def viewer(self, token: str) -> Viewer | None:
-        """Who the token speaks for, or None."""
-        async with self._core.uow_factory() as uow:
-            opened = await self._open(uow, token)
-        return opened.viewer if opened else None
-
     # -- reading ------------------------------------------------------------------------------
 
     async def circle_page(self, token: str, lang: str | None) -> CirclePage | None:

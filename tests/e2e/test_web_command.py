@@ -77,6 +77,7 @@ def test_the_console_links_open_the_pages_of_cercle_web(tmp_path: Path) -> None:
         with urllib.request.urlopen(request, timeout=10) as answer:
             moved = unescape(answer.read().decode())
         assert "La séance 1 est déplacée au vendredi 6 mars 2099 à 10:00." in moved
+        assert "Le salon n'est pas prévenu directement" in moved  # no bot runs here
         told = web.stdout.readline()
         assert told == (
             "[console:salon] Cercle: La séance 1 est déplacée au vendredi 6 mars 2099 à 10:00.\n"
