@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
@@ -114,13 +115,26 @@ def circle_calendar(
         event.add("sequence", 0)
         calendar.add_component(event)
 
+    data: bytes = calendar.to_ical()
     if spans:
-        # The VTIMEZONE only needs to cover the events: a year's margin on each side.
+        # The VTIMEZONE only needs to cover the events: a year's margin on each side. It is
+        # most of the file and of the work, and the same for every circle of a zone: made once.
         first = date(min(s for s, _ in spans).year - 1, 1, 1)
         last = date(max(e for _, e in spans).year + 2, 1, 1)
-        calendar.add_missing_timezones(first_date=first, last_date=last)
-    data: bytes = calendar.to_ical()
+        block = _vtimezone(circle.settings.timezone, first, last)
+        data = data.replace(b"BEGIN:VEVENT", block + b"BEGIN:VEVENT", 1)
     return data
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(zone: str, first: date, last: date) -> bytes:
+    """The zone's VTIMEZONE from `first` to `last`, as iCalendar lines (empty for UTC)."""
+    calendar = Calendar()
+    probe = Event()
+    probe.add("dtstart", datetime(first.year + 1, 1, 1, tzinfo=ZoneInfo(zone)))
+    calendar.add_component(probe)
+    calendar.add_missing_timezones(first_date=first, last_date=last)
+    return b"".join(bytes(component.to_ical()) for component in calendar.walk("VTIMEZONE"))
 
 
 def _description(
