@@ -13,6 +13,7 @@ from adapters.config import Config
 from adapters.homes import DISCORD_HOME, console_home, matrix_home
 from adapters.instances import CheckIn
 from adapters.scheduler import ApsScheduler
+from adapters.web.links import link_issuer
 from bot.app import CercleCore
 from bot.dispatcher import Outcome
 from bot.partition import Partition, Share
@@ -83,6 +84,7 @@ async def open_runtime(
             instance=instance,
             partition=partition_of(config),
             on_outcome=on_outcome,
+            links=link_issuer(config),
         )
         if scheduler is not None:
             scheduler.handler = core.wake

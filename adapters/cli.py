@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = sub.add_parser("run", help="run Cercle with the adapters of the configuration")
     run.add_argument("--config", dest="run_config", type=Path)
+    web_cmd = sub.add_parser("web", help="serve the circles' web pages alone, for a data dir")
+    web_cmd.add_argument("--host", help="address to listen on (default: [web] host)")
+    web_cmd.add_argument("--port", type=int, help="port to listen on (default: [web] port)")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the database migrations")
@@ -300,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         from adapters.runner import run_service
 
         return asyncio.run(run_service(config))
+    if args.command == "web":
+        from adapters.web.alone import serve_web
+
+        return asyncio.run(serve_web(config, args.host, args.port))
     if args.command == "db":
         from adapters.bootstrap import database_url
 

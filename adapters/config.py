@@ -39,6 +39,7 @@ class Config:
     discord: DiscordConfig | None = None
     console: ConsoleConfig = field(default_factory=lambda: ConsoleConfig())
     metrics: MetricsConfig = field(default_factory=lambda: MetricsConfig())
+    web: WebConfig = field(default_factory=lambda: WebConfig())
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "cercle.sqlite3"
@@ -81,6 +82,13 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "host": str,
         "port": int,
     },
+    "web": {
+        "enabled": bool,
+        "host": str,
+        "port": int,
+        "base_url": str,
+        "secret_env": str,
+    },
     "matrix": {
         "homeserver": str,
         "user_id": str,
@@ -122,6 +130,20 @@ class MetricsConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 9464
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The circles' web pages: off unless enabled, on loopback by default (put a proxy with
+    HTTPS in front); `base_url` is the public address the links given by /lien start with.
+    `secret` signs the links; it comes from the environment variable `secret_env`."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = "http://127.0.0.1:8080"
+    secret_env: str = "CERCLE_WEB_SECRET"
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +271,7 @@ def parse_config(
         discord=discord,
         console=console_section(data.get("console") or {}),
         metrics=_metrics(data.get("metrics") or {}),
+        web=web_section(data.get("web") or {}, env),
         data_dir=data_dir,
         database_url=database_url,
         log_level=level,
@@ -310,6 +333,30 @@ def _metrics(section: dict[str, Any]) -> MetricsConfig:
     if not host:
         raise ConfigError("metrics.host: expected an address such as 127.0.0.1")
     return MetricsConfig(enabled=section.get("enabled", False), host=host, port=port)
+
+
+def web_section(section: dict[str, Any], env: dict[str, str]) -> WebConfig:
+    port = section.get("port", 8080)
+    if not 1 <= port <= 65535:
+        raise ConfigError("web.port: expected a port number from 1 to 65535")
+    host = section.get("host", "127.0.0.1")
+    if not host:
+        raise ConfigError("web.host: expected an address such as 127.0.0.1")
+    base_url = section.get("base_url", f"http://{host}:{port}").rstrip("/")
+    if not base_url.startswith(("http://", "https://")) or "?" in base_url or "#" in base_url:
+        raise ConfigError("web.base_url: expected a URL such as https://cercle.example.org")
+    var = section.get("secret_env", "CERCLE_WEB_SECRET")
+    secret = env.get(var) or None
+    if secret is not None and len(secret.encode()) < 16:
+        raise ConfigError(f"web.secret_env: the secret in {var} is too short (16 bytes at least)")
+    return WebConfig(
+        enabled=section.get("enabled", False),
+        host=host,
+        port=port,
+        base_url=base_url,
+        secret_env=var,
+        secret=secret,
+    )
 
 
 def _matrix(

@@ -41,6 +41,7 @@ def secrets_of(config: Config) -> list[str]:
         found += [config.matrix.access_token, config.matrix.password]
     if config.discord is not None:
         found.append(config.discord.token)
+    found.append(config.web.secret)
     return [value for value in found if value]
 
 

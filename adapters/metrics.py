@@ -1,7 +1,7 @@
-"""What an operator watches: a health check and Prometheus metrics, on a small HTTP endpoint.
+"""What an operator watches: a health check and Prometheus metrics.
 
 `cercle run` serves them when `[metrics] enabled = true` (on `host`:`port`, 127.0.0.1:9464 by
-default):
+default), with aiohttp (`adapters/web/server.py`):
 
 - `GET /healthz`: 200 `{"status": "ok"}` when the process runs and its database answers a
   trivial query within 2 s, else 503 `{"status": "unavailable", "reason": "..."}` (also while
@@ -26,22 +26,16 @@ Metrics:
   another 4xx), logged and not retried; transient failures are retried and not counted here.
 - `cercle_up`: 1 when the last health check (made at each scrape) passed, else 0.
 - the process' own `process_*` metrics (CPU, memory, open files), where the system has them.
-
-The server is `asyncio.start_server`, one request per connection: the base install needs no
-web framework.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Iterator
 from typing import Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -62,8 +56,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HEALTH_TIMEOUT_SECONDS = 2.0
-READ_TIMEOUT_SECONDS = 5.0
-MAX_REQUEST_BYTES = 8192
 SECONDS_BUCKETS = (
     0.0005,
     0.001,
@@ -250,102 +242,3 @@ class Health:
             log.warning("health check: the database did not answer within %.1f s", self.timeout)
             return f"database did not answer within {self.timeout:g} s"
         return None
-
-
-class MetricsServer:
-    """GET /healthz and GET /metrics over plain HTTP/1.1, one request per connection."""
-
-    def __init__(self, metrics: Metrics, health: Health, host: str, port: int) -> None:
-        self.metrics = metrics
-        self.health = health
-        self.host = host
-        self._requested_port = port
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self._requested_port)
-
-    @property
-    def port(self) -> int:
-        """The port it listens on (the one the system chose, when asked for port 0)."""
-        if self._server is None or not self._server.sockets:
-            raise RuntimeError("the metrics server is not listening")
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def close(self) -> None:
-        """Stop listening and end the connections being served."""
-        if self._server is None:
-            return
-        self._server.close()
-        for task in self._connections:
-            task.cancel()
-        if self._connections:
-            await asyncio.wait(set(self._connections), timeout=1.0)
-        self._server = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        try:
-            status, content_type, body = await self._respond(reader)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode("ascii") + body)
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except Exception:
-            log.exception("metrics endpoint: request failed")
-        finally:
-            self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await bounded(writer.wait_closed(), 1.0)
-
-    async def _respond(self, reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
-        read, head = await bounded(_read_head(reader), READ_TIMEOUT_SECONDS)
-        if not read or not head:
-            return _text("408 Request Timeout" if not read else "400 Bad Request")
-        parts = head[0].split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-            return _text("400 Bad Request")
-        method, target = parts[0], parts[1].split("?", 1)[0]
-        if target not in ("/healthz", "/metrics"):
-            return _text("404 Not Found")
-        if method != "GET":
-            return _text("405 Method Not Allowed")
-        reason = await self.health.check()
-        self.metrics.up.set(0 if reason else 1)
-        if target == "/metrics":
-            return "200 OK", CONTENT_TYPE_LATEST, self.metrics.latest()
-        if reason is None:
-            return "200 OK", "application/json", json.dumps({"status": "ok"}).encode()
-        answer = {"status": "unavailable", "reason": reason}
-        return "503 Service Unavailable", "application/json", json.dumps(answer).encode()
-
-
-async def _read_head(reader: asyncio.StreamReader) -> list[str]:
-    """The request line and headers (the body, if any, is not read)."""
-    lines: list[str] = []
-    size = 0
-    while True:
-        try:
-            line = await reader.readline()
-        except ValueError:  # a line longer than the reader's limit
-            return []
-        size += len(line)
-        if not line or size > MAX_REQUEST_BYTES:
-            return []
-        text = line.decode("latin-1").rstrip("\r\n")
-        if not text:
-            return lines
-        lines.append(text)
-
-
-def _text(status: str) -> tuple[str, str, bytes]:
-    return status, "text/plain; charset=utf-8", (status.split(" ", 1)[1] + "\n").encode()

@@ -7,10 +7,12 @@ SIGTERM or SIGINT (or the first adapter to end) stops the process in order, with
 2. the commands and wake-ups in hand finish (each holds its circle's lock and commits or rolls
    back as a whole); then the adapters stop listening;
 3. each adapter sends what it has queued, within the time left, and closes its connection;
-4. the metrics endpoint, the scheduler and the database are closed.
+4. the web pages, the metrics endpoint, the scheduler and the database are closed.
 
 The exit status is 0, or 1 if an adapter failed; a stop that overran is logged as a warning.
-With `[metrics] enabled`, the health and metrics endpoint (adapters/metrics.py) runs meanwhile.
+With `[metrics] enabled`, the health and metrics endpoint (adapters/metrics.py) runs meanwhile;
+with `[web] enabled`, the circles' pages (adapters/web/), whose forms' messages for a channel
+go to the running adapters like any other effect.
 """
 
 from __future__ import annotations
@@ -25,15 +27,18 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from adapters.bootstrap import Runtime, open_runtime
 from adapters.config import Config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
-from adapters.metrics import Health, Metrics, MetricsServer, bounded
+from adapters.metrics import Health, Metrics, bounded
 from adapters.scheduler import ApsScheduler
 from bot.effects import Effect
 from bot.timing.clock import SystemClock
+
+if TYPE_CHECKING:
+    from adapters.web.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -227,16 +232,36 @@ async def _serve(config: Config) -> int:
 
         scheduler.deliver = deliver
         health = Health(runtime.database, clock)
-        server: MetricsServer | None = None
+        servers: list[HttpServer] = []
         if config.metrics.enabled:
+            from adapters.web.server import OpsServer
+
             host, port = config.metrics.host, config.metrics.port
-            server = MetricsServer(metrics, health, host, port)
+            ops = OpsServer(metrics, health, host, port)
             try:
-                await server.start()
+                await ops.start()
             except OSError as error:
                 log.error("metrics endpoint: cannot listen on %s:%d: %s", host, port, error)
                 return 1
-            log.info("health and metrics on http://%s:%d (/healthz, /metrics)", host, server.port)
+            servers.append(ops)
+            log.info("health and metrics on http://%s:%d (/healthz, /metrics)", host, ops.port)
+        if config.web.enabled:
+            from adapters.web.app import create_app
+            from adapters.web.server import HttpServer as WebServer
+
+            host, port = config.web.host, config.web.port
+            pages = WebServer(create_app(core, deliver), host, port)
+            try:
+                await pages.start()
+            except OSError as error:
+                log.error("web pages: cannot listen on %s:%d: %s", host, port, error)
+                for server in servers:
+                    await server.close()
+                return 1
+            servers.append(pages)
+            log.info(
+                "circle pages on http://%s:%d (links: %s)", host, pages.port, config.web.base_url
+            )
         stop = asyncio.Event()
         signals = (signal.SIGTERM, signal.SIGINT)
         for sig in signals:
@@ -254,7 +279,7 @@ async def _serve(config: Config) -> int:
                 log.error("adapter %s stopped: %r", task.get_name(), task.exception())
             if not failed and done - {stopping}:
                 log.info("adapter %s ended", ", ".join(t.get_name() for t in done - {stopping}))
-            await _stop(loop, adapters, tasks, stopping, in_hand, health, scheduler, server)
+            await _stop(loop, adapters, tasks, stopping, in_hand, health, scheduler, servers)
             for sig in signals:
                 loop.remove_signal_handler(sig)
         return 1 if failed else 0
@@ -268,7 +293,7 @@ async def _stop(
     in_hand: InHand,
     health: Health,
     scheduler: ApsScheduler,
-    server: MetricsServer | None,
+    servers: list[HttpServer],
 ) -> None:
     """Steps 1 to 3 of the module docstring; never longer than STOP_BOUND_SECONDS (about)."""
     deadline = loop.time() + STOP_BOUND_SECONDS
@@ -302,7 +327,7 @@ async def _stop(
         for task in stops:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.warning("stopping: %s failed to stop: %r", task.get_name(), task.exception())
-    if server is not None:
+    for server in servers:
         await server.close()
     took = loop.time() - (deadline - STOP_BOUND_SECONDS)
     log.info("adapters stopped in %.1f s; closing the scheduler and the database", took)

@@ -17,6 +17,8 @@ from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
 from bot.outbox import Outbox, prune
+from bot.pages.links import LinkIssuer
+from bot.pages.service import Pages
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.registry import COMMANDS
@@ -46,8 +48,10 @@ class CercleCore:
         scheduler: Scheduler | None = None,
         instance: str = "cercle",
         partition: Partition = EVERYTHING,
+        links: LinkIssuer | None = None,
     ) -> None:
         self.clock = clock
+        self.links = links
         self.partition = partition
         self.uow_factory = uow_factory
         self.translator = translator or CatalogTranslator()
@@ -68,6 +72,7 @@ class CercleCore:
             scheduler,
             on_outcome,
             defaults,
+            links,
         )
         self.timekeeper = TimeKeeper(uow_factory, self.translator, self.protocols, locks, scheduler)
         self.prompts = PromptPoster(
@@ -76,6 +81,7 @@ class CercleCore:
         self.retention = Retention(uow_factory, locks, partition)
         self.outbox = Outbox(uow_factory, clock, partition)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
+        self.pages = Pages(self, links.signer) if links is not None else None
 
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)

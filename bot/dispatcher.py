@@ -26,6 +26,7 @@ from bot.errors import Refusal, TryAgain, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
 from bot.outbox import record, settle_drawn
+from bot.pages.links import LinkIssuer
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.recaps.drawing import Drawing, finish
 from bot.timing.clock import Clock
@@ -61,8 +62,10 @@ class Dispatcher:
         scheduler: Scheduler,
         on_outcome: Callable[[Outcome], None] | None = None,
         defaults: CircleSettings | None = None,
+        links: LinkIssuer | None = None,
     ) -> None:
         self._defaults = defaults or CircleSettings()
+        self._links = links
         self._uow_factory = uow_factory
         self._clock = clock
         self._tr = translator
@@ -163,6 +166,7 @@ class Dispatcher:
                 fallback_lang=lang,
                 english_command=parsed.english,
                 resolve_user=event.resolve_user,
+                links=self._links,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -217,7 +221,8 @@ class Dispatcher:
             raise Refusal("permission.channel_managers_only", command=spec.key.replace(".", " "))
         seance = ctx.seance
         is_member = circle is not None and event.author in circle.members
-        if circle is not None and seance is not None and spec.marks_present and is_member:
+        present = spec.marks_present and is_member and not event.remote
+        if circle is not None and seance is not None and present:
             change = seance.mark_present(event.author, circle.settings.queue_order, ctx.now)
             if change is not None and change.started is not None:
                 ctx.effects.extend(floor_messages(self._tr, circle, seance, change, ctx.now))

@@ -36,3 +36,5 @@ class CommandEvent:
     # The person's interface language as the platform reports it (Discord's interaction
     # locale, "en-US"), when it does: it chooses a new circle's language.
     locale: str | None = None
+    # Sent from outside the channel (the circle's web page): never counts as being present.
+    remote: bool = False

@@ -15,10 +15,12 @@ from bot.handlers import (
     forget,
     help,
     items,
+    link,
     planning,
     recap,
     report,
     seance,
+    seance_edit,
     turns,
 )
 
@@ -222,6 +224,31 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                     marks_present=False,
                 ),
+                CommandSpec(
+                    "sujet",
+                    "subject",
+                    F,
+                    seance_edit.subject,
+                    (_arg("number", ArgKind.INT, "n", "n"), TEXT),
+                    aliases=("topic",),
+                ),
+                CommandSpec(
+                    "question",
+                    "question",
+                    F,
+                    seance_edit.question,
+                    (_arg("number", ArgKind.INT, "n", "n"), TEXT),
+                ),
+                CommandSpec(
+                    "protocole",
+                    "protocol",
+                    F,
+                    seance_edit.protocol,
+                    (
+                        _arg("number", ArgKind.INT, "n", "n"),
+                        _arg("name", ArgKind.WORD, "nom", "name"),
+                    ),
+                ),
             ),
         ),
         CommandSpec(
@@ -408,6 +435,27 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
         ),
         CommandSpec("bilan", "report", F, report.bilan, marks_present=False),
+        CommandSpec(
+            "lien",
+            "link",
+            P,
+            link.link,
+            subcommands=(
+                CommandSpec(
+                    "revoquer", "revoke", P, link.revoke, marks_present=False, aliases=("revoque",)
+                ),
+                CommandSpec(
+                    "duree",
+                    "lifetime",
+                    F,
+                    link.lifetime,
+                    (_arg("days", ArgKind.INT, "jours", "days"),),
+                    marks_present=False,
+                ),
+            ),
+            aliases=("page",),
+            marks_present=False,
+        ),
         CommandSpec(
             "export",
             "export",

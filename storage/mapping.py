@@ -62,6 +62,7 @@ def circle_row(circle: Circle) -> Row:
         "retention_days": s.retention_days,
         "round_order": s.round_order.value,
         "nudge_minutes": s.nudge_minutes,
+        "link_days": s.link_days,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
@@ -80,6 +81,7 @@ def member_rows(circle: Circle) -> dict[Any, Row]:
             "position": m.position,
             "joined_at": m.joined_at,
             "left_at": m.left_at,
+            "link_generation": m.link_generation,
         }
         for m in circle.members.values()
     }
@@ -104,6 +106,7 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         retention_days=row["retention_days"],
         round_order=RoundOrder(row.get("round_order") or RoundOrder.ARRIVAL),
         nudge_minutes=row.get("nudge_minutes", 5),
+        link_days=row["link_days"],
     )
     circle = Circle(
         id=row["id"],
@@ -126,6 +129,7 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
             m["position"],
             m["joined_at"],
             m.get("left_at"),
+            m["link_generation"],
         )
     return circle
 

@@ -53,6 +53,7 @@ class CircleRow(SQLModel, table=True):
     retention_days: int = 365
     round_order: str = "arrival"
     nudge_minutes: int = 5
+    link_days: int = 90
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
@@ -75,6 +76,7 @@ class MemberRow(SQLModel, table=True):
     position: int
     joined_at: datetime = Field(sa_column=_instant())
     left_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    link_generation: int = 0
 
 
 class SeanceRow(SQLModel, table=True):

@@ -37,6 +37,7 @@ BASE_SUBCOMMAND = {
     "seance": ("ouvrir", "open"),
     "action": ("ajouter", "add"),
     "recap": ("voir", "show"),
+    "lien": ("donner", "get"),
 }
 DEFAULT_BASE_SUBCOMMAND = ("lancer", "run")
 DESCRIPTION_LIMIT = 100

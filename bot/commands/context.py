@@ -15,6 +15,7 @@ from bot.domain.roles import Role
 from bot.domain.seance import Seance
 from bot.effects import Effect, Reply
 from bot.errors import Refusal
+from bot.pages.links import LinkIssuer
 from bot.ports import Translator, UnitOfWork, Wakeup
 from bot.recaps.drawing import Drawing
 
@@ -43,6 +44,7 @@ class Context:
     fallback_lang: str = "fr"  # where there is no circle: the person's locale or the default
     english_command: bool = False  # the command was typed by its English name
     resolve_user: Callable[[str], UserRef | None] | None = None  # a mention as typed → person
+    links: LinkIssuer | None = None  # makes private page links (/lien); None: no web pages
 
     @property
     def lang(self) -> str:

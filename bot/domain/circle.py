@@ -38,6 +38,7 @@ class Member:
     position: int
     joined_at: datetime
     left_at: datetime | None = None  # left the cycle: history kept, no longer expected
+    link_generation: int = 0  # raised by /lien revoquer: older private links stop working
 
     @property
     def active(self) -> bool:
@@ -65,6 +66,7 @@ class CircleSettings:
     retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
     round_order: RoundOrder = RoundOrder.ARRIVAL
     nudge_minutes: int = 5  # a turn on the open floor this long gets a private nudge (0: never)
+    link_days: int = 90  # how long a private link to the circle's page works (/lien)
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ daylight saving changes.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
@@ -79,11 +80,12 @@ def circle_calendar(
         event.add("sequence", 0)
         calendar.add_component(event)
 
+    data: bytes = calendar.to_ical()
     if spans:
-        # The VTIMEZONE only needs to cover the events: a year's margin on each side.
+        # The VTIMEZONE only needs to cover the events: a year's margin on each side. It is
+        # most of the file and of the work, and the same for every circle of a zone: made once.
         first = date(min(s for s, _ in spans).year - 1, 1, 1)
         last = date(max(e for _, e in spans).year + 2, 1, 1)
-        calendar.add_missing_timezones(first_date=first, last_date=last)
         # icalendar explains the zone's range in English: say it in the circle's language
         note = tr.text(
             lang,
@@ -91,12 +93,26 @@ def circle_calendar(
             first=tr.day_text(lang, first),
             last=tr.day_text(lang, last),
         )
-        for component in calendar.walk("VTIMEZONE"):
-            if "COMMENT" in component:
-                component.pop("COMMENT")
-                component.add("comment", note)
-    data: bytes = calendar.to_ical()
+        block = _vtimezone(circle.settings.timezone, first, last, note)
+        data = data.replace(b"BEGIN:VEVENT", block + b"BEGIN:VEVENT", 1)
     return data
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(zone: str, first: date, last: date, note: str) -> bytes:
+    """The zone's VTIMEZONE from `first` to `last`, as iCalendar lines (empty for UTC), with
+    `note` as its comment."""
+    calendar = Calendar()
+    probe = Event()
+    probe.add("dtstart", datetime(first.year + 1, 1, 1, tzinfo=ZoneInfo(zone)))
+    calendar.add_component(probe)
+    calendar.add_missing_timezones(first_date=first, last_date=last)
+    zones = calendar.walk("VTIMEZONE")
+    for component in zones:
+        if "COMMENT" in component:
+            component.pop("COMMENT")
+            component.add("comment", note)
+    return b"".join(bytes(component.to_ical()) for component in zones)
 
 
 def _description(

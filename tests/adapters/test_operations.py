@@ -27,9 +27,10 @@ from adapters import runner
 from adapters.bootstrap import Runtime, open_runtime
 from adapters.config import Config, parse_config
 from adapters.logs import LogHandler, secrets_of
-from adapters.metrics import Health, Metrics, MetricsServer
+from adapters.metrics import Health, Metrics
 from adapters.runner import STOP_BOUND_SECONDS, InHand, InteractiveConsole
 from adapters.scheduler import ApsScheduler
+from adapters.web.server import OpsServer as MetricsServer
 from bot.effects import Effect
 from bot.timing.clock import ManualClock
 from bot.timing.schedule import ManualScheduler
@@ -54,9 +55,11 @@ class Answer:
 
 
 async def http_get(port: int, path: str, method: str = "GET") -> Answer:
-    """One request over a real socket, read to the end (the server closes the connection)."""
+    """One request over a real socket, read to the end (the server closes the connection, as
+    asked)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    request = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    writer.write(request.encode())
     await writer.drain()
     raw = await reader.read()
     writer.close()
@@ -347,7 +350,7 @@ async def test_stop_finishes_the_work_in_hand_and_leaves_a_hanging_adapter(
     began = loop.time()
     stop = asyncio.create_task(
         runner._stop(
-            loop, [adapter], [listening], stopping, in_hand, health, ApsScheduler(clock), None
+            loop, [adapter], [listening], stopping, in_hand, health, ApsScheduler(clock), []
         )
     )
     await asyncio.sleep(0)  # the stop begins, and waits for the command in hand
