@@ -143,7 +143,7 @@ def start_round_and_kill_mid_turn(consoles: Consoles) -> None:
     assert "[cercle] alice, vous avez la parole (2 min 00 s)." in out
     assert first.messages(":clock +50s") == []
     out = first.messages("dave: /present")  # a late arrival at T+50s joins the round
-    assert out[:2] == ["dave: /present", "[cercle] dave est là (4 présent·es)."]
+    assert out[:2] == ["dave: /present", "[cercle] dave est là (4 personnes présentes)."]
     assert out[2].endswith("Parole : alice (50 s) · reste 1 min 10 s\nTour : 1. bob, 2. dave")
     first.kill()
 
