@@ -244,6 +244,7 @@ class DiscordAdapter:
             home=DISCORD_HOME,
             shard_key=interaction.guild_id,
             event_id=f"{PLATFORM}:{interaction.id}",
+            locale=str(interaction.locale.value) if interaction.locale else None,
         )
         handling = asyncio.ensure_future(self.core.handle(event))
         done, _ = await asyncio.wait({handling}, timeout=ACK_WITHIN_SECONDS)

@@ -36,7 +36,6 @@ MARK = {
     AttendanceStatus.EXCUSED: "report.mark_excused",
     AttendanceStatus.ABSENT: "report.mark_absent",
 }
-NAME_WIDTH = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +252,7 @@ def alert_text(tr: Translator, lang: str, alert: Alert) -> str:
 
 
 def _cell(name: str, width: int) -> str:
-    name = name if len(name) <= width else name[: width - 1] + "…"
+    """A name in a grid column: padded, never cut (the bilan names every person in full)."""
     return name.ljust(width)
 
 
@@ -278,7 +277,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         t(lang, "recap.facilitator_mark", name=p.name) if p.facilitator else p.name
         for p in report.attendance
     ]
-    width = min(NAME_WIDTH, max(len(label) for label in labels) + 1)
+    width = max(len(label) for label in labels) + 1
     out += ["", "### " + t(lang, "report.attendance"), "```"]
     head = " ".join(f"S{n}".ljust(3) for n in report.numbers)
     out.append(f"{'':{width}} {head}  {t(lang, 'report.present_count')}")
@@ -295,7 +294,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         out.append(t(lang, "report.no_alerts"))
     out += ["", "### " + t(lang, "report.equity")]
     if report.equity:
-        width = min(NAME_WIDTH, max(len(p.name) for p in report.equity) + 1)
+        width = max(len(p.name) for p in report.equity) + 1
         out.append("```")
         heads = t(lang, "report.equity_head").split("|")
         widths = (12, 6, 6, 7, 8)

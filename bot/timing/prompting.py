@@ -241,7 +241,8 @@ class PromptPoster:
         if not open_actions:
             ctx.say("prompt.follow_up_none", number=seance.number)
             return
-        lines = [ctx.t("prompt.follow_up", number=seance.number, count=len(open_actions))]
+        still_open = ctx.tr.plural(ctx.lang, "report.open", len(open_actions))
+        lines = [ctx.t("prompt.follow_up", number=seance.number, count=still_open)]
         for item in open_actions:
             owner = circle.name_of(item.owner) if item.owner else "?"
             line = f"- #{item.number} {item.text} — {owner}"

@@ -105,3 +105,15 @@ async def test_actions_lists_open_actions_with_their_numbers(chat: Chat) -> None
     ]
     await chat.say("noa", "/actions")
     assert chat.private_to("noa") == ["Vous n'avez aucune action ouverte."]
+
+
+async def test_the_bilan_never_cuts_names(chat: Chat) -> None:
+    long_name = "Marie-Christine de la Fontaine-Dupont"
+    await start_circle(chat, long_name, protocol="libre")
+    await chat.say(long_name, "/tour")
+    await chat.wait(minutes=1)
+    await chat.say(long_name, "/fini")
+    await chat.say("anim", "/seance fin")
+    await chat.say("anim", "/bilan")
+    assert chat.text.count(long_name) >= 2  # in the attendance and the equity grids
+    assert "…" not in chat.text

@@ -63,7 +63,7 @@ async def test_speaking_then_passing_counts_the_time_but_not_a_turn(chat: Chat) 
     await chat.say("alice", "/fini")
     await chat.say("anim", "/seance fin")
     recap = chat.recaps()[0]
-    assert "- anim (animation) : 40 s (0 tour)" in recap
+    assert "- anim (animation) : 40 s (aucun tour)" in recap
     assert "- alice : 0 s (1 tour)" in recap
 
 

@@ -66,7 +66,7 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
     await chat.say("alice", "/action Appeler la fédération")
     await chat.say("anim", "/seance fin")
     assert await wait_until(chat, start + timedelta(days=7)) == [
-        "Une semaine après la séance 1 : où en sont les actions ? (1 ouvertes)\n"
+        "Une semaine après la séance 1 : où en sont les actions ? (1 ouverte)\n"
         "- #1 Appeler la fédération — alice"
     ]
     assert await wait_until(chat, start + timedelta(days=30)) == []
