@@ -96,7 +96,10 @@ class Dispatcher:
             lang = circle.settings.language if circle else "fr"
             now = self._clock.now()
             try:
-                parsed = self._parser.parse(event.text, event.resolve_user)
+                if event.command is not None:
+                    parsed = self._parser.check(event.command)
+                else:
+                    parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
                 return self._refused(event, lang, refusal, None)
             ctx = Context(
@@ -111,6 +114,7 @@ class Dispatcher:
                 protocols=self._protocols,
                 commands=self._commands,
                 defaults=self._defaults,
+                names=event.names,
             )
             try:
                 await self._run(ctx, event, parsed)

@@ -15,7 +15,7 @@ import contextlib
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from adapters.config import DiscordConfig
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
+from bot.commands.parser import ParsedCommand
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
@@ -41,12 +42,13 @@ EMBED_LIMIT = 4096
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
 BUTTONS: tuple[tuple[str, str, str, str, discord.ButtonStyle], ...] = (
-    # custom id, command, French label, English label, style
-    ("cercle:tour", "/tour", "✋ Lever la main", "✋ Raise hand", discord.ButtonStyle.primary),
-    ("cercle:passe", "/passe", "Passer", "Pass", discord.ButtonStyle.secondary),
-    ("cercle:fini", "/fini", "J'ai fini", "I'm done", discord.ButtonStyle.success),
-    ("cercle:suivant", "/suivant", "Suivant", "Next", discord.ButtonStyle.danger),
+    # custom id, command key, French label, English label, style
+    ("cercle:tour", "tour", "✋ Lever la main", "✋ Raise hand", discord.ButtonStyle.primary),
+    ("cercle:passe", "passe", "Passer", "Pass", discord.ButtonStyle.secondary),
+    ("cercle:fini", "fini", "J'ai fini", "I'm done", discord.ButtonStyle.success),
+    ("cercle:suivant", "suivant", "Suivant", "Next", discord.ButtonStyle.danger),
 )
+_BUTTON_COMMANDS = {spec.fr: spec for spec in COMMANDS}
 
 
 def resolve_mention(token: str) -> UserRef | None:
@@ -71,10 +73,13 @@ def chunks(text: str, limit: int) -> list[str]:
     return parts or [""]
 
 
+Press = Callable[[discord.Interaction, ParsedCommand, Mapping[UserRef, str]], Awaitable[None]]
+
+
 class StatusButtons(discord.ui.View):
     """The buttons under the live status; persistent, so they work after a restart."""
 
-    def __init__(self, press: Callable[[discord.Interaction, str], Awaitable[None]], lang: str):
+    def __init__(self, press: Press, lang: str):
         super().__init__(timeout=None)
         for custom_id, command, fr, en, style in BUTTONS:
             button: discord.ui.Button[StatusButtons] = discord.ui.Button(
@@ -84,11 +89,11 @@ class StatusButtons(discord.ui.View):
             self.add_item(button)
 
     @staticmethod
-    def _make(
-        press: Callable[[discord.Interaction, str], Awaitable[None]], command: str
-    ) -> Callable[[discord.Interaction], Awaitable[None]]:
+    def _make(press: Press, command: str) -> Callable[[discord.Interaction], Awaitable[None]]:
+        parsed = ParsedCommand(_BUTTON_COMMANDS[command], {})
+
         async def callback(interaction: discord.Interaction) -> None:
-            await press(interaction, command)
+            await press(interaction, parsed, {})
 
         return callback
 
@@ -186,7 +191,12 @@ class DiscordAdapter:
         wanted = set(self.config.facilitator_roles)
         return any(role.name in wanted for role in roles)
 
-    async def _run_command(self, interaction: discord.Interaction, text: str) -> None:
+    async def _run_command(
+        self,
+        interaction: discord.Interaction,
+        command: ParsedCommand,
+        names: Mapping[UserRef, str],
+    ) -> None:
         channel_id = interaction.channel_id
         if channel_id is None:
             return
@@ -195,7 +205,9 @@ class DiscordAdapter:
             channel=ChannelRef(PLATFORM, str(channel_id)),
             author=UserRef(PLATFORM, str(user.id)),
             author_name=user.display_name,
-            text=text,
+            text="/" + command.spec.key.replace(".", " "),
+            command=command,
+            names=names,
             platform_facilitator=self._is_facilitator(interaction),
             platform_knows_roles=True,
             resolve_user=resolve_mention,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ class Context:
     wakeups: dict[str, Wakeup | None] = field(default_factory=dict)  # applied after commit
     seance: Seance | None = None  # the open séance, when the dispatcher loaded one
     drawings: list[Drawing] = field(default_factory=list)  # charts drawn after commit
+    names: Mapping[UserRef, str] = field(default_factory=dict)  # as the platform sent them
 
     @property
     def lang(self) -> str:
@@ -87,7 +88,10 @@ class Context:
         return self.tr.text(self.lang, key, **args)
 
     def name(self, user: UserRef) -> str:
-        return self.circle.name_of(user) if self.circle else user.id
+        """A member's name; for someone not in the roster, the name the platform sent along."""
+        if self.circle is not None and user in self.circle.members:
+            return self.circle.name_of(user)
+        return self.names.get(user) or user.id
 
     def say(self, key: str, *, mentions: Iterable[UserRef] = (), **args: Any) -> None:
         """A public message in the circle's channel."""
