@@ -332,10 +332,12 @@ class CercleBot:
         self.adapter = DiscordAdapter(runtime.core, runtime.config.discord, client=new_client())
         run_command = self.adapter._run_command
 
-        async def timed_run_command(interaction: discord.Interaction, text: str) -> None:
+        async def timed_run_command(
+            interaction: discord.Interaction, command: Any, names: Any
+        ) -> None:
             marks.mark(interaction.id, "handler")
             marks.current = interaction.id
-            await run_command(interaction, text)
+            await run_command(interaction, command, names)
 
         # Set before start(): the command tree and the status buttons are built in setup_hook
         # from `self._run_command`, so they take this instance attribute.

@@ -10,6 +10,7 @@ from bot.dispatcher import Dispatcher, Outcome
 from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE
 from bot.domain.protocol import ProtocolBook
+from bot.domain.refs import ChannelRef
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
@@ -55,6 +56,7 @@ class CercleCore:
             scheduler = manual
         self.scheduler = scheduler
         locks = KeyedLocks()
+        self._locks = locks
         self.dispatcher = Dispatcher(
             uow_factory,
             clock,
@@ -75,6 +77,11 @@ class CercleCore:
 
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)
+
+    def busy(self, channel: ChannelRef) -> bool:
+        """Something is being handled in `channel` (a command, a time box): a new command there
+        waits its turn. Adapters with a deadline to acknowledge (Discord) then do so at once."""
+        return self._locks.busy(channel.key)
 
     async def wake(self, key: str, now: datetime) -> list[Effect]:
         """Called by the scheduler: `prompt:<id>` or `timebox:<séance id>` is due at `now`, or

@@ -24,6 +24,7 @@ from discord import app_commands
 
 from adapters.config import DiscordConfig
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
+from adapters.discord.deadline import acknowledge_in_time
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000
-ACK_WITHIN_SECONDS = 2.0  # Discord drops an interaction not acknowledged within 3 s
 EMBED_LIMIT = 4096
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
@@ -214,11 +214,9 @@ class DiscordAdapter:
             home=DISCORD_HOME,
             shard_key=interaction.guild_id,
         )
+        busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
-        done, _ = await asyncio.wait({handling}, timeout=ACK_WITHIN_SECONDS)
-        if not done:
-            # Discord wants an answer within 3 s: say we are on it, answer when done.
-            await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge_in_time(interaction, handling, busy)
         outcome = await handling
         await self._answer(interaction, event.author, outcome.effects)
 
