@@ -23,8 +23,10 @@ import discord
 from discord import app_commands
 
 from adapters.config import DiscordConfig
+from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
+from adapters.discord.markup import NO_PINGS, pinging, safe
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
@@ -134,6 +136,7 @@ class DiscordAdapter:
         intents.members = False
         intents.presences = False
         self.client = client or _client(config, intents)
+        self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[_Send] = asyncio.Queue()
@@ -154,6 +157,7 @@ class DiscordAdapter:
         for command in commands:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
+        fallback.install(self.client, self.tree, {b[0] for b in BUTTONS}, self.core.translator)
         for guild_id in self._own_guilds(self.config.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -248,7 +252,7 @@ class DiscordAdapter:
         if interaction.response.is_done():
             # deferred (the core took long): answers are follow-ups, public ones go the channel
             texts = "\n".join(r.text for r in mine) or "✅"
-            await interaction.followup.send(texts[:MESSAGE_LIMIT], ephemeral=True)
+            await interaction.followup.send(safe(texts, MESSAGE_LIMIT), ephemeral=True)
             left = list(public)
         elif public:
             first, *others = public
@@ -256,10 +260,10 @@ class DiscordAdapter:
             for reply in others:
                 await interaction.followup.send(**self._reply_kwargs(reply))
             for reply in mine:
-                await interaction.followup.send(reply.text[:MESSAGE_LIMIT], ephemeral=True)
+                await interaction.followup.send(safe(reply.text, MESSAGE_LIMIT), ephemeral=True)
         elif mine:
             text = "\n".join(r.text for r in mine)
-            await interaction.response.send_message(text[:MESSAGE_LIMIT], ephemeral=True)
+            await interaction.response.send_message(safe(text, MESSAGE_LIMIT), ephemeral=True)
         else:
             await interaction.response.defer(ephemeral=True, thinking=False)
         for post in files:
@@ -268,20 +272,19 @@ class DiscordAdapter:
                 continue
             file = discord.File(io.BytesIO(post.content), filename=post.filename)
             await interaction.followup.send(
-                post.caption or post.filename, file=file, ephemeral=True
+                safe(post.caption or post.filename, MESSAGE_LIMIT), file=file, ephemeral=True
             )
         return left
 
     def _reply_kwargs(self, reply: Reply) -> dict[str, Any]:
-        text = reply.text
+        text = safe(reply.text, MESSAGE_LIMIT)
         for user in reply.mentions:
             if user.platform == PLATFORM and user.id.isdigit():
                 text = f"<@{user.id}> " + text if f"<@{user.id}>" not in text else text
                 break
-        users = [discord.Object(id=int(u.id)) for u in reply.mentions if u.id.isdigit()]
         return {
             "content": text[:MESSAGE_LIMIT],
-            "allowed_mentions": discord.AllowedMentions(users=users, roles=False, everyone=False),
+            "allowed_mentions": pinging(reply.mentions, PLATFORM),
         }
 
     async def _suggest(
@@ -417,10 +420,10 @@ class DiscordAdapter:
             if isinstance(post, RecapPost):
                 await person.send(**self._recap_kwargs(post))
             elif isinstance(post, Reply):
-                await person.send(post.text[:MESSAGE_LIMIT])
+                await person.send(safe(post.text, MESSAGE_LIMIT))
             else:
                 file = discord.File(io.BytesIO(post.content), filename=post.filename)
-                await person.send(post.caption or None, file=file)
+                await person.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)
 
         return send
 
@@ -428,7 +431,7 @@ class DiscordAdapter:
         async def send() -> None:
             channel = await self._channel(channel_id)
             file = discord.File(io.BytesIO(post.content), filename=post.filename)
-            await channel.send(post.caption or None, file=file)
+            await channel.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)
 
         return send
 
@@ -444,7 +447,9 @@ class DiscordAdapter:
 
         async def send() -> None:
             title, _, body = view.text.partition("\n")
-            embed = discord.Embed(title=title[:256], description=body[:EMBED_LIMIT] or None)
+            embed = discord.Embed(
+                title=safe(title, 256), description=safe(body, EMBED_LIMIT) or None
+            )
             buttons = None if view.closed else StatusButtons(self._run_command, view.lang)
             existing = self._status_message.get(key)
             if existing is not None:
