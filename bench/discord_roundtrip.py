@@ -5,7 +5,7 @@ Run with no arguments from the repository root:
     .venv/bin/python bench/discord_roundtrip.py
 
 Everything runs in this one event loop, on 127.0.0.1: a LoopbackDiscord (the fake of Discord's
-API v10 gateway + REST used by the tests, tests/adapters/discord/loopback.py), and the unmodified
+API v10 gateway + REST used by the tests, tests/adapters/discord/loopback/), and the unmodified
 discord.py pointed at it (`Route.BASE` and `DiscordWebSocket.DEFAULT_GATEWAY`, as the tests'
 conftest does). Two bots take turns on it, since the loopback serves one bot session at a time:
 

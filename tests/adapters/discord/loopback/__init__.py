@@ -1,0 +1,133 @@
+"""A loopback Discord: a small fake of Discord's API v10 on 127.0.0.1, for the real discord.py.
+
+Tests run the unmodified discord.py client against it: point `discord.http.Route.BASE` at
+`LoopbackDiscord.api_base` and `DiscordWebSocket.DEFAULT_GATEWAY` at `.gateway_url` (the
+`discord_client_factory` fixture does both). The loopback then plays Discord: the gateway
+websocket with its shards and sessions (`gateway`), the REST routes a slash-command bot uses
+(`rest`), a model of guilds, channels, members, messages and interactions to assert on (`model`),
+and Discord's validation of what the bot sends (`validation`).
+
+Tests act as users with `send_slash` and `click`, which build the INTERACTION_CREATE that Discord
+would send (from the command the bot registered, so option types and ids are real) to the
+session(s) of the guild's shard (`Interaction.sessions`, `.connections`), and wait with
+`wait_for`, which re-checks a predicate each time the loopback records something. Nothing sleeps
+for a fixed time and every wait has a timeout.
+
+Modules: `model` (constants, enums, the world's dataclasses) · `validation` (Discord's checks on
+bodies) · `core` (state, lookups, waits) · `gateway` (websocket, sessions, dispatch) · `rest`
+(routes, messages) · `server` (`LoopbackDiscord`: lifecycle, building the world, acting as users).
+"""
+
+from tests.adapters.discord.loopback.model import (
+    ALL_PERMISSIONS,
+    API_VERSION,
+    ATTACHMENT,
+    ATTACHMENT_SIZE_LIMIT,
+    BOOLEAN,
+    CHANNEL,
+    CLIENT_CLOSE_CODES,
+    DEFAULT_TIMEOUT,
+    DISCORD_EPOCH_MS,
+    DM_PERMISSIONS,
+    EPHEMERAL,
+    EVERYONE_PERMISSIONS,
+    GUILDS_PER_SHARD,
+    HEARTBEAT_INTERVAL_MS,
+    INTEGER,
+    INTERACTION_DEADLINE,
+    LOADING,
+    MENTIONABLE,
+    NUMBER,
+    PRIVILEGED_INTENTS,
+    ROLE,
+    SELECT_TYPES,
+    SESSION_START_LIMIT,
+    SESSION_START_RESET_MS,
+    SETTABLE_FLAGS,
+    SHARD_SHIFT,
+    STRING,
+    SUB_COMMAND,
+    SUB_COMMAND_GROUP,
+    USER,
+    ApiError,
+    Attachment,
+    Callback,
+    CallbackType,
+    Channel,
+    GatewayConnection,
+    GatewaySession,
+    Guild,
+    Intent,
+    Interaction,
+    InteractionType,
+    Json,
+    Member,
+    Message,
+    MessageFlag,
+    MessageVersion,
+    Overwrite,
+    Permission,
+    RestCall,
+    Role,
+    UploadedFile,
+    User,
+    shard_of,
+)
+from tests.adapters.discord.loopback.server import LoopbackDiscord
+
+__all__ = [
+    "ALL_PERMISSIONS",
+    "API_VERSION",
+    "ATTACHMENT",
+    "ATTACHMENT_SIZE_LIMIT",
+    "BOOLEAN",
+    "CHANNEL",
+    "CLIENT_CLOSE_CODES",
+    "DEFAULT_TIMEOUT",
+    "DISCORD_EPOCH_MS",
+    "DM_PERMISSIONS",
+    "EPHEMERAL",
+    "EVERYONE_PERMISSIONS",
+    "GUILDS_PER_SHARD",
+    "HEARTBEAT_INTERVAL_MS",
+    "INTEGER",
+    "INTERACTION_DEADLINE",
+    "LOADING",
+    "MENTIONABLE",
+    "NUMBER",
+    "PRIVILEGED_INTENTS",
+    "ROLE",
+    "SELECT_TYPES",
+    "SESSION_START_LIMIT",
+    "SESSION_START_RESET_MS",
+    "SETTABLE_FLAGS",
+    "SHARD_SHIFT",
+    "STRING",
+    "SUB_COMMAND",
+    "SUB_COMMAND_GROUP",
+    "USER",
+    "ApiError",
+    "Attachment",
+    "Callback",
+    "CallbackType",
+    "Channel",
+    "GatewayConnection",
+    "GatewaySession",
+    "Guild",
+    "Intent",
+    "Interaction",
+    "InteractionType",
+    "Json",
+    "LoopbackDiscord",
+    "Member",
+    "Message",
+    "MessageFlag",
+    "MessageVersion",
+    "Overwrite",
+    "Permission",
+    "RestCall",
+    "Role",
+    "UploadedFile",
+    "User",
+    "shard_of",
+]
