@@ -15,6 +15,7 @@ from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
+from bot.outbox import Outbox, prune
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.registry import COMMANDS
@@ -73,6 +74,7 @@ class CercleCore:
             uow_factory, self.translator, self.protocols, locks, scheduler, instance, partition
         )
         self.retention = Retention(uow_factory, locks, partition)
+        self.outbox = Outbox(uow_factory, clock, partition)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
 
     async def handle(self, event: CommandEvent) -> Outcome:
@@ -95,6 +97,9 @@ class CercleCore:
             self._retention_at = next_run(now)
             self.scheduler.wake_at(RETENTION_KEY, self._retention_at, RETENTION_GRACE)
             await self.retention.run(now)
+            rows, events = await prune(self.uow_factory, now)
+            if rows or events:
+                log.info("forgot %d delivered messages and %d handled event ids", rows, events)
             return []
         log.warning("unknown wake-up key %r", key)
         return []

@@ -24,6 +24,7 @@ from bot.effects import Effect, Reply
 from bot.errors import Refusal, TryAgain, again_on_conflict
 from bot.events import CommandEvent
 from bot.locks import KeyedLocks
+from bot.outbox import record, settle_drawn
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.recaps.drawing import finish
 from bot.timing.clock import Clock
@@ -42,6 +43,7 @@ class Outcome:
     command: str | None = None
     refused: str | None = None
     seconds: float = 0.0  # how long handling took, waiting for the circle's lock included
+    duplicate: bool = False  # the platform event was handled before: nothing was done
 
 
 class Dispatcher:
@@ -85,13 +87,30 @@ class Dispatcher:
                 log.exception("a command could not be handled")
                 failed = Refusal("command.failed")
                 outcome = self._refused(event, self._defaults.language, failed, None)
+            else:
+                if outcome.refused is not None and event.event_id is not None:
+                    await self._remember(event.event_id)
         outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         return outcome
 
+    async def _remember(self, event_id: str) -> None:
+        """A refused command changed nothing, but it was handled: not again on a replay."""
+        try:
+            async with self._uow_factory() as uow:
+                if not await uow.handled.seen(event_id):
+                    await uow.handled.add(event_id, self._clock.now())
+                await uow.commit()
+        except Exception:
+            log.exception("could not record the handled event %s", event_id)
+
     async def _handle(self, event: CommandEvent) -> Outcome:
         async with self._uow_factory() as uow:
+            if event.event_id is not None and await uow.handled.seen(event.event_id):
+                await uow.commit()
+                log.info("event %s was handled already; ignored", event.event_id)
+                return Outcome([], duplicate=True)
             circle = await uow.circles.by_channel(event.channel)
             lang = circle.settings.language if circle else "fr"
             now = self._clock.now()
@@ -122,6 +141,12 @@ class Dispatcher:
                     ctx.circle.settle(event.home, event.shard_key)
                 if ctx.seance is not None:
                     note_timebox(ctx, ctx.seance)
+                if event.event_id is not None:
+                    await uow.handled.add(event.event_id, now)
+                home, shard = event.home, event.shard_key
+                if ctx.circle is not None and ctx.circle.home is not None:
+                    home, shard = ctx.circle.home, ctx.circle.shard_key
+                ctx.effects = await record(uow, ctx.effects, home, shard, now)
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
@@ -134,7 +159,10 @@ class Dispatcher:
                 return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
         apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
-        return Outcome(await finish(ctx.effects, ctx.drawings), parsed.spec.key)
+        effects = await finish(ctx.effects, ctx.drawings)
+        if ctx.drawings:
+            await settle_drawn(self._uow_factory, ctx.effects, effects, now)
+        return Outcome(effects, parsed.spec.key)
 
     async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
         spec = parsed.spec

@@ -1,5 +1,8 @@
 """What the core asks an adapter to do: post a message, show the live status, post a recap.
 
+An effect the core wrote to its outbox carries the row's `outbox_id`: the adapter tells the core
+once the platform has acknowledged it (`CercleCore.delivered`), see bot/outbox.py.
+
 `private` effects are for `to` alone where the platform can. `confidential` ones (and private
 recaps) hold things about people (an approval draft, a note that someone is drifting away, what
 /oubli will erase): an adapter that cannot show them to `to` alone must not post them at all.
@@ -22,6 +25,7 @@ class Reply:
     private: bool = False
     mentions: tuple[UserRef, ...] = ()
     confidential: bool = False
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class StatusView:
     text: str
     closed: bool = False
     lang: str = "fr"
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ class RecapPost:
     lang: str = "fr"
     to: UserRef | None = None
     private: bool = False
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,7 @@ class FilePost:
     to: UserRef | None = None
     private: bool = True
     confidential: bool = False
+    outbox_id: int | None = None
 
 
 Effect = Reply | StatusView | RecapPost | FilePost

@@ -38,3 +38,6 @@ class CommandEvent:
     shard_key: int | None = None
     command: ParsedCommand | None = None
     names: Mapping[UserRef, str] = field(default_factory=dict)
+    # The platform's id of the event (Matrix event id, Discord interaction id), prefixed with
+    # the platform: an event seen again is not handled twice (bot/outbox.py). None: no such id.
+    event_id: str | None = None

@@ -13,6 +13,7 @@ from bot.domain.items import Item
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.seance import Seance
+from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
 
 
@@ -109,6 +110,55 @@ class PromptRepository(Protocol):
         """Mark a claimed prompt as dropped (stale) instead of sent."""
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A message of the outbox still waiting for the platform's acknowledgement."""
+
+    id: int
+    effect: Effect
+    created_at: datetime
+    attempts: int = 0
+    home: str | None = None
+
+
+class OutboxRepository(Protocol):
+    """What the core decided to post, kept until the platform acknowledged it (bot/outbox.py)."""
+
+    async def add(
+        self, effects: Sequence[Effect], home: str | None, shard_key: int | None, now: datetime
+    ) -> list[int]:
+        """Store the effects, in order; their row ids."""
+
+    async def replace(self, outbox_id: int, effect: Effect) -> None:
+        """Store the effect as it is now (its chart drawn after commit)."""
+
+    async def waiting(
+        self, partition: Partition = EVERYTHING, created_before: datetime | None = None
+    ) -> list[Waiting]:
+        """What the partition's homes still have to deliver, oldest first."""
+
+    async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None: ...
+
+    async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
+        """Refused by the platform for good: kept for operators, never retried."""
+
+    async def retried(self, outbox_id: int) -> None:
+        """Count one more failed attempt."""
+
+    async def prune(self, before: datetime) -> int:
+        """Forget the delivered and failed rows older than `before`; how many."""
+
+
+class HandledEventRepository(Protocol):
+    """Platform event ids of the commands handled, so a replayed event is not handled again."""
+
+    async def seen(self, event_id: str) -> bool: ...
+
+    async def add(self, event_id: str, now: datetime) -> None: ...
+
+    async def prune(self, before: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
@@ -123,6 +173,12 @@ class UnitOfWork(Protocol):
 
     @property
     def prompts(self) -> PromptRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def handled(self) -> HandledEventRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -217,3 +226,43 @@ class InstanceRow(SQLModel, table=True):
     shares_json: str = "[]"
     started_at: datetime = Field(sa_column=_instant())
     seen_at: datetime = Field(sa_column=_instant())
+
+
+class OutboxRow(SQLModel, table=True):
+    """Something the core decided to post, written in the transaction that decided it, until the
+    platform has acknowledged it (`delivered_at`) or refused it for good (`failed_at`)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # Only what still waits: finding it never walks the history of delivered messages.
+        Index(
+            "ix_outbox_waiting",
+            "id",
+            sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+        ),
+        Index("ix_outbox_created_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    home: str | None = None
+    shard_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    channel: str  # the room it is posted in (platform:id): the order of delivery is per room
+    kind: str  # reply, status, recap, file
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the effect as JSON
+    created_at: datetime = Field(sa_column=_instant())
+    attempts: int = 0
+    delivered_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    failed_at: datetime | None = Field(default=None, sa_column=_instant(True))
+    error: str | None = None
+
+
+class HandledEventRow(SQLModel, table=True):
+    """A platform event (Matrix event id, Discord interaction id) a command came from, recorded
+    in the command's own transaction: the same event seen again is not handled twice."""
+
+    __tablename__ = "handled_event"
+    __table_args__ = (Index("ix_handled_event_at", "handled_at"),)
+
+    event_id: str = Field(primary_key=True)
+    handled_at: datetime = Field(sa_column=_instant())

@@ -54,6 +54,7 @@ from bot.ports import Anonymised
 from storage import mapping
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
+from storage.outbox import SqlHandledEvents, SqlOutbox
 from storage.tables import (
     AttendanceRow,
     CheckInRow,
@@ -205,6 +206,8 @@ class SqlUnitOfWork:
         self.seances = _Seances(self)
         self.items = _Items(self)
         self.prompts = _Prompts(self)
+        self.outbox = SqlOutbox(self)
+        self.handled = SqlHandledEvents(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:

@@ -52,6 +52,7 @@ class Chat:
             home="console:local",  # as the console adapter says it, with its default account
         )
         self.outcome = await self.core.handle(event)
+        await self.core.outbox.done(*self.outcome.effects)  # seen here: delivered
         self.last = list(self.outcome.effects)
         self.effects.extend(self.last)
         return self.outcome
@@ -96,6 +97,7 @@ class Chat:
         scheduler = self.core.scheduler
         assert isinstance(scheduler, ManualScheduler)
         self.last = await scheduler.advance_to(self.clock.now())
+        await self.core.outbox.done(*self.last)
         self.effects.extend(self.last)
         return self.last
 

@@ -7,19 +7,41 @@ really forgets everything the command did.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from bot.domain.circle import Circle
 from bot.domain.items import Item
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.seance import Seance, SeanceStatus
+from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
-from bot.ports import Anonymised
+from bot.ports import Anonymised, Waiting
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row of the fake: replaced, never changed, so copies can share it."""
+
+    effect: Effect | None  # None once delivered: what it said is not kept
+    home: str | None
+    created_at: datetime
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str | None = None
+
+
+class Shallow(dict[Any, Any]):
+    """A dict of immutable values: a unit of work's copy need not copy them."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Shallow:
+        return Shallow(self)
 
 
 @dataclass
@@ -28,6 +50,8 @@ class MemoryStore:
     seances: dict[int, Seance] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
     prompts: dict[int, Prompt] = field(default_factory=dict)
+    outbox: Shallow = field(default_factory=Shallow)
+    handled: Shallow = field(default_factory=Shallow)
     next_id: int = 1
     commits: int = 0
 
@@ -213,6 +237,78 @@ class _Prompts:
         prompt.dropped_at = now
 
 
+class _Outbox:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def add(
+        self, effects: Sequence[Effect], home: str | None, shard_key: int | None, now: datetime
+    ) -> list[int]:
+        ids = []
+        for effect in effects:
+            ids.append(self.store.next_id)
+            self.store.outbox[self.store.next_id] = OutboxEntry(effect, home, now)
+            self.store.next_id += 1
+        return ids
+
+    def _change(self, outbox_id: int, **changes: Any) -> None:
+        self.store.outbox[outbox_id] = dataclasses.replace(self.store.outbox[outbox_id], **changes)
+
+    async def replace(self, outbox_id: int, effect: Effect) -> None:
+        self._change(outbox_id, effect=dataclasses.replace(effect, outbox_id=None))
+
+    async def waiting(
+        self, partition: Partition = EVERYTHING, created_before: datetime | None = None
+    ) -> list[Waiting]:
+        entries: dict[int, OutboxEntry] = self.store.outbox
+        return [
+            Waiting(i, dataclasses.replace(e.effect, outbox_id=i), e.created_at, e.attempts, e.home)
+            for i, e in sorted(entries.items())
+            if e.effect is not None
+            and e.delivered_at is None
+            and e.failed_at is None
+            and (created_before is None or e.created_at < created_before)
+            and (partition.everything or any(s.home == e.home for s in partition.shares))
+        ]
+
+    async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        for outbox_id in outbox_ids:
+            self._change(outbox_id, delivered_at=now, effect=None)
+
+    async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
+        self._change(outbox_id, failed_at=now, error=reason, effect=None)
+
+    async def retried(self, outbox_id: int) -> None:
+        self._change(outbox_id, attempts=self.store.outbox[outbox_id].attempts + 1)
+
+    async def prune(self, before: datetime) -> int:
+        done = [
+            i
+            for i, e in self.store.outbox.items()
+            if (e.delivered_at or e.failed_at) and e.created_at < before
+        ]
+        for outbox_id in done:
+            del self.store.outbox[outbox_id]
+        return len(done)
+
+
+class _Handled:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def seen(self, event_id: str) -> bool:
+        return event_id in self.store.handled
+
+    async def add(self, event_id: str, now: datetime) -> None:
+        self.store.handled[event_id] = now
+
+    async def prune(self, before: datetime) -> int:
+        old = [k for k, at in self.store.handled.items() if at < before]
+        for key in old:
+            del self.store.handled[key]
+        return len(old)
+
+
 class MemoryUnitOfWork:
     def __init__(self, owner: MemoryDatabase) -> None:
         self._owner = owner
@@ -224,6 +320,8 @@ class MemoryUnitOfWork:
         self.seances = _Seances(self._work)
         self.items = _Items(self._work)
         self.prompts = _Prompts(self._work)
+        self.outbox = _Outbox(self._work)
+        self.handled = _Handled(self._work)
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,8 +1,10 @@
 """Posting prompts when they fall due: claim them, drop the stale ones, say the rest.
 
 Due prompts are claimed in batches, in one transaction with what they do (a reminder said, a
-séance opened or closed), so a prompt is either wholly done or still pending after a crash, and
-never done twice: the claim only takes rows that no one has claimed yet.
+séance opened or closed) and with the messages to post (the outbox, bot/outbox.py), so a prompt
+is either wholly done or still pending after a crash, and never done twice: the claim only takes
+rows that no one has claimed yet. A claimed prompt whose message the platform has not taken yet
+waits in the outbox, and is posted after a restart.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.effects import Effect
 from bot.errors import again_on_conflict
 from bot.handlers.seance import close_given, open_given
 from bot.locks import KeyedLocks
+from bot.outbox import record, settle_drawn
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
 from bot.recaps.drawing import finish
@@ -96,12 +99,19 @@ class PromptPoster:
             for prompt in claimed:
                 if (ctx := await self._act(uow, prompt, now)) is not None:
                     contexts.append(ctx)
+            for ctx in contexts:
+                # claimed and to be posted in one transaction: posted later if not now
+                circle = ctx.require_circle()
+                ctx.effects = await record(uow, ctx.effects, circle.home, circle.shard_key, now)
             await uow.commit()
         for prompt in due:
             self._scheduler.cancel(prompt.key)
         for ctx in contexts:
             apply_wakeups(self._scheduler, ctx.wakeups)
-            effects.extend(await finish(ctx.effects, ctx.drawings))
+            drawn = await finish(ctx.effects, ctx.drawings)
+            if ctx.drawings:
+                await settle_drawn(self._uow_factory, ctx.effects, drawn, now)
+            effects.extend(drawn)
         return effects, len(due) == BATCH
 
     async def _act(self, uow: UnitOfWork, prompt: Prompt, now: datetime) -> Context | None:

@@ -17,6 +17,7 @@ from bot.effects import Effect, Reply
 from bot.errors import again_on_conflict
 from bot.handlers.seance import next_protocol_phase, start_phase
 from bot.locks import KeyedLocks
+from bot.outbox import record
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.timing.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
 from bot.timing.schedule import apply_wakeups, note_timebox
@@ -68,6 +69,7 @@ class TimeKeeper:
             if ctx.effects:
                 ctx.effects.append(status_view(self._tr, circle, seance, now))
             note_timebox(ctx, seance)
+            ctx.effects = await record(uow, ctx.effects, circle.home, circle.shard_key, now)
             await uow.commit()
         apply_wakeups(self._scheduler, ctx.wakeups)
         return ctx.effects

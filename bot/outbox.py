@@ -1,0 +1,156 @@
+"""The outbox: what the core decided to post survives a crash, and is posted once.
+
+A command, a time box or a prompt writes its messages as outbox rows in the same transaction as
+the change that caused them: either both are stored or neither is. The adapter that posts a
+message tells the core once the platform has acknowledged it, and only then is the row marked
+delivered. So a crash between "decided" and "acknowledged" leaves the row waiting, and the next
+start posts it (`Outbox.recover`); a send the platform refuses for good (the bot was removed from
+the room) is marked failed, kept for operators and never retried.
+
+Within one process, a row handed to an adapter is *held* until it is done, so the recovery of
+rows left behind never posts one that an adapter is still sending.
+
+The platform event a command came from (a Matrix event id, a Discord interaction id) is recorded
+in the command's own transaction as well: an event seen again (a sync replayed after a crash, a
+gateway RESUME) is not handled a second time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from bot.effects import Effect
+from bot.partition import EVERYTHING, Partition
+from bot.ports import UnitOfWork, UnitOfWorkFactory, Waiting
+from bot.timing.clock import Clock
+
+log = logging.getLogger(__name__)
+
+KEEP_FOR = timedelta(days=7)  # delivered rows and handled event ids, for operators, then pruned
+# A row of this process not handed to any adapter this long after it was written was lost on
+# the way (no adapter was listening yet): recovery takes it.
+ORPHAN_AFTER = timedelta(seconds=30)
+
+
+async def record(
+    uow: UnitOfWork,
+    effects: Sequence[Effect],
+    home: str | None,
+    shard_key: int | None,
+    now: datetime,
+) -> list[Effect]:
+    """Write `effects` to the outbox (in the caller's transaction); they come back numbered."""
+    if not effects:
+        return []
+    ids = await uow.outbox.add(effects, home, shard_key, now)
+    return [dataclasses.replace(e, outbox_id=i) for e, i in zip(effects, ids, strict=True)]
+
+
+class Outbox:
+    """The delivery side of the outbox, for adapters: hold, done, refused, recover."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, partition: Partition) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._partition = partition
+        self.started_at = clock.now()
+        self._held: set[int] = set()
+        self.delivered = 0
+        self.failed = 0
+
+    def hold(self, effects: Iterable[Effect]) -> list[Effect]:
+        """The effects an adapter should send now: those not already being sent here."""
+        fresh: list[Effect] = []
+        for effect in effects:
+            if effect.outbox_id is not None:
+                if effect.outbox_id in self._held:
+                    continue
+                self._held.add(effect.outbox_id)
+            fresh.append(effect)
+        return fresh
+
+    def holding(self) -> int:
+        return len(self._held)
+
+    async def done(self, *effects: Effect) -> None:
+        """The platform acknowledged these (or they needed nothing more)."""
+        ids = [e.outbox_id for e in effects if e.outbox_id is not None]
+        if not ids:
+            return
+        async with self._uow_factory() as uow:
+            await uow.outbox.delivered(ids, self._clock.now())
+            await uow.commit()
+        self._held.difference_update(ids)
+        self.delivered += len(ids)
+
+    async def refused(self, effect: Effect, reason: str) -> None:
+        """The platform refused it for good: never retried."""
+        if effect.outbox_id is None:
+            return
+        async with self._uow_factory() as uow:
+            await uow.outbox.failed(effect.outbox_id, self._clock.now(), reason)
+            await uow.commit()
+        self._held.discard(effect.outbox_id)
+        self.failed += 1
+
+    async def retried(self, effect: Effect) -> None:
+        if effect.outbox_id is None:
+            return
+        async with self._uow_factory() as uow:
+            await uow.outbox.retried(effect.outbox_id)
+            await uow.commit()
+
+    async def recover(self, platform: str) -> list[Effect]:
+        """What this instance's `platform` left undelivered: written before this process
+        started (a crash, a stop that overran), or lost on the way since; now held."""
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            rows = await uow.outbox.waiting(self._partition)
+            await uow.commit()
+        found = [
+            r
+            for r in rows
+            if r.effect.channel.platform == platform
+            and r.id not in self._held
+            and (r.created_at < self.started_at or now - r.created_at >= ORPHAN_AFTER)
+        ]
+        if found:
+            log.info("%d messages left undelivered on %s: sending them now", len(found), platform)
+        return self.hold(r.effect for r in found)
+
+    async def waiting(self, partition: Partition = EVERYTHING) -> list[Waiting]:
+        async with self._uow_factory() as uow:
+            rows = await uow.outbox.waiting(partition)
+            await uow.commit()
+        return rows
+
+
+async def settle_drawn(
+    uow_factory: UnitOfWorkFactory, before: Sequence[Effect], after: Sequence[Effect], now: datetime
+) -> None:
+    """Charts are drawn after commit: store the effects that took one, and close the rows of
+    those left out (a chart that could not be drawn), so recovery never posts them bare."""
+    kept = {e.outbox_id: e for e in after if e.outbox_id is not None}
+    changed = [e for e in before if e.outbox_id in kept and kept[e.outbox_id] != e]
+    dropped = [e.outbox_id for e in before if e.outbox_id is not None and e.outbox_id not in kept]
+    if not changed and not dropped:
+        return
+    async with uow_factory() as uow:
+        for effect in changed:
+            assert effect.outbox_id is not None
+            await uow.outbox.replace(effect.outbox_id, kept[effect.outbox_id])
+        for outbox_id in dropped:
+            await uow.outbox.failed(outbox_id, now, "not drawn")
+        await uow.commit()
+
+
+async def prune(uow_factory: UnitOfWorkFactory, now: datetime) -> tuple[int, int]:
+    """Forget delivered messages and handled event ids older than KEEP_FOR."""
+    async with uow_factory() as uow:
+        rows = await uow.outbox.prune(now - KEEP_FOR)
+        events = await uow.handled.prune(now - KEEP_FOR)
+        await uow.commit()
+    return rows, events

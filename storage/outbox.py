@@ -1,0 +1,293 @@
+"""The outbox and the handled events, in SQL (see bot/outbox.py for why they exist).
+
+An effect is stored as JSON: its fields as they are, people and rooms as `platform:id` keys and
+bytes (a chart, an export) as base64, so a row read back after a crash is the very effect the
+core decided on.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, and_, delete, func, insert, literal_column, or_, select, true, update
+
+from bot.domain.refs import ChannelRef, UserRef
+from bot.effects import (
+    ChartImage,
+    Effect,
+    EmbedField,
+    FilePost,
+    RecapEmbed,
+    RecapPost,
+    Reply,
+    StatusView,
+)
+from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
+from bot.ports import Waiting
+from storage.tables import HandledEventRow, OutboxRow
+
+if TYPE_CHECKING:
+    from storage.uow import SqlUnitOfWork
+
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+HANDLED: Table = HandledEventRow.__table__  # type: ignore[attr-defined]
+# What a row keeps once delivered or refused: when and where, never what it said (people's words
+# and names are not kept beyond their use, and /oubli finds nothing to erase here).
+GONE = ""
+WAITING = and_(OUTBOX.c.delivered_at.is_(None), OUTBOX.c.failed_at.is_(None))
+KINDS: dict[type, str] = {
+    Reply: "reply",
+    StatusView: "status",
+    RecapPost: "recap",
+    FilePost: "file",
+}
+
+
+def _ref(text: str) -> tuple[str, str]:
+    platform, _, ident = text.partition(":")
+    return platform, ident
+
+
+def _user(text: str | None) -> UserRef | None:
+    return UserRef(*_ref(text)) if text else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def effect_payload(effect: Effect) -> str:
+    """The effect as JSON, without its outbox id (the row's own)."""
+    data: dict[str, Any] = {"channel": effect.channel.key}
+    if isinstance(effect, Reply):
+        data |= {
+            "text": effect.text,
+            "to": effect.to.key if effect.to else None,
+            "private": effect.private,
+            "mentions": [u.key for u in effect.mentions],
+            "confidential": effect.confidential,
+        }
+    elif isinstance(effect, StatusView):
+        data |= {
+            "seance_id": effect.seance_id,
+            "message_id": effect.message_id,
+            "text": effect.text,
+            "closed": effect.closed,
+            "lang": effect.lang,
+        }
+    elif isinstance(effect, RecapPost):
+        embed = effect.embed
+        chart = effect.chart
+        data |= {
+            "seance_id": effect.seance_id,
+            "markdown": effect.markdown,
+            "mentions": [u.key for u in effect.mentions],
+            "html": effect.html,
+            "embed": None
+            if embed is None
+            else {
+                "title": embed.title,
+                "description": embed.description,
+                "fields": [[f.name, f.value, f.inline] for f in embed.fields],
+                "footer": embed.footer,
+                "image": embed.image,
+                "truncated": embed.truncated,
+            },
+            "chart": None
+            if chart is None
+            else {"png": _b64(chart.png), "alt": chart.alt, "filename": chart.filename},
+            "number": effect.number,
+            "filename": effect.filename,
+            "lang": effect.lang,
+            "to": effect.to.key if effect.to else None,
+            "private": effect.private,
+        }
+    else:
+        data |= {
+            "filename": effect.filename,
+            "media_type": effect.media_type,
+            "content": _b64(effect.content),
+            "caption": effect.caption,
+            "to": effect.to.key if effect.to else None,
+            "private": effect.private,
+            "confidential": effect.confidential,
+        }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
+    data: dict[str, Any] = json.loads(payload)
+    channel = ChannelRef(*_ref(data["channel"]))
+    if kind == "reply":
+        return Reply(
+            channel,
+            data["text"],
+            to=_user(data["to"]),
+            private=data["private"],
+            mentions=tuple(UserRef(*_ref(u)) for u in data["mentions"]),
+            confidential=data["confidential"],
+            outbox_id=outbox_id,
+        )
+    if kind == "status":
+        return StatusView(
+            channel,
+            data["seance_id"],
+            data["message_id"],
+            data["text"],
+            closed=data["closed"],
+            lang=data["lang"],
+            outbox_id=outbox_id,
+        )
+    if kind == "recap":
+        embed, chart = data["embed"], data["chart"]
+        return RecapPost(
+            channel,
+            data["seance_id"],
+            data["markdown"],
+            mentions=tuple(UserRef(*_ref(u)) for u in data["mentions"]),
+            html=data["html"],
+            embed=None
+            if embed is None
+            else RecapEmbed(
+                embed["title"],
+                embed["description"],
+                tuple(EmbedField(n, v, i) for n, v, i in embed["fields"]),
+                embed["footer"],
+                embed["image"],
+                embed["truncated"],
+            ),
+            chart=None
+            if chart is None
+            else ChartImage(base64.b64decode(chart["png"]), chart["alt"], chart["filename"]),
+            number=data["number"],
+            filename=data["filename"],
+            lang=data["lang"],
+            to=_user(data["to"]),
+            private=data["private"],
+            outbox_id=outbox_id,
+        )
+    return FilePost(
+        channel,
+        data["filename"],
+        data["media_type"],
+        base64.b64decode(data["content"]),
+        caption=data["caption"],
+        to=_user(data["to"]),
+        private=data["private"],
+        confidential=data["confidential"],
+        outbox_id=outbox_id,
+    )
+
+
+def _owned_by(partition: Partition) -> Any:
+    """The rows of the partition's homes (and, on a sharded platform, of its shards)."""
+    if partition.everything:
+        return true()
+    clauses = []
+    for share in partition.shares:
+        mine = OUTBOX.c.home == share.home
+        if share.shard_count is not None and share.shard_ids is not None:
+            key = func.coalesce(OUTBOX.c.shard_key, 0)
+            shard = key.op(">>")(literal_column(str(DISCORD_SHARD_SHIFT))) % share.shard_count
+            mine = and_(mine, shard.in_(share.shard_ids))
+        clauses.append(mine)
+    return or_(*clauses)
+
+
+class SqlOutbox:
+    """The `OutboxRepository` of a SQL unit of work."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add(
+        self, effects: Sequence[Effect], home: str | None, shard_key: int | None, now: datetime
+    ) -> list[int]:
+        ids: list[int] = []
+        for effect in effects:  # one row each: the ids keep the order
+            statement = (
+                insert(OUTBOX)
+                .values(
+                    home=home,
+                    shard_key=shard_key,
+                    channel=effect.channel.key,
+                    kind=KINDS[type(effect)],
+                    payload=effect_payload(effect),
+                    created_at=now,
+                    attempts=0,
+                )
+                .returning(OUTBOX.c.id)
+            )
+            result = await self._uow.conn.execute(statement)
+            ids.append(int(result.scalar_one()))
+        return ids
+
+    async def replace(self, outbox_id: int, effect: Effect) -> None:
+        await self._uow.conn.execute(
+            update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(payload=effect_payload(effect))
+        )
+
+    async def waiting(
+        self, partition: Partition = EVERYTHING, created_before: datetime | None = None
+    ) -> list[Waiting]:
+        query = select(OUTBOX).where(WAITING, _owned_by(partition)).order_by(OUTBOX.c.id)
+        if created_before is not None:
+            query = query.where(OUTBOX.c.created_at < created_before)
+        result = await self._uow.conn.execute(query)
+        return [
+            Waiting(
+                r.id,
+                effect_from_row(r.kind, r.payload, r.id),
+                r.created_at,
+                r.attempts,
+                r.home,
+            )
+            for r in result
+        ]
+
+    async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        await self._uow.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(list(outbox_ids)))
+            .values(delivered_at=now, payload=GONE)
+        )
+
+    async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
+        await self._uow.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == outbox_id)
+            .values(failed_at=now, error=reason[:200], attempts=OUTBOX.c.attempts + 1, payload=GONE)
+        )
+
+    async def retried(self, outbox_id: int) -> None:
+        await self._uow.conn.execute(
+            update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(attempts=OUTBOX.c.attempts + 1)
+        )
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._uow.conn.execute(
+            delete(OUTBOX).where(~WAITING, OUTBOX.c.created_at < before)
+        )
+        return int(result.rowcount or 0)
+
+
+class SqlHandledEvents:
+    """The `HandledEventRepository` of a SQL unit of work."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def seen(self, event_id: str) -> bool:
+        query = select(HANDLED.c.event_id).where(HANDLED.c.event_id == event_id)
+        return (await self._uow.conn.execute(query)).first() is not None
+
+    async def add(self, event_id: str, now: datetime) -> None:
+        await self._uow.conn.execute(insert(HANDLED).values(event_id=event_id, handled_at=now))
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._uow.conn.execute(delete(HANDLED).where(HANDLED.c.handled_at < before))
+        return int(result.rowcount or 0)
