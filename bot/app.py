@@ -131,6 +131,13 @@ class CercleCore:
         self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
         log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
 
+    async def status_message_of(self, channel: ChannelRef) -> str | None:
+        """The platform id of the live status message of the séance open in `channel`."""
+        async with self.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            seance = await uow.seances.open_for(circle.id) if circle else None
+        return seance.status_message_id if seance is not None else None
+
     async def record_status_message(self, seance_id: int, message_id: str) -> None:
         """Remember which message shows a séance's live status, so it is edited, not re-posted."""
         async with self.uow_factory() as uow:

@@ -19,7 +19,6 @@ import fcntl
 import io
 import json
 import logging
-import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,7 +47,16 @@ from nio.exceptions import OlmUnverifiedDeviceError
 
 from adapters.config import MatrixConfig
 from adapters.homes import matrix_home
-from adapters.matrix.render import pill, pills_in, to_html, with_pills
+from adapters.matrix.mentions import html_with_pills, mentions
+from adapters.matrix.private import (
+    hide_login_tokens,
+    private_dir,
+    private_file,
+    private_tree,
+    remember_secret,
+)
+from adapters.matrix.render import pill, pills_in, png_size, to_html
+from adapters.matrix.rooms import ruling_creators
 from bot.app import CercleCore
 from bot.commands.parser import looks_like_command
 from bot.domain.refs import ChannelRef, UserRef
@@ -124,8 +132,8 @@ class MatrixAdapter:
     def _claim_folder(self) -> IO[str]:
         """The data folder holds one account's session, sync position and keys, for one
         process: another instance using it (or another account) would corrupt them."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        claim = (self.dir / "account").open("a+", encoding="utf-8")
+        private_dir(self.dir)
+        claim = private_file(self.dir / "account").open("a+", encoding="utf-8")
         try:
             fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -148,9 +156,8 @@ class MatrixAdapter:
         return claim
 
     def _make_client(self) -> AsyncClient:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        store = self.dir / "store"
-        store.mkdir(exist_ok=True)
+        private_dir(self.dir)
+        store = private_dir(self.dir / "store")
         config = AsyncClientConfig(
             encryption_enabled=self.config.encryption,
             store_sync_tokens=False,
@@ -186,9 +193,8 @@ class MatrixAdapter:
         return data if isinstance(data, dict) else {}
 
     def _save_session(self, data: dict[str, str]) -> None:
-        path = self._session_file()
+        path = private_file(self._session_file())
         path.write_text(json.dumps(data), "utf-8")
-        os.chmod(path, 0o600)
 
     async def login(self) -> None:
         """Use the token from the environment, or a saved session, or log in with a password."""
@@ -204,14 +210,17 @@ class MatrixAdapter:
             client.restore_login(self.config.user_id, saved["device_id"], saved["access_token"])
         else:
             assert self.config.password is not None
+            hide_login_tokens()
             response = await client.login(self.config.password, device_name="Cercle")
             if not isinstance(response, LoginResponse):
                 raise RuntimeError(f"Matrix login failed: {getattr(response, 'message', '')}")
+            remember_secret(response.access_token)
             self._save_session(
                 {"device_id": response.device_id, "access_token": response.access_token}
             )
         if self.config.encryption and client.should_upload_keys:
             await client.keys_upload()
+        private_tree(self.dir / "store")  # the key store nio just opened
 
     def _token_file(self) -> Path:
         return self.dir / "sync_token"
@@ -224,7 +233,7 @@ class MatrixAdapter:
         return token or None
 
     def _save_token(self, token: str) -> None:
-        tmp = self._token_file().with_suffix(".tmp")
+        tmp = private_file(self._token_file().with_suffix(".tmp"))
         tmp.write_text(token, "utf-8")
         tmp.replace(self._token_file())
 
@@ -391,10 +400,14 @@ class MatrixAdapter:
                 await self.client.request_room_key(event)
 
     async def _reaction(self, room_id: str, sender: str, key: str, target: str | None) -> None:
+        """✋ on the live status of the room's open séance means /tour; on anything else it is
+        only a reaction."""
         if not key.startswith(RAISED_HAND) or not target:
             return
-        if not await self._sent_by_bot(room_id, target):
-            return
+        if target not in self._status_event.values():
+            channel = ChannelRef(PLATFORM, room_id)
+            if target != await self.core.status_message_of(channel):
+                return
         await self._command(room_id, sender, "/tour", {})
 
     def _remember_sent(self, event_id: str) -> None:
@@ -423,7 +436,7 @@ class MatrixAdapter:
                 text = text.replace(name, user_id, 1)
         level = room.power_levels.get_user_level(sender) if room else 0
         if sender in await self._creators(room_id):
-            level = max(level, 100)  # room version 12: creators outrank every power level
+            level = max(level, 100)  # creators outrank every power level (room version 12)
         display = room.user_name(sender) if room else None
 
         def resolve(token: str) -> UserRef | None:
@@ -450,7 +463,8 @@ class MatrixAdapter:
         await self.deliver(outcome.effects)
 
     async def _creators(self, room_id: str) -> frozenset[str]:
-        """Who created the room (and its additional creators), read once from its state."""
+        """The creators who outrank power levels (room version 12 and later; nobody in older
+        rooms), read once from the room's state."""
         if room_id not in self._room_creators:
             response = await self.client.room_get_state(room_id)
             events = getattr(response, "events", None)
@@ -464,10 +478,7 @@ class MatrixAdapter:
             )
             if create is None:
                 return frozenset()  # not cached: asked again next time
-            content = create.get("content", {})
-            creators = {content.get("creator") or create.get("sender")}
-            creators.update(content.get("additional_creators") or [])
-            self._room_creators[room_id] = frozenset(c for c in creators if isinstance(c, str))
+            self._room_creators[room_id] = ruling_creators(create)
         return self._room_creators[room_id]
 
     def _resolve(self, room_id: str, token: str) -> UserRef | None:
@@ -534,17 +545,16 @@ class MatrixAdapter:
     def _reply_content(self, room_id: str, reply: Reply) -> dict[str, Any]:
         people = reply.mentions + ((reply.to,) if reply.private and reply.to else ())
         names = self._names(room_id, people)
-        body, html = reply.text, to_html(reply.text)
+        body = reply.text
         if reply.private and reply.to is not None and reply.to.id in names:
             name = names[reply.to.id]
             body = f"{name}: {body}"
-            html = pill(reply.to.id, name) + ": " + html
             others = {k: v for k, v in names.items() if k != reply.to.id}
-            html = with_pills(html, others)
+            html = pill(reply.to.id, name) + ": " + html_with_pills(reply.text, others)
         else:
-            html = with_pills(html, names)
+            html = html_with_pills(reply.text, names)
         content = _message(body, html)
-        content["m.mentions"] = {"user_ids": sorted(names)}
+        content["m.mentions"] = mentions(names)
         return content
 
     def _sender_of(self, room_id: str, content: dict[str, Any]) -> Callable[[], Awaitable[bool]]:
@@ -617,7 +627,7 @@ class MatrixAdapter:
             log.warning("could not open a direct room with %s", user_id)
             return None
         rooms[user_id] = room_id
-        path.write_text(json.dumps(rooms), "utf-8")
+        private_file(path).write_text(json.dumps(rooms), "utf-8")
         return str(room_id)
 
     def _direct_recap(self, user_id: str, recap: RecapPost) -> Callable[[], Awaitable[bool]]:
@@ -670,9 +680,10 @@ class MatrixAdapter:
                 return False
             content: dict[str, Any] = {
                 "msgtype": "m.image",
-                "body": chart.alt,
+                "body": chart.alt,  # names people: it mentions nobody
                 "filename": chart.filename,
-                "info": {"mimetype": "image/png", "size": len(chart.png)},
+                "info": {"mimetype": "image/png", "size": len(chart.png), **png_size(chart.png)},
+                "m.mentions": mentions(),
             }
             if encrypted and keys:
                 content["file"] = {"url": response.content_uri, **keys}
@@ -702,6 +713,7 @@ class MatrixAdapter:
                 "msgtype": "m.file",
                 "body": post.filename,
                 "info": {"mimetype": post.media_type, "size": len(post.content)},
+                "m.mentions": mentions(),
             }
             if encrypted and keys:
                 content["file"] = {"url": response.content_uri, **keys}
@@ -804,9 +816,11 @@ def _first_sync_filter() -> dict[str, Any]:
 
 
 def _message(body: str, html: str) -> dict[str, Any]:
+    """A text message that mentions nobody (a reply with mentions sets its own)."""
     return {
         "msgtype": "m.text",
         "body": body,
         "format": "org.matrix.custom.html",
         "formatted_body": html,
+        "m.mentions": mentions(),
     }
