@@ -15,8 +15,9 @@ import contextlib
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import discord
@@ -87,11 +88,13 @@ class StatusButtons(discord.ui.View):
             button: discord.ui.Button[StatusButtons] = discord.ui.Button(
                 label=fr if lang == "fr" else en, style=style, custom_id=custom_id
             )
-            button.callback = self._make(press, command)  # type: ignore[method-assign]
+            button.callback = self._make(press, command)  # type: ignore[method-assign,assignment]
             self.add_item(button)
 
     @staticmethod
-    def _make(press: Press, command: str) -> Callable[[discord.Interaction], Awaitable[None]]:
+    def _make(
+        press: Press, command: str
+    ) -> Callable[[discord.Interaction], Coroutine[Any, Any, None]]:
         parsed = ParsedCommand(_BUTTON_COMMANDS[command], {})
 
         async def callback(interaction: discord.Interaction) -> None:
@@ -116,7 +119,7 @@ def _client(config: DiscordConfig, intents: discord.Intents) -> discord.Client:
         intents=intents,
         chunk_guilds_at_startup=False,
         shard_count=config.shard_count,
-        shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
+        shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,  # type: ignore[arg-type]
     )
 
 
@@ -342,9 +345,7 @@ class DiscordAdapter:
                     continue
                 recap = effect
                 self._queue.put_nowait(
-                    _Send(
-                        self._lazy_channel_send(channel_id, lambda r=recap: self._recap_kwargs(r))
-                    )
+                    _Send(self._lazy_channel_send(channel_id, partial(self._recap_kwargs, recap)))
                 )
             elif isinstance(effect, StatusView):
                 self._queue_status(channel_id, effect)
@@ -454,11 +455,14 @@ class DiscordAdapter:
             existing = self._status_message.get(key)
             if existing is not None:
                 channel = await self._channel(channel_id)
-                partial = channel.get_partial_message(existing)  # type: ignore[attr-defined]
-                await partial.edit(embed=embed, view=buttons)
+                shown = channel.get_partial_message(existing)  # type: ignore[attr-defined]
+                await shown.edit(embed=embed, view=buttons)
                 return
             channel = await self._channel(channel_id)
-            message = await channel.send(embed=embed, view=buttons)
+            if buttons is None:
+                message = await channel.send(embed=embed)
+            else:
+                message = await channel.send(embed=embed, view=buttons)
             self._status_message[key] = message.id
             await self.core.record_status_message(view.seance_id, str(message.id))
 

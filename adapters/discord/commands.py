@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import discord
@@ -105,7 +105,7 @@ def _callback(
     parent: CommandSpec | None,
     run: Run,
     complete: Complete | None = None,
-) -> Callable[..., Awaitable[None]]:
+) -> Callable[..., Coroutine[Any, Any, None]]:
     args = spec.args
     words = (parent.fr, spec.fr) if parent else (spec.fr,)
 
@@ -144,7 +144,7 @@ def _callback(
         }
     )(decorated)
     if complete is not None:
-        suggestions = {
+        suggestions: dict[str, Any] = {
             arg.name: _suggester(complete, AUTOCOMPLETE[(words[-1], arg.name)])
             for arg in args
             if (words[-1], arg.name) in AUTOCOMPLETE

@@ -81,7 +81,7 @@ SYNC_FILTER: dict[str, Any] = {
 _REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
-class _Client(AsyncClient):
+class _Client(AsyncClient):  # type: ignore[misc]  # nio ships no type information
     """nio's client, telling `on_retry` of each retry after a connection error or a timeout."""
 
     def __init__(self, *args: Any, on_retry: Callable[[int, float], None], **kwargs: Any) -> None:
@@ -89,7 +89,7 @@ class _Client(AsyncClient):
         self._on_retry = on_retry
 
     async def get_timeout_retry_wait_time(self, got_timeouts: int) -> float:
-        wait = await super().get_timeout_retry_wait_time(got_timeouts)
+        wait = float(await super().get_timeout_retry_wait_time(got_timeouts))
         self._on_retry(got_timeouts, wait)
         return wait
 

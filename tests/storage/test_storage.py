@@ -555,7 +555,8 @@ async def test_a_closed_seance_and_its_items_round_trip(any_db: Database) -> Non
     assert seance.status is SeanceStatus.CLOSED
     assert seance.closed_at == at(seconds=90)
     assert seance.paused_since is None
-    assert seance.queue == seance.round_order == seance.round_pending == []
+    assert seance.queue == []
+    assert seance.round_order == seance.round_pending == []
     assert all(p.ended_at == at(seconds=90) for p in seance.phases)
     assert [(t.user, t.outcome, t.ended_at) for t in seance.turns] == [
         (user("anim"), TurnOutcome.FINISHED, at(seconds=60)),
@@ -1050,7 +1051,7 @@ async def test_two_units_loading_the_same_seance_at_once_share_it_with_one(
         assert len(units) == 1  # one of them has the shared object and holds it
         assert db.cache.seance_holders[seance.id] == id(units[0])
         [other] = [u for u in (first, second) if u is not units[0]]
-        assert seance.id in other._private_seances  # it knows its copy is not the shared one
+        assert seance.id in other._private_seances  # type: ignore[attr-defined]  # it knows its copy is not the shared one
         await first.commit()
         await second.commit()
 

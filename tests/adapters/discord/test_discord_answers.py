@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from tests.adapters.discord import test_discord_seance as seance
 from tests.adapters.discord.loopback import LoopbackDiscord
-from tests.adapters.discord.test_discord_seance import TIMEOUT, World, slash
+from tests.adapters.discord.test_discord_seance import TIMEOUT, StartCercle, World, slash
 
 world = seance.world  # the fixtures: a guild with a facilitator and three people, Cercle on it
 start_cercle = seance.start_cercle
@@ -23,9 +21,9 @@ async def _open_floor(loopback: LoopbackDiscord, world: World) -> None:
 
 
 async def test_a_text_option_is_only_text(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    await start_cercle()  # type: ignore[misc]
+    await start_cercle()
     await _open_floor(loopback, world)
     ali = world.people["ali"]
     said = await slash(loopback, ali, world, "action ajouter", texte="relire la charte")
@@ -39,9 +37,9 @@ async def test_a_text_option_is_only_text(
 
 
 async def test_every_answer_carries_allowed_mentions(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    await start_cercle()  # type: ignore[misc]
+    await start_cercle()
     await _open_floor(loopback, world)
     ali, bea = world.people["ali"], world.people["bea"]
     await slash(loopback, ali, world, "tour")
@@ -57,13 +55,13 @@ async def test_every_answer_carries_allowed_mentions(
 
 
 async def test_a_stale_command_gets_an_answer(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    adapter = await start_cercle()  # type: ignore[misc]
+    adapter = await start_cercle()
     await _open_floor(loopback, world)
     # the bot no longer knows /file, but Discord still lists it (an upgrade not synced yet)
-    adapter.tree.remove_command("file", guild=world.guild)  # type: ignore[attr-defined]
-    adapter.tree.remove_command("file")  # type: ignore[attr-defined]
+    adapter.tree.remove_command("file", guild=world.guild)
+    adapter.tree.remove_command("file")
     interaction = await loopback.send_slash(world.people["ali"], world.channel, "file")
     callback = await interaction.wait_callback(TIMEOUT)
     assert callback.ephemeral
@@ -71,9 +69,9 @@ async def test_a_stale_command_gets_an_answer(
 
 
 async def test_options_that_no_longer_match_get_an_answer(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    await start_cercle()  # type: ignore[misc]
+    await start_cercle()
     await _open_floor(loopback, world)
     # Discord still has an older /note whose text was optional; this version requires it
     registered = loopback.registered_commands(world.guild)
@@ -87,9 +85,9 @@ async def test_options_that_no_longer_match_get_an_answer(
 
 
 async def test_an_unknown_button_gets_an_answer(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    await start_cercle()  # type: ignore[misc]
+    await start_cercle()
     await _open_floor(loopback, world)
     status = await loopback.wait_message(
         world.channel, lambda m: bool(m.embeds) and bool(m.custom_ids()), TIMEOUT
@@ -104,10 +102,10 @@ async def test_an_unknown_button_gets_an_answer(
 
 
 async def test_names_and_links_are_escaped_in_the_status_and_answers(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
     bold = loopback.add_member(world.guild, "**gras", locale="fr")
-    await start_cercle()  # type: ignore[misc]
+    await start_cercle()
     await _open_floor(loopback, world)
     said = await slash(loopback, bold, world, "tour")
     assert said.endswith(r"\*\*gras, vous avez la parole.")
