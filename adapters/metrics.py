@@ -17,8 +17,13 @@ Metrics:
 - `cercle_command_seconds{command}`: how long commands took (a histogram, 0.5 ms to 5 s).
 - `cercle_prompts_sent_total`, `cercle_prompts_dropped_total`: prompts posted, and dropped as
   stale, since the start.
+- `cercle_prompts_failed_total`: attempts at a prompt that failed (each is logged; a prompt is
+  tried a few times, then dropped).
 - `cercle_send_queue_length{adapter}`, `cercle_adapter_reconnects_total{adapter}`: messages
   waiting to be sent, and reconnections, of each adapter.
+- `cercle_sends_failed_total{adapter, reason}`: messages the platform refused for good
+  (`forbidden`: the bot may not post there; `not_found`: the room or person is gone; `refused`:
+  another 4xx), logged and not retried; transient failures are retried and not counted here.
 - `cercle_up`: 1 when the last health check (made at each scrape) passed, else 0.
 - the process' own `process_*` metrics (CPU, memory, open files), where the system has them.
 
@@ -159,6 +164,11 @@ class _LiveCollector(Collector):
             "Prompts dropped as stale (too late, or no longer wanted) since the start.",
             value=core.prompts.dropped if core is not None else 0,
         )
+        yield CounterMetricFamily(
+            "cercle_prompts_failed",
+            "Attempts at a prompt that failed (logged; tried again, then dropped) since the start.",
+            value=core.prompts.failed if core is not None else 0,
+        )
         queue = GaugeMetricFamily(
             "cercle_send_queue_length",
             "Messages waiting to be sent (or being sent), by adapter.",
@@ -169,6 +179,11 @@ class _LiveCollector(Collector):
             "Reconnections to the platform since the start, by adapter.",
             labels=["adapter"],
         )
+        sends_failed = CounterMetricFamily(
+            "cercle_sends_failed",
+            "Messages the platform refused for good (not retried), by adapter and reason.",
+            labels=["adapter", "reason"],
+        )
         for adapter in self._metrics.adapters:
             try:
                 name = adapter.name
@@ -178,8 +193,11 @@ class _LiveCollector(Collector):
                 continue
             queue.add_metric([name], length)
             reconnects.add_metric([name], count)
+            for reason, failed in sorted(getattr(adapter, "sends_failed", {}).items()):
+                sends_failed.add_metric([name, reason], failed)
         yield queue
         yield reconnects
+        yield sends_failed
 
 
 async def bounded(work: Awaitable[T], seconds: float) -> tuple[bool, T | None]:

@@ -3,13 +3,16 @@ what happens when another instance changed a circle first (the work is run again
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ATTEMPTS = 3
+ATTEMPTS = 5
+BACKOFF = 0.004  # seconds: the pause before the second attempt, doubled at each one after
 
 
 class Refusal(Exception):
@@ -38,10 +41,13 @@ class ConnectionLost(TryAgain):
 
 async def again_on_conflict(work: Callable[[], Awaitable[T]]) -> T:
     """Run `work` (one whole unit of work); if another process changed what it read, or the
-    connection broke, run it again on fresh data, up to ATTEMPTS times."""
+    connection broke, run it again on fresh data, up to ATTEMPTS times. Each conflict means
+    someone else's work went through; a short random pause, longer each time, keeps two
+    instances adding to one circle from colliding again and again."""
     for attempt in range(1, ATTEMPTS):
         try:
             return await work()
         except TryAgain as reason:
             log.info("run again (attempt %d): %s", attempt + 1, reason)
+            await asyncio.sleep(random.uniform(0, BACKOFF * 2 ** (attempt - 1)))
     return await work()

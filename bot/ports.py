@@ -34,6 +34,9 @@ class CircleRepository(Protocol):
 
     async def get(self, circle_id: int) -> Circle | None: ...
 
+    async def channels(self, circle_ids: Sequence[int]) -> dict[int, ChannelRef]:
+        """The channel of each of these circles that exists, without loading the circles."""
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         """Every circle of the partition, by id."""
 
@@ -48,6 +51,9 @@ class SeanceRepository(Protocol):
     """Séances of circles."""
 
     async def get(self, seance_id: int) -> Seance | None: ...
+
+    async def channel_of(self, seance_id: int) -> ChannelRef | None:
+        """The channel of the séance's circle, without loading either."""
 
     async def open_for(self, circle_id: int) -> Seance | None: ...
 
@@ -74,12 +80,16 @@ class ItemRepository(Protocol):
 
     async def for_circle(self, circle_id: int) -> list[Item]: ...
 
+    async def open_actions(self, circle_id: int) -> list[Item]:
+        """The circle's actions not done yet, by number."""
+
     async def get(self, circle_id: int, number: int) -> Item | None: ...
 
     async def add(self, item: Item) -> None: ...
 
     async def update(self, item: Item) -> None:
-        """Store the item's changed fields (done, withheld, author, owner)."""
+        """Store the item's changed fields (done, withheld, author, owner); raises
+        ConcurrentChange if another instance changed it since this unit of work read it."""
 
     async def delete(self, circle_id: int, numbers: Sequence[int]) -> None: ...
 

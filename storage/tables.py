@@ -78,7 +78,17 @@ class SeanceRow(SQLModel, table=True):
     """A séance, with the live state of the floor while it is open."""
 
     __tablename__ = "seance"
-    __table_args__ = (UniqueConstraint("circle_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("circle_id", "number"),
+        # one open séance per circle, even between instances
+        Index(
+            "ix_seance_one_open",
+            "circle_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     circle_id: int = Field(
@@ -187,6 +197,7 @@ class ItemRow(SQLModel, table=True):
     due: date | None = None
     done_at: datetime | None = Field(default=None, sa_column=_instant(True))
     withheld: bool = False
+    version: int = 0  # +1 at every change (optimistic locking between instances)
 
 
 class PromptRow(SQLModel, table=True):

@@ -40,11 +40,11 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain.circle import Circle
-from bot.domain.items import Item
+from bot.domain.items import Item, ItemKind
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.seance import Seance, SeanceStatus
@@ -286,6 +286,10 @@ class SqlUnitOfWork:
             for seance in self._touched_seances.values():
                 await self._flush_seance(seance)
             await self.conn.commit()
+        except IntegrityError as error:
+            # a second open séance, a channel bound twice: another instance got there first
+            await self._rollback(keep_unchanged=False)
+            raise ConcurrentChange(f"a unique rule was broken: {error.orig}") from error
         except BaseException:
             await self._rollback(keep_unchanged=False)  # the cache may hold unwritten rows
             raise
@@ -462,8 +466,8 @@ class SqlUnitOfWork:
     async def insert_circle(self, circle: Circle) -> None:
         row = mapping.circle_row(circle)
         row.pop("id")
-        result = await self.conn.execute(insert(CIRCLE).values(**row, version=0))
-        circle.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        result = await self._insert_new(CIRCLE, row)
+        circle.id = int(result.inserted_primary_key[0])
         entry = _CircleEntry(circle, {}, {})
         self._cache.circles[circle.id] = entry
         self._cache.by_channel[circle.channel.key] = circle.id
@@ -472,11 +476,17 @@ class SqlUnitOfWork:
     async def insert_seance(self, seance: Seance) -> None:
         row = mapping.seance_row(seance)
         row.pop("id")
-        result = await self.conn.execute(insert(SEANCE).values(**row, version=0))
-        seance.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        result = await self._insert_new(SEANCE, row)
+        seance.id = int(result.inserted_primary_key[0])
         entry = _SeanceEntry(seance, {}, {}, {}, {}, {})
         self._cache.seances[seance.id] = entry
         self.touch_seance(entry)
+
+    async def _insert_new(self, table: Table, row: Row) -> Any:
+        try:
+            return await self.conn.execute(insert(table).values(**row, version=0))
+        except IntegrityError as error:
+            raise ConcurrentChange(f"{table.name}: a unique rule was broken") from error
 
     async def _flush_circle(self, circle: Circle) -> None:
         entry = self._circle_entry(circle.id)
@@ -636,6 +646,17 @@ class _Circles:
     async def get(self, circle_id: int) -> Circle | None:
         return await self._uow.load_circle(circle_id)
 
+    async def channels(self, circle_ids: Sequence[int]) -> dict[int, ChannelRef]:
+        found: dict[int, ChannelRef] = {}
+        ids = list(circle_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._uow.conn.execute(
+                select(CIRCLE.c.id, CIRCLE.c.channel).where(CIRCLE.c.id.in_(chunk))
+            )
+            found.update((int(i), ChannelRef.from_key(key)) for i, key in rows)
+        return found
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         query = select(CIRCLE.c.id).where(owned_by(partition)).order_by(CIRCLE.c.id)
         ids = (await self._uow.conn.execute(query)).scalars()
@@ -664,6 +685,15 @@ class _Seances:
 
     async def get(self, seance_id: int) -> Seance | None:
         return await self._uow.load_seance(seance_id)
+
+    async def channel_of(self, seance_id: int) -> ChannelRef | None:
+        found = await self._uow.conn.execute(
+            select(CIRCLE.c.channel)
+            .join(SEANCE, SEANCE.c.circle_id == CIRCLE.c.id)
+            .where(SEANCE.c.id == seance_id)
+        )
+        key = found.scalar_one_or_none()
+        return ChannelRef.from_key(key) if key is not None else None
 
     async def open_for(self, circle_id: int) -> Seance | None:
         cache = self._uow._cache.open_by_circle
@@ -771,23 +801,52 @@ class _Seances:
 
 
 class _Items:
+    """Items carry a version, like circles and séances: an update made from an item read
+    before another instance changed it is refused (ConcurrentChange) and the work runs again."""
+
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
+        self._versions: dict[tuple[int, int], int] = {}  # (circle, number) -> version read
+
+    def _read(self, rows: list[Row]) -> list[Item]:
+        items = []
+        for row in rows:
+            self._versions[(row["circle_id"], row["number"])] = row.pop("version")
+            items.append(mapping.item_from_row(row))
+        return items
 
     async def for_seance(self, seance_id: int) -> list[Item]:
         rows = await self._uow.conn.execute(
             select(ITEM).where(ITEM.c.seance_id == seance_id).order_by(ITEM.c.number)
         )
-        return [mapping.item_from_row(r) for r in _rows(rows)]
+        return self._read(_rows(rows))
 
     async def for_circle(self, circle_id: int) -> list[Item]:
         rows = await self._uow.conn.execute(
             select(ITEM).where(ITEM.c.circle_id == circle_id).order_by(ITEM.c.number)
         )
-        return [mapping.item_from_row(r) for r in _rows(rows)]
+        return self._read(_rows(rows))
+
+    async def open_actions(self, circle_id: int) -> list[Item]:
+        rows = await self._uow.conn.execute(
+            select(ITEM)
+            .where(
+                ITEM.c.circle_id == circle_id,
+                ITEM.c.kind == ItemKind.ACTION.value,
+                ITEM.c.done_at.is_(None),
+            )
+            .order_by(ITEM.c.number)
+        )
+        return self._read(_rows(rows))
 
     async def add(self, item: Item) -> None:
-        await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item)))
+        """A duplicate number means another instance numbered an item at the same time from
+        the same circle: a concurrent change, run again on fresh data."""
+        try:
+            await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item), version=0))
+        except IntegrityError as error:
+            raise ConcurrentChange(f"item {item.number} of circle {item.circle_id}") from error
+        self._versions[(item.circle_id, item.number)] = 0
 
     async def get(self, circle_id: int, number: int) -> Item | None:
         rows = _rows(
@@ -795,12 +854,22 @@ class _Items:
                 select(ITEM).where(ITEM.c.circle_id == circle_id, ITEM.c.number == number)
             )
         )
-        return mapping.item_from_row(rows[0]) if rows else None
+        return self._read(rows)[0] if rows else None
 
     async def update(self, item: Item) -> None:
         row = mapping.item_row(item)
-        key = {"circle_id": row.pop("circle_id"), "number": row.pop("number")}
-        await self._uow.conn.execute(update(ITEM).where(_match(ITEM, key)).values(**row))
+        key = (row.pop("circle_id"), row.pop("number"))
+        version = self._versions.get(key)
+        where = [ITEM.c.circle_id == key[0], ITEM.c.number == key[1]]
+        if version is not None:
+            where.append(ITEM.c.version == version)
+        result = await self._uow.conn.execute(
+            update(ITEM).where(*where).values(**row, version=ITEM.c.version + 1)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentChange(f"item {key[1]} of circle {key[0]} changed since read")
+        if version is not None:
+            self._versions[key] = version + 1
 
     async def delete(self, circle_id: int, numbers: Sequence[int]) -> None:
         for start in range(0, len(numbers), 500):

@@ -66,6 +66,10 @@ class _Circles:
     async def get(self, circle_id: int) -> Circle | None:
         return self.store.circles.get(circle_id)
 
+    async def channels(self, circle_ids: Sequence[int]) -> dict[int, ChannelRef]:
+        circles = self.store.circles
+        return {i: circles[i].channel for i in circle_ids if i in circles}
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
 
@@ -91,6 +95,11 @@ class _Seances:
 
     async def get(self, seance_id: int) -> Seance | None:
         return self.store.seances.get(seance_id)
+
+    async def channel_of(self, seance_id: int) -> ChannelRef | None:
+        seance = self.store.seances.get(seance_id)
+        circle = self.store.circles.get(seance.circle_id) if seance else None
+        return circle.channel if circle else None
 
     async def open_for(self, circle_id: int) -> Seance | None:
         return next(
@@ -162,6 +171,9 @@ class _Items:
     async def for_circle(self, circle_id: int) -> list[Item]:
         found = [i for i in self.store.items if i.circle_id == circle_id]
         return copy.deepcopy(sorted(found, key=lambda i: i.number))
+
+    async def open_actions(self, circle_id: int) -> list[Item]:
+        return [i for i in await self.for_circle(circle_id) if i.is_open_action]
 
     async def get(self, circle_id: int, number: int) -> Item | None:
         found = next(

@@ -5,25 +5,29 @@
   custom ids are stable (`cercle:tour`, ...) and registered as a persistent view, so they keep
   working on old messages after a restart.
 - The core answers in a few milliseconds, well within Discord's 3 s to acknowledge; anything
-  not tied to the interaction (status, recap, prompts) goes through one paced send queue.
+  not tied to the interaction (status, recap, prompts) goes through a send queue per channel
+  (adapters/delivery.py). An interaction answer that fails (past Discord's deadline) goes to
+  the channel instead. Each interaction id is recorded with what the command did: one replayed
+  by a gateway RESUME is not handled twice. What the core stored in its outbox and the process
+  could not send before it died is posted after the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
 from adapters.config import DiscordConfig
+from adapters.delivery import Job, Refused, SendQueues, refusal_reason
 from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000
 EMBED_LIMIT = 4096
+RECOVER_EVERY_SECONDS = 60.0  # the outbox is read again for anything left behind
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
 BUTTONS: tuple[tuple[str, str, str, str, discord.ButtonStyle], ...] = (
@@ -103,11 +108,28 @@ class StatusButtons(discord.ui.View):
         return callback
 
 
-@dataclass(slots=True)
-class _Send:
-    action: Callable[[], Awaitable[None]]
-    status_key: tuple[str, int] | None = None
-    version: int = 0
+async def _nothing() -> bool:
+    return True  # nothing to post (a status already shown, no one to send it to)
+
+
+def _attempt(action: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[bool]]:
+    """A send as a delivery job: a refusal for good (403, 404, another 4xx) is `Refused`;
+    a rate limit discord.py gave up on, a 5xx or a lost connection are tried again."""
+
+    async def attempt() -> bool:
+        try:
+            await action()
+        except discord.HTTPException as error:
+            if error.status == 429 or error.status >= 500:
+                log.warning("discord send failed (%s); trying again", error.status)
+                return False
+            raise Refused(refusal_reason(error.status), f"{error.status} {error.text}") from None
+        except (OSError, TimeoutError, aiohttp.ClientError) as error:
+            log.warning("discord send failed: %s", type(error).__name__)
+            return False
+        return True
+
+    return attempt
 
 
 def _client(config: DiscordConfig, intents: discord.Intents) -> discord.Client:
@@ -142,8 +164,8 @@ class DiscordAdapter:
         self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
         self.ready = asyncio.Event()
-        self._queue: asyncio.Queue[_Send] = asyncio.Queue()
-        self._status_versions: dict[tuple[str, int], int] = {}
+        self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
+        self._queues = SendQueues(core.outbox, PLATFORM)
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_message: dict[tuple[str, int], int] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -165,7 +187,7 @@ class DiscordAdapter:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
-        self._tasks.append(asyncio.create_task(self._sender(), name="discord-sender"))
+        self._tasks.append(asyncio.create_task(self._recovering(), name="discord-recovery"))
 
     def _own_guilds(self, guild_ids: tuple[int, ...]) -> list[int]:
         """The configured servers on this instance's shards (each instance syncs its own)."""
@@ -177,14 +199,33 @@ class DiscordAdapter:
     async def on_ready(self) -> None:
         log.info("discord adapter ready as %s", self.client.user)
         self.ready.set()
+        self._ready_again.set()
+
+    async def _recovering(self) -> None:
+        """Post what an earlier run left undelivered once connected, then look again every
+        minute for anything left behind."""
+        while True:
+            waiter = asyncio.ensure_future(self._ready_again.wait())
+            await asyncio.wait({waiter}, timeout=RECOVER_EVERY_SECONDS)
+            waiter.cancel()
+            self._ready_again.clear()
+            if not self.ready.is_set():
+                continue
+            try:
+                left = await self.core.outbox.recover(PLATFORM)
+            except Exception:
+                log.exception("could not read the outbox")
+                continue
+            for effect in left:
+                self._queue_effect(effect)
 
     async def run(self) -> None:
         assert self.config.token is not None
         await self.client.start(self.config.token)
 
     async def stop(self, flush_seconds: float = 5.0) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), flush_seconds)
+        await self._queues.drained(flush_seconds)
+        await self._queues.close()
         for task in self._tasks:
             task.cancel()
         await self.client.close()
@@ -220,28 +261,40 @@ class DiscordAdapter:
             resolve_user=resolve_mention,
             home=DISCORD_HOME,
             shard_key=interaction.guild_id,
+            event_id=f"{PLATFORM}:{interaction.id}",
         )
         busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
         await acknowledge_in_time(interaction, handling, busy)
         outcome = await handling
+        if outcome.duplicate:
+            return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
 
     async def _answer(
         self, interaction: discord.Interaction, author: UserRef, effects: list[Effect]
     ) -> None:
+        ours = [e for e in effects if e.channel.platform == PLATFORM]
+        effects = self.core.outbox.hold(ours)
         mine = [e for e in effects if isinstance(e, Reply) and e.private and e.to == author]
         public = [e for e in effects if isinstance(e, Reply) and not e.private]
         files = [e for e in effects if isinstance(e, FilePost | RecapPost) and e.to == author]
         rest = [e for e in effects if e not in mine and e not in public and e not in files]
+        sent: list[Effect] = []
         try:
-            unsent: list[Effect] = list(await self._respond(interaction, mine, public, files))
-        except discord.HTTPException as error:
-            # The core has already acted (and committed): whatever the interaction could not
-            # carry still reaches the channel, so nobody misses who has the floor.
-            log.warning("interaction answer failed (%s): posting to the channel", error.status)
-            unsent = list(public)
-        await self.deliver([*unsent, *rest])
+            await self._respond(interaction, mine, public, files, sent)
+        except (discord.HTTPException, OSError, TimeoutError) as error:
+            # The core has already acted (and committed): past Discord's deadline (or with
+            # the interaction gone), what it could not carry goes to the channel (private
+            # answers addressed to their person, confidential ones as direct messages).
+            log.warning("interaction answer failed (%r): posting to the channel", error)
+        try:
+            await self.core.outbox.done(*sent)
+        except Exception:
+            log.exception("answered messages could not be marked delivered")
+        for effect in [*mine, *public, *files, *rest]:
+            if effect not in sent:
+                self._queue_effect(effect)
 
     async def _respond(
         self,
@@ -249,35 +302,40 @@ class DiscordAdapter:
         mine: list[Reply],
         public: list[Reply],
         files: list[FilePost | RecapPost],
-    ) -> list[Reply]:
-        """Answer the interaction; returns the public replies left for the channel."""
-        left: list[Reply] = []
+        sent: list[Effect],
+    ) -> None:
+        """Answer the interaction, adding to `sent` what it carried; public replies of a
+        deferred answer are left for the channel."""
         if interaction.response.is_done():
             # deferred (the core took long): answers are follow-ups, public ones go the channel
             texts = "\n".join(r.text for r in mine) or "✅"
             await interaction.followup.send(safe(texts, MESSAGE_LIMIT), ephemeral=True)
-            left = list(public)
+            sent.extend(mine)
         elif public:
             first, *others = public
             await interaction.response.send_message(**self._reply_kwargs(first))
+            sent.append(first)
             for reply in others:
                 await interaction.followup.send(**self._reply_kwargs(reply))
+                sent.append(reply)
             for reply in mine:
                 await interaction.followup.send(safe(reply.text, MESSAGE_LIMIT), ephemeral=True)
+                sent.append(reply)
         elif mine:
             text = "\n".join(r.text for r in mine)
             await interaction.response.send_message(safe(text, MESSAGE_LIMIT), ephemeral=True)
+            sent.extend(mine)
         else:
             await interaction.response.defer(ephemeral=True, thinking=False)
         for post in files:
             if isinstance(post, RecapPost):
                 await interaction.followup.send(**self._recap_kwargs(post), ephemeral=True)
-                continue
-            file = discord.File(io.BytesIO(post.content), filename=post.filename)
-            await interaction.followup.send(
-                safe(post.caption or post.filename, MESSAGE_LIMIT), file=file, ephemeral=True
-            )
-        return left
+            else:
+                file = discord.File(io.BytesIO(post.content), filename=post.filename)
+                await interaction.followup.send(
+                    safe(post.caption or post.filename, MESSAGE_LIMIT), file=file, ephemeral=True
+                )
+            sent.append(post)
 
     def _reply_kwargs(self, reply: Reply) -> dict[str, Any]:
         text = safe(reply.text, MESSAGE_LIMIT)
@@ -323,38 +381,49 @@ class DiscordAdapter:
 
     async def deliver(self, effects: list[Effect]) -> None:
         """Queue what the core asks to post outside an interaction."""
-        for effect in effects:
-            if effect.channel.platform != PLATFORM:
-                continue
-            channel_id = int(effect.channel.id)
-            if isinstance(effect, Reply):
-                if effect.confidential or (effect.private and effect.to is None):
-                    # for that person alone: a direct message, never the channel
-                    if effect.to is not None:
-                        self._queue.put_nowait(_Send(self._direct(effect.to, effect)))
-                    continue
-                if effect.private and effect.to is not None:
-                    # outside an interaction there is no ephemeral: address it in the channel
-                    effect = Reply(effect.channel, effect.text, mentions=(effect.to,))
-                kwargs = self._reply_kwargs(effect)
-                self._queue.put_nowait(_Send(self._channel_send(channel_id, kwargs)))
-            elif isinstance(effect, RecapPost):
-                if effect.private:
-                    if effect.to is not None:  # an approval draft: to that facilitator only
-                        self._queue.put_nowait(_Send(self._direct(effect.to, effect)))
-                    continue
-                recap = effect
-                self._queue.put_nowait(
-                    _Send(self._lazy_channel_send(channel_id, partial(self._recap_kwargs, recap)))
-                )
-            elif isinstance(effect, StatusView):
-                self._queue_status(channel_id, effect)
-            elif isinstance(effect, FilePost):
-                if effect.private:
-                    if effect.to is not None:
-                        self._queue.put_nowait(_Send(self._direct(effect.to, effect)))
-                    continue
-                self._queue.put_nowait(_Send(self._file_send(channel_id, effect)))
+        mine = [e for e in effects if e.channel.platform == PLATFORM]
+        for effect in self.core.outbox.hold(mine):
+            self._queue_effect(effect)
+
+    def _put(self, room: str, action: Callable[[], Awaitable[None]], effect: Effect) -> None:
+        self._queues.put(room, Job(_attempt(action), effect))
+
+    def _queue_effect(self, effect: Effect) -> None:
+        channel_id = int(effect.channel.id)
+        room = str(channel_id)
+        if isinstance(effect, Reply):
+            if effect.confidential or (effect.private and effect.to is None):
+                # for that person alone: a direct message, never the channel
+                if effect.to is not None:
+                    self._put(f"dm:{effect.to.id}", self._direct(effect.to, effect), effect)
+                else:
+                    self._queues.put(room, Job(_nothing, effect))
+                return
+            reply = effect
+            if effect.private and effect.to is not None:
+                # outside an interaction there is no ephemeral: address it in the channel
+                reply = Reply(effect.channel, effect.text, mentions=(effect.to,))
+            self._put(room, self._channel_send(channel_id, self._reply_kwargs(reply)), effect)
+        elif isinstance(effect, RecapPost):
+            if effect.private:
+                if effect.to is not None:  # an approval draft: to that facilitator only
+                    self._put(f"dm:{effect.to.id}", self._direct(effect.to, effect), effect)
+                else:
+                    self._queues.put(room, Job(_nothing, effect))
+                return
+            recap = effect
+            make = functools.partial(self._recap_kwargs, recap)
+            self._put(room, self._lazy_channel_send(channel_id, make), effect)
+        elif isinstance(effect, StatusView):
+            self._queue_status(channel_id, effect)
+        elif isinstance(effect, FilePost):
+            if effect.private:
+                if effect.to is not None:
+                    self._put(f"dm:{effect.to.id}", self._direct(effect.to, effect), effect)
+                else:
+                    self._queues.put(room, Job(_nothing, effect))
+                return
+            self._put(room, self._file_send(channel_id, effect), effect)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)
@@ -441,10 +510,10 @@ class DiscordAdapter:
         if view.message_id and key not in self._status_message and view.message_id.isdigit():
             self._status_message[key] = int(view.message_id)
         if self._status_text.get(key) == view.text:
+            self._queues.put(str(channel_id), Job(_nothing, view))
             return
         self._status_text[key] = view.text
-        version = self._status_versions.get(key, 0) + 1
-        self._status_versions[key] = version
+        version = self._queues.newer_status(key)
 
         async def send() -> None:
             title, _, body = view.text.partition("\n")
@@ -466,32 +535,8 @@ class DiscordAdapter:
             self._status_message[key] = message.id
             await self.core.record_status_message(view.seance_id, str(message.id))
 
-        self._queue.put_nowait(_Send(send, status_key=key, version=version))
-
-    async def _sender(self) -> None:
-        """One message at a time; discord.py honours rate limits, we retry transient errors."""
-        while True:
-            job = await self._queue.get()
-            try:
-                if job.status_key and self._status_versions.get(job.status_key) != job.version:
-                    continue
-                delay = 0.5
-                while True:
-                    try:
-                        await job.action()
-                        break
-                    except discord.HTTPException as error:
-                        if error.status < 500:
-                            log.error("discord refused a message: %s", error.status)
-                            break
-                    except (OSError, TimeoutError) as error:
-                        log.warning("discord send failed: %s", type(error).__name__)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 60.0)
-            except Exception:
-                log.exception("discord send failed for good")
-            finally:
-                self._queue.task_done()
+        job = Job(_attempt(send), view, status_key=key, version=version)
+        self._queues.put(str(channel_id), job)
 
     # -- operations: read by adapters/metrics.py at each scrape ------------------------------
 
@@ -504,8 +549,13 @@ class DiscordAdapter:
         return max(self._sessions - 1, 0) + self._resumes
 
     def send_queue_length(self) -> int:
-        """Messages waiting in the send queue."""
-        return self._queue.qsize()
+        """Messages waiting in the send queues, or being sent."""
+        return self._queues.unfinished
+
+    @property
+    def sends_failed(self) -> Mapping[str, int]:
+        """Messages refused for good, by reason."""
+        return self._queues.sends_failed
 
     def count_reconnections(self) -> None:
         """Listen to the gateway's connect and resume events (the runner calls this)."""

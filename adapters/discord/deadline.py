@@ -12,12 +12,13 @@ no core work), and any other command is deferred if the core has not answered wi
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import discord
 
+log = logging.getLogger(__name__)
 WAIT_SECONDS = 1.0  # from the interaction's creation; Discord allows 3
 MIN_WAIT_SECONDS = 0.05  # a clock ahead of Discord's still gives the core a moment
 
@@ -38,5 +39,7 @@ async def acknowledge_in_time(
             return
     if interaction.response.is_done():
         return
-    with contextlib.suppress(discord.NotFound):  # expired already: the answer goes elsewhere
+    try:
         await interaction.response.defer(ephemeral=True, thinking=True)
+    except discord.HTTPException as error:  # expired already: the answer goes to the channel
+        log.warning("could not defer an interaction (%s)", error.status)

@@ -4,10 +4,14 @@
   are the bot's own messages, the backlog of its very first sync, and what a room said before
   the bot joined it.
 - The sync token is saved only after a sync's events are handled, so commands sent while the
-  bot was down (or crashed mid-way) are handled after a restart — never twice in a row of
-  successful handling, never lost.
-- Sends go through one queue, in order, retried with backoff; a status update that a newer one
-  of the same séance replaces before it is sent is skipped (the live status is edited in place).
+  bot was down (or crashed mid-way) are handled after a restart, never lost; each command's
+  event id is recorded with what it did, so one seen again after a crash is not handled twice.
+- Sends go through one queue per room (adapters/delivery.py), in order, retried with backoff; a
+  status update that a newer one of the same séance replaces before it is sent is skipped (the
+  live status is edited in place). A room nio has not synced yet (a direct room just created,
+  every room before the first sync after a start) is waited for, never given up. What the core
+  stored in its outbox is marked delivered once the homeserver took it; what is left after a
+  crash is posted after the first sync, under the same transaction ids (posted once).
 - Encrypted rooms work with matrix-nio's e2e support; keys live in the data directory.
 """
 
@@ -17,12 +21,12 @@ import asyncio
 import contextlib
 import fcntl
 import io
+import itertools
 import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +38,6 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
-    RoomGetEventResponse,
     RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
@@ -46,6 +49,7 @@ from nio import (
 from nio.exceptions import OlmUnverifiedDeviceError
 
 from adapters.config import MatrixConfig
+from adapters.delivery import Job, Refused, SendQueues
 from adapters.homes import matrix_home
 from adapters.matrix.mentions import html_with_pills, mentions
 from adapters.matrix.private import (
@@ -69,11 +73,12 @@ PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
 SYNC_TIMEOUT_MS = 30_000
-MAX_REMEMBERED_EVENTS = 10_000
 # Answers go out before the bot polls again: its own next long-poll would otherwise compete
 # with them on the homeserver (measured: +10 ms per round trip). Bounded, so an outage of the
 # homeserver never stops the bot from reading.
 DRAIN_BEFORE_POLL_SECONDS = 2.0
+ROOM_WAIT_SECONDS = 30.0  # for a room to appear in a sync, before trying again
+RECOVER_EVERY_SECONDS = 60.0  # the outbox is read again for anything left behind
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
     "presence": {"types": []},
@@ -94,15 +99,6 @@ class _Client(AsyncClient):  # type: ignore[misc]  # nio ships no type informati
         return wait
 
 
-@dataclass(slots=True)
-class _Send:
-    """One queued send; `status_key` lets a newer status replace an unsent older one."""
-
-    action: Callable[[], Awaitable[bool]]
-    status_key: tuple[str, int] | None = None
-    version: int = 0
-
-
 class MatrixAdapter:
     """Runs one Matrix account for Cercle."""
 
@@ -115,16 +111,15 @@ class MatrixAdapter:
         self.dir = data_dir / "matrix"
         self.ready = asyncio.Event()
         self.reconnects = 0
-        self._queue: asyncio.Queue[_Send] = asyncio.Queue()
-        self._unfinished = 0  # queued or being sent
-        self._status_versions: dict[tuple[str, int], int] = {}
+        self._queues = SendQueues(core.outbox, PLATFORM, config.retry_max_seconds)
+        self._synced = asyncio.Condition()  # notified after each sync (rooms may have appeared)
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_event: dict[tuple[str, int], str] = {}
-        self._bot_events: dict[str, bool] = {}
         self._room_creators: dict[str, frozenset[str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._claim = self._claim_folder()
+        self._tx_salt = self._salt()
         self.client = self._make_client()
 
     # -- session ---------------------------------------------------------------------------
@@ -154,6 +149,19 @@ class MatrixAdapter:
             claim.write(self.config.user_id + "\n")
             claim.flush()
         return claim
+
+    def _salt(self) -> str:
+        """Part of every transaction id: a message sent again after a restart keeps its id (the
+        homeserver posts it once), and two databases used with one session never share one."""
+        path = self.dir / "tx_salt"
+        try:
+            salt = path.read_text("utf-8").strip()
+        except OSError:
+            salt = ""
+        if not salt:
+            salt = uuid.uuid4().hex[:12]
+            private_file(path).write_text(salt, "utf-8")
+        return salt
 
     def _make_client(self) -> AsyncClient:
         private_dir(self.dir)
@@ -242,7 +250,6 @@ class MatrixAdapter:
     async def run(self) -> None:
         """Log in, take the first sync as the starting point, then handle syncs until stopped."""
         await self.login()
-        self._tasks.append(asyncio.create_task(self._sender(), name="matrix-sender"))
         since = self._load_token()
         full_state = False
         if since is None:
@@ -259,36 +266,30 @@ class MatrixAdapter:
             full_state = True
         self.ready.set()
         log.info("matrix adapter ready as %s", self.config.user_id)
+        loop = asyncio.get_running_loop()
+        recover_at = 0.0  # after the first sync: the rooms are known then
         while not self._stopping.is_set():
             response = await self._sync_retrying(
                 since, poll_ms=SYNC_TIMEOUT_MS, full_state=full_state
             )
             full_state = False
+            async with self._synced:
+                self._synced.notify_all()
+            if loop.time() >= recover_at:
+                recover_at = loop.time() + RECOVER_EVERY_SECONDS
+                await self._recover()
             await self._accept_invites(response)
             await self._handle_rooms(response)
-            await self._drained(DRAIN_BEFORE_POLL_SECONDS)
+            await self._queues.drained(DRAIN_BEFORE_POLL_SECONDS)
             self._save_token(response.next_batch)
             since = response.next_batch
             await self._maintain_keys()
 
-    async def _drained(self, bound: float) -> None:
-        """Wait (at most `bound` seconds) until every queued send is done.
-
-        asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow the task's own
-        cancellation when the inner wait completes at the same moment."""
-        if self._unfinished == 0:
-            return
-        waiter = asyncio.ensure_future(self._queue.join())
-        try:
-            await asyncio.wait({waiter}, timeout=bound)
-        finally:
-            waiter.cancel()
-
     async def stop(self, flush_seconds: float = 5.0) -> None:
         """Send what is queued (within a bound), then close the connection."""
         self._stopping.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), flush_seconds)
+        await self._queues.drained(flush_seconds)
+        await self._queues.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -388,18 +389,21 @@ class MatrixAdapter:
             if not looks_like_command(body):
                 return
             formatted = event.formatted_body or ""
-            await self._command(room_id, sender, body, pills_in(formatted))
+            await self._command(room_id, sender, body, pills_in(formatted), event.event_id)
         elif isinstance(event, ReactionEvent):
-            await self._reaction(room_id, sender, event.key, event.reacts_to)
+            await self._reaction(room_id, sender, event.key, event.reacts_to, event.event_id)
         elif isinstance(event, UnknownEvent) and event.type == "m.reaction":
             relates = event.source.get("content", {}).get("m.relates_to", {})
-            await self._reaction(room_id, sender, relates.get("key", ""), relates.get("event_id"))
+            key, target = relates.get("key", ""), relates.get("event_id")
+            await self._reaction(room_id, sender, key, target, event.event_id)
         elif isinstance(event, MegolmEvent):
             log.warning("could not decrypt an event in %s; asking for its key", room_id)
             with contextlib.suppress(Exception):
                 await self.client.request_room_key(event)
 
-    async def _reaction(self, room_id: str, sender: str, key: str, target: str | None) -> None:
+    async def _reaction(
+        self, room_id: str, sender: str, key: str, target: str | None, event_id: str
+    ) -> None:
         """✋ on the live status of the room's open séance means /tour; on anything else it is
         only a reaction."""
         if not key.startswith(RAISED_HAND) or not target:
@@ -408,27 +412,11 @@ class MatrixAdapter:
             channel = ChannelRef(PLATFORM, room_id)
             if target != await self.core.status_message_of(channel):
                 return
-        await self._command(room_id, sender, "/tour", {})
+        await self._command(room_id, sender, "/tour", {}, event_id)
 
-    def _remember_sent(self, event_id: str) -> None:
-        if len(self._bot_events) > MAX_REMEMBERED_EVENTS:
-            self._bot_events.clear()
-        self._bot_events[event_id] = True
-
-    async def _sent_by_bot(self, room_id: str, event_id: str) -> bool:
-        """Whether the reacted-to message is the bot's: known if sent since start, else asked
-        of the homeserver (a failed lookup is not remembered, so it is asked again)."""
-        if event_id in self._bot_events:
-            return self._bot_events[event_id]
-        response = await self.client.room_get_event(room_id, event_id)
-        if not isinstance(response, RoomGetEventResponse):
-            log.warning("could not look up %s in %s", event_id, room_id)
-            return False
-        mine = bool(response.event.sender == self.config.user_id)
-        self._bot_events[event_id] = mine
-        return mine
-
-    async def _command(self, room_id: str, sender: str, body: str, pills: dict[str, str]) -> None:
+    async def _command(
+        self, room_id: str, sender: str, body: str, pills: dict[str, str], event_id: str
+    ) -> None:
         room = self.client.rooms.get(room_id)
         text = body.strip()
         for name, user_id in pills.items():
@@ -451,6 +439,7 @@ class MatrixAdapter:
             platform_knows_roles=True,
             resolve_user=resolve,
             home=matrix_home(self.config.user_id),
+            event_id=f"{PLATFORM}:{event_id}",
         )
         outcome = await self.core.handle(event)
         log.debug(
@@ -499,40 +488,55 @@ class MatrixAdapter:
     # -- outgoing --------------------------------------------------------------------------
 
     async def deliver(self, effects: list[Effect]) -> None:
-        """Queue what the core asks to post; the sender task sends it in order."""
-        for effect in effects:
-            if effect.channel.platform != PLATFORM:
-                continue
-            room_id = effect.channel.id
-            if isinstance(effect, Reply):
-                if effect.confidential:
-                    # for that person alone (drift notes, a report): their direct room
-                    if effect.to is not None:
-                        self._enqueue(_Send(self._direct_text(effect.to.id, effect.text)))
-                    continue
-                content = self._reply_content(room_id, effect)
-                self._enqueue(_Send(self._sender_of(room_id, content)))
-            elif isinstance(effect, RecapPost):
-                if effect.private:
-                    # an approval draft: to that facilitator alone, in a direct room
-                    if effect.to is not None:
-                        self._enqueue(_Send(self._direct_recap(effect.to.id, effect)))
-                    continue
-                html = effect.html or to_html(effect.markdown)
-                self._enqueue(_Send(self._sender_of(room_id, _message(effect.markdown, html))))
-                if effect.chart is not None:
-                    self._enqueue(_Send(self._image_sender(room_id, effect)))
-            elif isinstance(effect, StatusView):
-                self._queue_status(room_id, effect)
-            elif isinstance(effect, FilePost):
-                if effect.private and effect.to is not None:
-                    self._enqueue(_Send(self._direct_file(effect.to.id, effect)))
-                elif not effect.private:
-                    self._enqueue(_Send(self._file_sender(room_id, effect)))
+        """Queue what the core asks to post; each room's messages go out in order."""
+        mine = [e for e in effects if e.channel.platform == PLATFORM]
+        for effect in self.core.outbox.hold(mine):
+            self._queue_effect(effect)
 
-    def _enqueue(self, job: _Send) -> None:
-        self._unfinished += 1
-        self._queue.put_nowait(job)
+    async def _recover(self) -> None:
+        """Post what an earlier run (or this one, on the way) left undelivered."""
+        try:
+            left = await self.core.outbox.recover(PLATFORM)
+        except Exception:
+            log.exception("could not read the outbox")
+            return
+        for effect in left:
+            self._queue_effect(effect)
+
+    def _queue_effect(self, effect: Effect) -> None:
+        room_id = effect.channel.id
+        tx = _tx_ids(self._tx_salt, effect)
+        if isinstance(effect, Reply):
+            if effect.confidential:
+                # for that person alone (drift notes, a report): their direct room
+                if effect.to is None:
+                    self._queues.put(room_id, Job(_nothing, effect))
+                    return
+                action = self._direct_text(effect.to.id, effect.text, tx)
+                self._queues.put(f"direct:{effect.to.id}", Job(action, effect))
+                return
+            content = self._reply_content(room_id, effect)
+            self._queues.put(room_id, Job(self._sender_of(room_id, content, next(tx)), effect))
+        elif isinstance(effect, RecapPost):
+            if effect.private:
+                # an approval draft: to that facilitator alone, in a direct room
+                if effect.to is None:
+                    self._queues.put(room_id, Job(_nothing, effect))
+                    return
+                action = self._direct_recap(effect.to.id, effect, tx)
+                self._queues.put(f"direct:{effect.to.id}", Job(action, effect))
+                return
+            self._queues.put(room_id, Job(self._recap_sender(room_id, effect, tx), effect))
+        elif isinstance(effect, StatusView):
+            self._queue_status(room_id, effect, tx)
+        elif isinstance(effect, FilePost):
+            if effect.private and effect.to is not None:
+                action = self._direct_file(effect.to.id, effect, tx)
+                self._queues.put(f"direct:{effect.to.id}", Job(action, effect))
+            elif not effect.private:
+                self._queues.put(room_id, Job(self._file_sender(room_id, effect, tx), effect))
+            else:
+                self._queues.put(room_id, Job(_nothing, effect))
 
     def _names(self, room_id: str, users: tuple[UserRef, ...]) -> dict[str, str]:
         room = self.client.rooms.get(room_id)
@@ -557,24 +561,24 @@ class MatrixAdapter:
         content["m.mentions"] = mentions(names)
         return content
 
-    def _sender_of(self, room_id: str, content: dict[str, Any]) -> Callable[[], Awaitable[bool]]:
-        tx_id = uuid.uuid4().hex  # the same on every retry: the homeserver posts it once
-
+    def _sender_of(
+        self, room_id: str, content: dict[str, Any], tx_id: str
+    ) -> Callable[[], Awaitable[bool]]:
         async def send() -> bool:
             return await self._send(room_id, content, tx_id) is not None
 
         return send
 
-    def _queue_status(self, room_id: str, view: StatusView) -> None:
+    def _queue_status(self, room_id: str, view: StatusView, tx: Iterator[str]) -> None:
         key = (room_id, view.seance_id)
         if view.message_id and key not in self._status_event:
             self._status_event[key] = view.message_id
         if self._status_text.get(key) == view.text:
+            self._queues.put(room_id, Job(_nothing, view))
             return
         self._status_text[key] = view.text
-        version = self._status_versions.get(key, 0) + 1
-        self._status_versions[key] = version
-        tx_id = uuid.uuid4().hex
+        version = self._queues.newer_status(key)
+        first_tx, edit_tx = next(tx), next(tx)
 
         async def send() -> bool:
             original = self._status_event.get(key)
@@ -582,22 +586,19 @@ class MatrixAdapter:
             if original is None:
                 content = _message(view.text, html)
                 content["m.mentions"] = {}
-                event_id = await self._send(room_id, content, tx_id)
+                event_id = await self._send(room_id, content, first_tx)
                 if event_id is None:
                     return False
-                if not event_id:
-                    return True  # refused for good
                 self._status_event[key] = event_id
-                self._bot_events[event_id] = True
                 await self.core.record_status_message(view.seance_id, event_id)
                 return True
             content = _message("* " + view.text, "* " + html)
             content["m.new_content"] = _message(view.text, html)
             content["m.relates_to"] = {"rel_type": "m.replace", "event_id": original}
             content["m.mentions"] = {}
-            return await self._send(room_id, content, tx_id) is not None
+            return await self._send(room_id, content, edit_tx) is not None
 
-        self._enqueue(_Send(send, status_key=key, version=version))
+        self._queues.put(room_id, Job(send, view, status_key=key, version=version))
 
     async def _direct_room(self, user_id: str) -> str | None:
         """The bot's direct room with a person (created once, remembered in the data dir)."""
@@ -630,8 +631,10 @@ class MatrixAdapter:
         private_file(path).write_text(json.dumps(rooms), "utf-8")
         return str(room_id)
 
-    def _direct_recap(self, user_id: str, recap: RecapPost) -> Callable[[], Awaitable[bool]]:
-        tx_id = uuid.uuid4().hex
+    def _direct_recap(
+        self, user_id: str, recap: RecapPost, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
+        tx_id = next(tx)
 
         async def send() -> bool:
             room_id = await self._direct_room(user_id)
@@ -642,8 +645,10 @@ class MatrixAdapter:
 
         return send
 
-    def _direct_text(self, user_id: str, text: str) -> Callable[[], Awaitable[bool]]:
-        tx_id = uuid.uuid4().hex
+    def _direct_text(
+        self, user_id: str, text: str, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
+        tx_id = next(tx)
 
         async def send() -> bool:
             room_id = await self._direct_room(user_id)
@@ -653,30 +658,31 @@ class MatrixAdapter:
 
         return send
 
-    def _direct_file(self, user_id: str, post: FilePost) -> Callable[[], Awaitable[bool]]:
+    def _direct_file(
+        self, user_id: str, post: FilePost, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
         async def send() -> bool:
             room_id = await self._direct_room(user_id)
-            return room_id is not None and await self._file_sender(room_id, post)()
+            return room_id is not None and await self._file_sender(room_id, post, tx)()
 
         return send
 
-    def _image_sender(self, room_id: str, recap: RecapPost) -> Callable[[], Awaitable[bool]]:
-        """The recap's chart as an m.image, its text alternative as the body."""
-        assert recap.chart is not None
-        chart = recap.chart
-        tx_id = uuid.uuid4().hex
+    def _recap_sender(
+        self, room_id: str, recap: RecapPost, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
+        """The recap, then its chart as an m.image (its text alternative as the body); sent
+        again as a whole after a failure, the homeserver posts each part once (same tx ids)."""
+        text_tx, image_tx = next(tx), next(tx)
+        html = recap.html or to_html(recap.markdown)
 
         async def send() -> bool:
-            room = self.client.rooms.get(room_id)
-            encrypted = bool(room and room.encrypted and self.config.encryption)
-            response, keys = await self.client.upload(
-                io.BytesIO(chart.png),
-                content_type="image/png",
-                filename=chart.filename,
-                encrypt=encrypted,
-                filesize=len(chart.png),
-            )
-            if not isinstance(response, UploadResponse):
+            if await self._send(room_id, _message(recap.markdown, html), text_tx) is None:
+                return False
+            chart = recap.chart
+            if chart is None:
+                return True
+            uploaded = await self._upload(room_id, chart.png, "image/png", chart.filename)
+            if uploaded is None:
                 return False
             content: dict[str, Any] = {
                 "msgtype": "m.image",
@@ -684,68 +690,78 @@ class MatrixAdapter:
                 "filename": chart.filename,
                 "info": {"mimetype": "image/png", "size": len(chart.png), **png_size(chart.png)},
                 "m.mentions": mentions(),
+                **uploaded,
             }
-            if encrypted and keys:
-                content["file"] = {"url": response.content_uri, **keys}
-            else:
-                content["url"] = response.content_uri
-            return await self._send(room_id, content, tx_id) is not None
+            return await self._send(room_id, content, image_tx) is not None
 
         return send
 
-    def _file_sender(self, room_id: str, post: FilePost) -> Callable[[], Awaitable[bool]]:
-        caption_tx, file_tx = uuid.uuid4().hex, uuid.uuid4().hex
+    async def _upload(
+        self, room_id: str, data: bytes, media_type: str, filename: str
+    ) -> dict[str, Any] | None:
+        """Upload a file for a room (encrypted if the room is); its `url` or `file` field."""
+        await self._room_synced(room_id)
+        room = self.client.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted and self.config.encryption)
+        response, keys = await self.client.upload(
+            io.BytesIO(data),
+            content_type=media_type,
+            filename=filename,
+            encrypt=encrypted,
+            filesize=len(data),
+        )
+        if not isinstance(response, UploadResponse):
+            log.warning("upload of %s failed: %s", filename, response)
+            return None
+        if encrypted and keys:
+            return {"file": {"url": response.content_uri, **keys}}
+        return {"url": response.content_uri}
+
+    def _file_sender(
+        self, room_id: str, post: FilePost, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
+        caption_tx, file_tx = next(tx), next(tx)
 
         async def send() -> bool:
-            room = self.client.rooms.get(room_id)
-            encrypted = bool(room and room.encrypted and self.config.encryption)
-            response, keys = await self.client.upload(
-                io.BytesIO(post.content),
-                content_type=post.media_type,
-                filename=post.filename,
-                encrypt=encrypted,
-                filesize=len(post.content),
-            )
-            if not isinstance(response, UploadResponse):
-                log.warning("upload of %s failed: %s", post.filename, response)
+            if post.caption:
+                caption = _message(post.caption, to_html(post.caption))
+                if await self._send(room_id, caption, caption_tx) is None:
+                    return False
+            uploaded = await self._upload(room_id, post.content, post.media_type, post.filename)
+            if uploaded is None:
                 return False
             content: dict[str, Any] = {
                 "msgtype": "m.file",
                 "body": post.filename,
                 "info": {"mimetype": post.media_type, "size": len(post.content)},
                 "m.mentions": mentions(),
+                **uploaded,
             }
-            if encrypted and keys:
-                content["file"] = {"url": response.content_uri, **keys}
-            else:
-                content["url"] = response.content_uri
-            if post.caption:
-                caption = _message(post.caption, to_html(post.caption))
-                await self._send(room_id, caption, caption_tx)
             return await self._send(room_id, content, file_tx) is not None
 
         return send
 
-    async def _sender(self) -> None:
-        """Send queued messages one by one; retry with backoff, never drop a transient one."""
-        while True:
-            job = await self._queue.get()
+    async def _room_synced(self, room_id: str) -> bool:
+        """Wait (boundedly) until a sync has brought the room: nio sends only to rooms it knows
+        (a direct room just created, any room before the first sync after a start)."""
+        if room_id in self.client.rooms:
+            return True
+        log.info("waiting for %s to appear in a sync before sending to it", room_id)
+        async with self._synced:
+            waiter = asyncio.ensure_future(
+                self._synced.wait_for(lambda: room_id in self.client.rooms)
+            )
             try:
-                if job.status_key and self._status_versions.get(job.status_key) != job.version:
-                    continue  # a newer status of the same séance is queued
-                delay = 0.5
-                while not await job.action():
-                    log.warning("matrix send failed; retrying in %.1f s", delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.config.retry_max_seconds)
-            except Exception:
-                log.exception("matrix send failed for good")
+                await asyncio.wait({waiter}, timeout=ROOM_WAIT_SECONDS)
             finally:
-                self._unfinished -= 1
-                self._queue.task_done()
+                waiter.cancel()
+        return room_id in self.client.rooms
 
     async def _send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str | None:
-        """One m.room.message; the event id, or None on a transient failure."""
+        """One m.room.message; the event id, None on a transient failure (a room not synced
+        yet is one), or `Refused` when the homeserver says no for good."""
+        if not await self._room_synced(room_id):
+            return None
         room = self.client.rooms.get(room_id)
         try:
             if room is not None and room.encrypted and self.config.encryption:
@@ -766,12 +782,12 @@ class MatrixAdapter:
             log.warning("matrix send to %s failed: %s", room_id, type(error).__name__)
             return None
         if isinstance(response, RoomSendResponse):
-            self._remember_sent(str(response.event_id))
             return str(response.event_id)
-        status = getattr(response, "status_code", "") or ""
-        if str(status).startswith("M_FORBIDDEN") or status in ("M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
-            log.error("matrix refused a message to %s: %s", room_id, status)
-            return ""  # permanent: not retried
+        status = str(getattr(response, "status_code", "") or "")
+        if status.startswith("M_FORBIDDEN"):
+            raise Refused("forbidden", f"{room_id}: {status}")
+        if status in ("M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
+            raise Refused("not_found" if status == "M_NOT_FOUND" else "refused", room_id)
         log.warning("matrix send to %s failed: %s", room_id, getattr(response, "message", ""))
         return None
 
@@ -799,7 +815,26 @@ class MatrixAdapter:
 
     def send_queue_length(self) -> int:
         """Messages queued or being sent (`reconnects` counts failed syncs and retries)."""
-        return self._unfinished
+        return self._queues.unfinished
+
+    @property
+    def sends_failed(self) -> Mapping[str, int]:
+        """Messages refused for good, by reason."""
+        return self._queues.sends_failed
+
+
+async def _nothing() -> bool:
+    return True  # nothing to post (a status already shown, no one to send it to)
+
+
+def _tx_ids(salt: str, effect: Effect) -> Iterator[str]:
+    """Transaction ids for the parts of an effect: from its outbox row when it has one, so a
+    message sent again (after a crash, before it was marked delivered) is posted once."""
+    if effect.outbox_id is None:
+        while True:
+            yield uuid.uuid4().hex
+    for part in itertools.count():
+        yield f"cercle.{salt}.{effect.outbox_id}.{part}"
 
 
 def _first_sync_filter() -> dict[str, Any]:

@@ -1,10 +1,14 @@
 """Posting prompts when they fall due: claim them, drop the stale ones, say the rest.
 
-Due prompts are claimed in batches, in one transaction with what they do (a reminder said, a
-séance opened or closed) and with the messages to post (the outbox, bot/outbox.py), so a prompt
-is either wholly done or still pending after a crash, and never done twice: the claim only takes
-rows that no one has claimed yet. A claimed prompt whose message the platform has not taken yet
-waits in the outbox, and is posted after a restart.
+Each due prompt is claimed in its own transaction, together with what it does (a reminder
+said, a séance opened or closed), under its circle's lock: a prompt is either wholly done or
+still pending after a crash, and never done twice, since the claim only takes rows that no one
+has claimed yet. One prompt that fails (a protocol removed from the configuration, a bug) rolls
+back only itself: it is logged, counted, tried again a minute later a bounded number of times,
+then dropped, while the other circles' prompts go out on time.
+
+The messages a prompt posts are written to the outbox (bot/outbox.py) in that same transaction:
+a prompt claimed whose message the platform has not taken yet is posted after a restart.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
-from bot.domain.items import ItemKind
 from bot.domain.prompts import Prompt, PromptKind, is_stale
 from bot.domain.protocol import ProtocolBook
 from bot.domain.seance import Seance
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 BATCH = 200
 MORE_KEY = "prompt:more"
 GRACE_MORE = timedelta(days=1)
+ATTEMPTS = 3  # a prompt that fails this many times is dropped
+RETRY_AFTER = timedelta(minutes=1)
 
 
 class PromptPoster:
@@ -59,6 +64,8 @@ class PromptPoster:
         self._again: datetime | None = None
         self.sent = 0
         self.dropped = 0
+        self.failed = 0  # attempts that raised (each one logged)
+        self._failures: dict[int, int] = {}  # prompt id -> failed attempts, until done or dropped
 
     async def fire_due(self, now: datetime) -> list[Effect]:
         """Handle one batch of the prompts due by `now`; return what to post.
@@ -82,39 +89,83 @@ class PromptPoster:
         return effects
 
     async def _one_batch(self, now: datetime) -> tuple[list[Effect], bool]:
-        effects: list[Effect] = []
         async with self._uow_factory() as uow:
             due = await uow.prompts.due(now, BATCH, self._partition)
-            channels = set()
-            for prompt in due:
-                circle = await uow.circles.get(prompt.circle_id)
-                if circle is not None:
-                    channels.add(circle.channel.key)
-            await uow.commit()  # nothing to write; keeps what it loaded cached for the claim
-        if not due:
-            return effects, False
-        contexts: list[Context] = []
-        async with self._locks.hold_many(sorted(channels)), self._uow_factory() as uow:
-            claimed = await uow.prompts.claim([p.id for p in due], now, self._claimer)
-            for prompt in claimed:
-                if (ctx := await self._act(uow, prompt, now)) is not None:
-                    contexts.append(ctx)
-            for ctx in contexts:
+            channels = await uow.circles.channels(sorted({p.circle_id for p in due}))
+            await uow.commit()
+        effects: list[Effect] = []
+        for prompt in due:
+            self._scheduler.cancel(prompt.key)
+            channel = channels.get(prompt.circle_id)
+            lock = channel.key if channel is not None else f"circle:{prompt.circle_id}"
+            effects.extend(await self._one_contained(prompt, lock, now))
+        return effects, len(due) == BATCH
+
+    async def _one_contained(self, prompt: Prompt, lock: str, now: datetime) -> list[Effect]:
+        """Act on one prompt in its own unit of work; a failure stays with this prompt."""
+        try:
+            effects = await again_on_conflict(lambda: self._one(prompt.id, lock, now))
+        except Exception:
+            self.failed += 1
+            attempts = self._failures[prompt.id] = self._failures.get(prompt.id, 0) + 1
+            log.exception(
+                "prompt %s (%s) of seance %s failed (attempt %d of %d)",
+                prompt.id,
+                prompt.kind.value,
+                prompt.seance_id,
+                attempts,
+                ATTEMPTS,
+            )
+            if attempts < ATTEMPTS:
+                self._scheduler.wake_at(prompt.key, now + RETRY_AFTER, GRACE_MORE)
+            else:
+                await self._give_up(prompt, lock, now)
+            return []
+        self._failures.pop(prompt.id, None)
+        return effects
+
+    async def _one(self, prompt_id: int, lock: str, now: datetime) -> list[Effect]:
+        async with self._locks.hold(lock), self._uow_factory() as uow:
+            claimed = await uow.prompts.claim([prompt_id], now, self._claimer)
+            acted = await self._act(uow, claimed[0], now) if claimed else None
+            if acted is not None:
                 # claimed and to be posted in one transaction: posted later if not now
+                ctx = acted[0]
                 circle = ctx.require_circle()
                 ctx.effects = await record(uow, ctx.effects, circle.home, circle.shard_key, now)
             await uow.commit()
-        for prompt in due:
-            self._scheduler.cancel(prompt.key)
-        for ctx in contexts:
-            apply_wakeups(self._scheduler, ctx.wakeups)
-            drawn = await finish(ctx.effects, ctx.drawings)
-            if ctx.drawings:
-                await settle_drawn(self._uow_factory, ctx.effects, drawn, now)
-            effects.extend(drawn)
-        return effects, len(due) == BATCH
+        if acted is None:
+            return []
+        ctx, sent = acted
+        if sent:
+            self.sent += 1
+        else:
+            self.dropped += 1
+        apply_wakeups(self._scheduler, ctx.wakeups)
+        drawn = await finish(ctx.effects, ctx.drawings)
+        if ctx.drawings:
+            await settle_drawn(self._uow_factory, ctx.effects, drawn, now)
+        return drawn
 
-    async def _act(self, uow: UnitOfWork, prompt: Prompt, now: datetime) -> Context | None:
+    async def _give_up(self, prompt: Prompt, lock: str, now: datetime) -> None:
+        """Drop a prompt that failed every attempt, so it no longer heads every batch."""
+        self._failures.pop(prompt.id, None)
+        try:
+            async with self._locks.hold(lock), self._uow_factory() as uow:
+                if await uow.prompts.claim([prompt.id], now, self._claimer):
+                    await uow.prompts.drop(prompt.id, now)
+                await uow.commit()
+        except Exception:
+            log.exception("prompt %s could not be dropped", prompt.id)
+            return
+        self.dropped += 1
+        log.warning("prompt %s dropped after %d failed attempts", prompt.id, ATTEMPTS)
+
+    async def _act(
+        self, uow: UnitOfWork, prompt: Prompt, now: datetime
+    ) -> tuple[Context, bool] | None:
+        """Say or do what the prompt calls for; the context, and whether it was sent (not
+        dropped as stale). None when its circle or séance is gone."""
         circle = await uow.circles.get(prompt.circle_id)
         seance = await uow.seances.get(prompt.seance_id)
         if circle is None or seance is None:
@@ -123,7 +174,6 @@ class PromptPoster:
         ctx = Context.for_system(uow, circle, now, self._tr, self._protocols)
         if is_stale(prompt, seance, now):
             await uow.prompts.drop(prompt.id, now)
-            self.dropped += 1
             log.info(
                 "prompt %s (%s) of seance %s dropped as stale (due %s)",
                 prompt.id,
@@ -131,10 +181,9 @@ class PromptPoster:
                 seance.id,
                 prompt.due_at.isoformat(),
             )
-            return ctx
-        self.sent += 1
+            return ctx, False
         await self._say(ctx, prompt, seance)
-        return ctx
+        return ctx, True
 
     async def _say(self, ctx: Context, prompt: Prompt, seance: Seance) -> None:
         circle = ctx.require_circle()
@@ -176,8 +225,7 @@ class PromptPoster:
 
     async def _follow_up(self, ctx: Context, seance: Seance) -> None:
         circle = ctx.require_circle()
-        items = await ctx.uow.items.for_circle(circle.id)
-        open_actions = [i for i in items if i.kind is ItemKind.ACTION and i.done_at is None]
+        open_actions = await ctx.uow.items.open_actions(circle.id)
         if not open_actions:
             ctx.say("prompt.follow_up_none", number=seance.number)
             return

@@ -4,11 +4,15 @@ The core answers "what is due at T" (bot/timing/deadlines.py); a scheduler wakes
 séance's next deadline (the console's simulated clock or APScheduler on real time). Due events
 are applied in order at their own instants, so moving a clock by an hour gives the same
 result as living it.
+
+Each séance's time boxes run in their own unit of work: one that fails is logged, counted and
+tried again a minute later a bounded number of times; other séances are not held back.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from bot.commands.context import Context
 from bot.domain.protocol import PhaseMode, ProtocolBook
@@ -20,9 +24,14 @@ from bot.locks import KeyedLocks
 from bot.outbox import record
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.timing.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
-from bot.timing.schedule import apply_wakeups, note_timebox
+from bot.timing.schedule import TIMEBOX_GRACE, apply_wakeups, note_timebox, timebox_key
 from bot.views.status import status_view
 from bot.views.wording import floor_messages, phase_title
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3  # a séance whose time boxes fail this many times in a row waits for a command
+RETRY_AFTER = timedelta(minutes=1)
 
 
 class TimeKeeper:
@@ -41,24 +50,38 @@ class TimeKeeper:
         self._protocols = protocols
         self._locks = locks
         self._scheduler = scheduler
+        self.failed = 0  # attempts that raised (each one logged)
+        self._failures: dict[int, int] = {}  # séance id -> failed attempts in a row
 
     async def run_seance(self, seance_id: int, now: datetime) -> list[Effect]:
         """Apply, in order and each at its own instant, every event of the séance due by `now`
         (again on fresh data if another instance changed the séance meanwhile: what it already
         applied is then not applied twice)."""
-        return await again_on_conflict(lambda: self._run_seance(seance_id, now))
+        try:
+            effects = await again_on_conflict(lambda: self._run_seance(seance_id, now))
+        except Exception:
+            self.failed += 1
+            attempts = self._failures[seance_id] = self._failures.get(seance_id, 0) + 1
+            log.exception(
+                "time boxes of seance %s failed (attempt %d of %d)", seance_id, attempts, ATTEMPTS
+            )
+            if attempts < ATTEMPTS:
+                self._scheduler.wake_at(timebox_key(seance_id), now + RETRY_AFTER, TIMEBOX_GRACE)
+            else:
+                del self._failures[seance_id]
+            return []
+        self._failures.pop(seance_id, None)
+        return effects
 
     async def _run_seance(self, seance_id: int, now: datetime) -> list[Effect]:
         async with self._uow_factory() as uow:
+            channel = await uow.seances.channel_of(seance_id)
+            await uow.commit()
+        if channel is None:
+            return []
+        async with self._locks.hold(channel.key), self._uow_factory() as uow:
             seance = await uow.seances.get(seance_id)
             circle = await uow.circles.get(seance.circle_id) if seance else None
-            if seance is None or circle is None:
-                return []
-            channel_key, circle_id = circle.channel.key, circle.id
-            await uow.commit()  # nothing to write; keeps what it loaded cached
-        async with self._locks.hold(channel_key), self._uow_factory() as uow:
-            circle = await uow.circles.get(circle_id)
-            seance = await uow.seances.get(seance_id)
             if circle is None or seance is None:
                 return []
             ctx = Context.for_system(uow, circle, now, self._tr, self._protocols, seance)

@@ -1,7 +1,7 @@
 """outbox and handled events: nothing lost, nothing handled twice
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 02:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"  # 0007 in the brief; 0008 came with the merge of issue-15
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
