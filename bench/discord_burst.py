@@ -147,7 +147,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     await command(loopback, anim, channel, "seance phase", phase="suivante")
                     for member in members:
                         await command(loopback, member, channel, "present")
-                    await asyncio.wait_for(adapter._queue.join(), TIMEOUT * 6)
+                    await adapter._queues.drained(TIMEOUT * 6)
                     if profiler is not None:
                         profiler.enable()
                     began, cpu = time.perf_counter(), time.process_time()
@@ -179,7 +179,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                             f"p99 {percentile(to_handler, 99):.0f} ms"
                         )
                     interactions.extend(done)
-                    await asyncio.wait_for(adapter._queue.join(), TIMEOUT * 6)
+                    await adapter._queues.drained(TIMEOUT * 6)
             finally:
                 await adapter.stop(flush_seconds=TIMEOUT)
                 await finish(task)

@@ -19,6 +19,7 @@ from bot.outbox import Outbox, prune
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.registry import COMMANDS
+from bot.suggestions import Suggestion, seance_suggestions
 from bot.timing.clock import Clock
 from bot.timing.deadlines import next_deadline
 from bot.timing.prompting import PromptPoster
@@ -130,6 +131,10 @@ class CercleCore:
         first = now + RETENTION_FIRST_DELAY
         self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
         log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
+
+    async def suggest_seances(self, channel: ChannelRef, typed: str) -> list[Suggestion]:
+        """Séances to offer while someone types a séance number in `channel`."""
+        return await seance_suggestions(self.uow_factory, self.translator, channel, typed)
 
     async def status_message_of(self, channel: ChannelRef) -> str | None:
         """The platform id of the live status message of the séance open in `channel`."""

@@ -176,8 +176,13 @@ class DiscordAdapter:
 
     async def _setup(self) -> None:
         await self.tree.set_translator(CatalogCommandTranslator())
+        hide = discord.Permissions(manage_channels=True)
         commands = build_commands(
-            COMMANDS, self._run_command, self.core.translator, complete=self._suggest
+            COMMANDS,
+            self._run_command,
+            self.core.translator,
+            complete=self._suggest,
+            facilitator_permissions=hide if self.config.hide_facilitator_commands else None,
         )
         for command in commands:
             self.tree.add_command(command)
@@ -356,26 +361,8 @@ class DiscordAdapter:
             names = self.core.protocols.names()
             return [app_commands.Choice(name=n, value=n) for n in names if current in n][:25]
         channel = ChannelRef(PLATFORM, str(interaction.channel_id))
-        async with self.core.uow_factory() as uow:
-            circle = await uow.circles.by_channel(channel)
-            seances = await uow.seances.for_circle(circle.id) if circle else []
-        if circle is None:
-            return []
-        lang, tz, tr = circle.settings.language, circle.settings.timezone, self.core.translator
-        choices: list[app_commands.Choice[Any]] = []
-        for seance in seances:
-            if seance.status.value not in ("planned", "open") or not str(seance.number).startswith(
-                current.strip()
-            ):
-                continue
-            start = seance.planned_at or seance.opened_at
-            label = (
-                f"{seance.number} — {tr.datetime_text(lang, tz, start)}"
-                if start
-                else str(seance.number)
-            )
-            choices.append(app_commands.Choice(name=label[:100], value=seance.number))
-        return choices[:25]
+        found = await self.core.suggest_seances(channel, current)
+        return [app_commands.Choice(name=s.label[:100], value=s.value) for s in found]
 
     # -- outgoing --------------------------------------------------------------------------
 

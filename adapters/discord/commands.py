@@ -21,6 +21,7 @@ from discord.app_commands import locale_str
 from bot.commands.parser import ParsedCommand
 from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
 from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 from bot.i18n.catalog import CatalogTranslator
 
 PLATFORM = "discord"
@@ -70,10 +71,30 @@ class CatalogCommandTranslator(app_commands.Translator):
         return None
 
 
-def _description(tr: CatalogTranslator, key: str) -> locale_str:
+def _first_key(tr: CatalogTranslator, *keys: str) -> str | None:
+    return next((key for key in keys if tr.has("fr", key) and tr.has("en", key)), None)
+
+
+def _description(tr: CatalogTranslator, *keys: str) -> locale_str:
+    """The first of `keys` the catalogs have, in both languages: Discord shows it under the
+    command's name, so it says what the command does (`discord.*` keys say it for Discord)."""
+    key = _first_key(tr, *keys) or keys[-1]
     fr = tr.text("fr", key)[:DESCRIPTION_LIMIT]
     en = tr.text("en", key)[:DESCRIPTION_LIMIT]
     return locale_str(fr, en=en)
+
+
+def _option_description(tr: CatalogTranslator, spec: CommandSpec, arg: ArgSpec) -> locale_str:
+    key = _first_key(tr, f"discord.option.{spec.key}.{arg.name}", f"discord.option.{arg.name}")
+    if key is None:
+        return locale_str(arg.fr[:DESCRIPTION_LIMIT], en=arg.en[:DESCRIPTION_LIMIT])
+    return _description(tr, key)
+
+
+def facilitators_only(spec: CommandSpec) -> bool:
+    """A top-level command that only facilitators may use, whatever its subcommand."""
+    runs = ([spec] if spec.handler is not None else []) + list(spec.subcommands)
+    return bool(runs) and all(s.role >= Role.FACILITATOR for s in runs)
 
 
 def _annotation(arg: ArgSpec) -> Any:
@@ -104,7 +125,9 @@ def _callback(
     spec: CommandSpec,
     parent: CommandSpec | None,
     run: Run,
+    tr: CatalogTranslator,
     complete: Complete | None = None,
+    permissions: discord.Permissions | None = None,
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     args = spec.args
     words = (parent.fr, spec.fr) if parent else (spec.fr,)
@@ -138,11 +161,10 @@ def _callback(
         **{arg.name: locale_str(slug(arg.fr), en=slug(arg.en)) for arg in args}
     )(callback)
     decorated = app_commands.describe(
-        **{
-            arg.name: locale_str(arg.fr[:DESCRIPTION_LIMIT], en=arg.en[:DESCRIPTION_LIMIT])
-            for arg in args
-        }
+        **{arg.name: _option_description(tr, spec, arg) for arg in args}
     )(decorated)
+    if permissions is not None:
+        decorated = app_commands.default_permissions(permissions)(decorated)
     if complete is not None:
         suggestions: dict[str, Any] = {
             arg.name: _suggester(complete, AUTOCOMPLETE[(words[-1], arg.name)])
@@ -181,12 +203,13 @@ def _command(
     tr: CatalogTranslator,
     name: tuple[str, str] | None = None,
     complete: Complete | None = None,
+    permissions: discord.Permissions | None = None,
 ) -> app_commands.Command[Any, ..., None]:
     fr, en = name or (spec.fr, spec.en)
     return app_commands.Command(
         name=locale_str(fr, en=en),
-        description=_description(tr, f"help.{spec.key}"),
-        callback=_callback(spec, parent, run, complete),
+        description=_description(tr, f"discord.help.{spec.key}", f"help.{spec.key}"),
+        callback=_callback(spec, parent, run, tr, complete, permissions),
     )
 
 
@@ -195,19 +218,24 @@ def build_commands(
     run: Run,
     tr: CatalogTranslator,
     complete: Complete | None = None,
+    facilitator_permissions: discord.Permissions | None = None,
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
     """One slash command per core command; a group for those with subcommands.
 
     A command that both runs by itself and has subcommands (`/seance`) gets an `ouvrir`
-    subcommand, since Discord cannot run a group by itself."""
+    subcommand, since Discord cannot run a group by itself. With `facilitator_permissions`
+    (the Discord permission that makes someone a facilitator), commands only facilitators may
+    use are shown by default only to members who have it; server admins can change that."""
     out: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
     for spec in specs:
+        permissions = facilitator_permissions if facilitators_only(spec) else None
         if not spec.subcommands:
-            out.append(_command(spec, None, run, tr, complete=complete))
+            out.append(_command(spec, None, run, tr, complete=complete, permissions=permissions))
             continue
         group = app_commands.Group(
             name=locale_str(spec.fr, en=spec.en),
-            description=_description(tr, f"help.{spec.key}" if spec.handler else "help.aide"),
+            description=_description(tr, f"discord.group.{spec.key}", "discord.help.aide"),
+            default_permissions=permissions,
         )
         if spec.handler is not None:
             name = BASE_SUBCOMMAND.get(spec.fr, DEFAULT_BASE_SUBCOMMAND)

@@ -35,7 +35,15 @@ async def sync_commands(config: DiscordConfig, guild_id: int | None) -> int:
     client = discord.Client(intents=discord.Intents.none())
     tree = app_commands.CommandTree(client)
     await tree.set_translator(CatalogCommandTranslator())
-    for command in build_commands(COMMANDS, _unused, CatalogTranslator(), complete=_no_suggestions):
+    hide = discord.Permissions(manage_channels=True) if config.hide_facilitator_commands else None
+    commands = build_commands(
+        COMMANDS,
+        _unused,
+        CatalogTranslator(),
+        complete=_no_suggestions,
+        facilitator_permissions=hide,
+    )
+    for command in commands:
         tree.add_command(command)
     try:
         await client.login(config.token)
