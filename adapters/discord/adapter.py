@@ -31,7 +31,7 @@ from adapters.delivery import Job, Refused, SendQueues, refusal_reason
 from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
-from adapters.discord.markup import NO_PINGS, pinging, safe
+from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
@@ -313,8 +313,8 @@ class DiscordAdapter:
         deferred answer are left for the channel."""
         if interaction.response.is_done():
             # deferred (the core took long): answers are follow-ups, public ones go the channel
-            texts = "\n".join(r.text for r in mine) or "✅"
-            await interaction.followup.send(safe(texts, MESSAGE_LIMIT), ephemeral=True)
+            texts = "\n".join(shown(r, MESSAGE_LIMIT) for r in mine) or "✅"
+            await interaction.followup.send(texts[:MESSAGE_LIMIT], ephemeral=True)
             sent.extend(mine)
         elif public:
             first, *others = public
@@ -324,11 +324,11 @@ class DiscordAdapter:
                 await interaction.followup.send(**self._reply_kwargs(reply))
                 sent.append(reply)
             for reply in mine:
-                await interaction.followup.send(safe(reply.text, MESSAGE_LIMIT), ephemeral=True)
+                await interaction.followup.send(shown(reply, MESSAGE_LIMIT), ephemeral=True)
                 sent.append(reply)
         elif mine:
-            text = "\n".join(r.text for r in mine)
-            await interaction.response.send_message(safe(text, MESSAGE_LIMIT), ephemeral=True)
+            text = "\n".join(shown(r, MESSAGE_LIMIT) for r in mine)
+            await interaction.response.send_message(text[:MESSAGE_LIMIT], ephemeral=True)
             sent.extend(mine)
         else:
             await interaction.response.defer(ephemeral=True, thinking=False)
@@ -343,7 +343,7 @@ class DiscordAdapter:
             sent.append(post)
 
     def _reply_kwargs(self, reply: Reply) -> dict[str, Any]:
-        text = safe(reply.text, MESSAGE_LIMIT)
+        text = shown(reply, MESSAGE_LIMIT)
         for user in reply.mentions:
             if user.platform == PLATFORM and user.id.isdigit():
                 text = f"<@{user.id}> " + text if f"<@{user.id}>" not in text else text
@@ -477,7 +477,7 @@ class DiscordAdapter:
             if isinstance(post, RecapPost):
                 await person.send(**self._recap_kwargs(post))
             elif isinstance(post, Reply):
-                await person.send(safe(post.text, MESSAGE_LIMIT))
+                await person.send(shown(post, MESSAGE_LIMIT))
             else:
                 file = discord.File(io.BytesIO(post.content), filename=post.filename)
                 await person.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.adapters.discord import test_discord_seance as seance
 from tests.adapters.discord.loopback import LoopbackDiscord
 from tests.adapters.discord.test_discord_seance import TIMEOUT, StartCercle, World, slash
@@ -118,3 +120,21 @@ async def test_names_and_links_are_escaped_in_the_status_and_answers(
         )
 
     await loopback.wait_for(escaped, TIMEOUT, what="the status with the name escaped")
+
+
+async def test_dates_are_discord_timestamps(
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
+) -> None:
+    await start_cercle()
+    anim = world.anim
+    await slash(loopback, anim, world, "cercle creer", nom="Cercle")
+    said = await slash(
+        loopback,
+        anim,
+        world,
+        "seance planifier",
+        **{"quand-sujet-question": "mardi 8 décembre 14h"},
+    )
+    at = int(datetime(2026, 12, 8, 13, 0, tzinfo=UTC).timestamp())  # 14:00 in Paris
+    assert f"<t:{at}:F> (<t:{at}:R>)" in said
+    assert "14:00" not in said
