@@ -15,6 +15,7 @@ from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
+from bot.native_events import SeanceEvent, seance_events
 from bot.outbox import Outbox, prune
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
@@ -135,6 +136,18 @@ class CercleCore:
     async def suggest_seances(self, channel: ChannelRef, typed: str) -> list[Suggestion]:
         """Séances to offer while someone types a séance number in `channel`."""
         return await seance_suggestions(self.uow_factory, self.translator, channel, typed)
+
+    async def seance_events(self, channel: ChannelRef) -> list[SeanceEvent]:
+        """The séances of the circle in `channel` as a platform's own events would show them."""
+        return await seance_events(self.uow_factory, self.translator, self.protocols, channel)
+
+    async def record_native_event(self, seance_id: int, event_id: str | None) -> None:
+        """Remember the platform event that mirrors a séance."""
+        async with self.uow_factory() as uow:
+            seance = await uow.seances.get(seance_id)
+            if seance is not None and seance.native_event_id != event_id:
+                seance.native_event_id = event_id
+                await uow.commit()
 
     async def status_message_of(self, channel: ChannelRef) -> str | None:
         """The platform id of the live status message of the séance open in `channel`."""

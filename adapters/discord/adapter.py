@@ -31,6 +31,7 @@ from adapters.delivery import Job, Refused, SendQueues, refusal_reason
 from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
+from adapters.discord.events import EventMirror
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
@@ -163,6 +164,7 @@ class DiscordAdapter:
         self.client = client or _client(config, intents)
         self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
+        self.events = EventMirror(core, self.client)  # séances in the server's events list
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
         self._queues = SendQueues(core.outbox, PLATFORM)
@@ -231,6 +233,7 @@ class DiscordAdapter:
     async def stop(self, flush_seconds: float = 5.0) -> None:
         await self._queues.drained(flush_seconds)
         await self._queues.close()
+        await self.events.close()
         for task in self._tasks:
             task.cancel()
         await self.client.close()
@@ -272,6 +275,7 @@ class DiscordAdapter:
         handling = asyncio.ensure_future(self.core.handle(event))
         await acknowledge_in_time(interaction, handling, busy)
         outcome = await handling
+        self.events.notice(outcome.command, outcome.effects)
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
@@ -369,6 +373,7 @@ class DiscordAdapter:
     async def deliver(self, effects: list[Effect]) -> None:
         """Queue what the core asks to post outside an interaction."""
         mine = [e for e in effects if e.channel.platform == PLATFORM]
+        self.events.notice(None, mine)
         for effect in self.core.outbox.hold(mine):
             self._queue_effect(effect)
 

@@ -172,6 +172,7 @@ class Seance:
     status_message_id: str | None = None
     checkins: dict[UserRef, CheckIn] = field(default_factory=dict)
     recap_published_at: datetime | None = None  # None while closed: awaiting approval
+    native_event_id: str | None = None  # the platform's own event for it (Discord's events)
 
     # -- reading -------------------------------------------------------------------------------
 
