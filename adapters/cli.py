@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     sync = discord_sub.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument("--guild", type=int, help="only this server (instant), else global")
     sub.add_parser("instances", help="the running instances and how the work is shared out")
+    sub.add_parser("outbox", help="messages waiting to be delivered, and since when")
     export = sub.add_parser("export", help="print a circle's data")
     export.add_argument("--format", choices=("json", "md", "ics"), default="json")
     export.add_argument("--circle", help="only the circle with this name")
@@ -227,6 +228,25 @@ async def _instances(config: Config) -> int:
     return 1 if any(line.startswith(("warning:", "no instance")) for line in lines) else 0
 
 
+async def _outbox(config: Config) -> int:
+    """Print what waits to be delivered; exit status 1 when something has waited too long."""
+    from adapters.bootstrap import database_url
+    from adapters.outbox import STUCK_AFTER, outbox_lines
+    from storage.database import Database
+    from storage.outbox import report, waiting_count
+
+    database = Database(database_url(config))
+    try:
+        await database.upgrade()
+        found, total = await report(database), await waiting_count(database)
+    finally:
+        await database.close()
+    now = SystemClock().now()
+    print("\n".join(outbox_lines(found, total, now)))
+    stuck = [p for p in found.waiting if now - p.created_at > STUCK_AFTER]
+    return 1 if stuck else 0
+
+
 def _migrate_to_postgres(config: Config, sqlite: Path | None) -> int:
     from storage.database import sqlite_url
     from storage.transfer import TransferError, copy_sqlite_to_postgres
@@ -303,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_export(config, args.circle, args.format))
     if args.command == "instances":
         return asyncio.run(_instances(config))
+    if args.command == "outbox":
+        return asyncio.run(_outbox(config))
     return 2
 
 

@@ -10,10 +10,23 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, literal_column, or_, select, true, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import (
@@ -31,6 +44,7 @@ from bot.ports import Waiting
 from storage.tables import HandledEventRow, OutboxRow
 
 if TYPE_CHECKING:
+    from storage.database import Database
     from storage.uow import SqlUnitOfWork
 
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
@@ -39,6 +53,15 @@ HANDLED: Table = HandledEventRow.__table__  # type: ignore[attr-defined]
 # and names are not kept beyond their use, and /oubli finds nothing to erase here).
 GONE = ""
 WAITING = and_(OUTBOX.c.delivered_at.is_(None), OUTBOX.c.failed_at.is_(None))
+# Built once: the statements of every command stay in SQLAlchemy's compiled cache.
+_ADD = insert(OUTBOX).returning(OUTBOX.c.id)
+_DELIVERED = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(delivered_at=bindparam("now"), payload=GONE)
+)
+_SEEN = select(HANDLED.c.event_id).where(HANDLED.c.event_id == bindparam("event_id"))
+_HANDLED = insert(HANDLED)
 KINDS: dict[type, str] = {
     Reply: "reply",
     StatusView: "status",
@@ -207,24 +230,20 @@ class SqlOutbox:
     async def add(
         self, effects: Sequence[Effect], home: str | None, shard_key: int | None, now: datetime
     ) -> list[int]:
-        ids: list[int] = []
-        for effect in effects:  # one row each: the ids keep the order
-            statement = (
-                insert(OUTBOX)
-                .values(
-                    home=home,
-                    shard_key=shard_key,
-                    channel=effect.channel.key,
-                    kind=KINDS[type(effect)],
-                    payload=effect_payload(effect),
-                    created_at=now,
-                    attempts=0,
-                )
-                .returning(OUTBOX.c.id)
-            )
-            result = await self._uow.conn.execute(statement)
-            ids.append(int(result.scalar_one()))
-        return ids
+        rows = [
+            {
+                "home": home,
+                "shard_key": shard_key,
+                "channel": effect.channel.key,
+                "kind": KINDS[type(effect)],
+                "payload": effect_payload(effect),
+                "created_at": now,
+                "attempts": 0,
+            }
+            for effect in effects
+        ]
+        # one row at a time: cheaper than an executemany for the two or three of a command
+        return [int((await self._uow.conn.execute(_ADD, row)).scalar_one()) for row in rows]
 
     async def replace(self, outbox_id: int, effect: Effect) -> None:
         await self._uow.conn.execute(
@@ -250,11 +269,7 @@ class SqlOutbox:
         ]
 
     async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None:
-        await self._uow.conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(outbox_ids)))
-            .values(delivered_at=now, payload=GONE)
-        )
+        await self._uow.conn.execute(_DELIVERED, {"ids": list(outbox_ids), "now": now})
 
     async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
         await self._uow.conn.execute(
@@ -282,12 +297,61 @@ class SqlHandledEvents:
         self._uow = uow
 
     async def seen(self, event_id: str) -> bool:
-        query = select(HANDLED.c.event_id).where(HANDLED.c.event_id == event_id)
-        return (await self._uow.conn.execute(query)).first() is not None
+        result = await self._uow.conn.execute(_SEEN, {"event_id": event_id})
+        return result.first() is not None
 
     async def add(self, event_id: str, now: datetime) -> None:
-        await self._uow.conn.execute(insert(HANDLED).values(event_id=event_id, handled_at=now))
+        await self._uow.conn.execute(_HANDLED, {"event_id": event_id, "handled_at": now})
 
     async def prune(self, before: datetime) -> int:
         result = await self._uow.conn.execute(delete(HANDLED).where(HANDLED.c.handled_at < before))
         return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A row still waiting, as operators see it (never what it says)."""
+
+    id: int
+    home: str | None
+    channel: str
+    kind: str
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxReport:
+    """What waits to be delivered, and what the platforms refused for good lately, by reason."""
+
+    waiting: list[Pending]
+    refused: dict[str, int]
+
+
+async def report(database: Database, limit: int = 50) -> OutboxReport:
+    """The oldest `limit` rows still waiting (and how many in all), and the refusals kept."""
+    async with database() as work:
+        conn = cast("SqlUnitOfWork", work).conn
+        columns = (
+            OUTBOX.c.id,
+            OUTBOX.c.home,
+            OUTBOX.c.channel,
+            OUTBOX.c.kind,
+            OUTBOX.c.created_at,
+            OUTBOX.c.attempts,
+        )
+        query = select(*columns).where(WAITING).order_by(OUTBOX.c.id).limit(limit)
+        rows = (await conn.execute(query)).all()
+        refusals = select(OUTBOX.c.error, func.count()).where(OUTBOX.c.failed_at.is_not(None))
+        counted = (await conn.execute(refusals.group_by(OUTBOX.c.error))).all()
+    return OutboxReport(
+        [Pending(r.id, r.home, r.channel, r.kind, r.created_at, r.attempts) for r in rows],
+        {str(error or "?"): int(count) for error, count in counted},
+    )
+
+
+async def waiting_count(database: Database) -> int:
+    async with database() as work:
+        conn = cast("SqlUnitOfWork", work).conn
+        result = await conn.execute(select(func.count()).select_from(OUTBOX).where(WAITING))
+        return int(result.scalar_one())

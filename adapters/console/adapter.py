@@ -94,7 +94,7 @@ class ConsoleAdapter:
             home=self.home,
         )
         outcome = await self.core.handle(event)
-        self.render(outcome.effects)
+        await self._show(outcome.effects)
 
     @property
     def home(self) -> str:
@@ -119,11 +119,16 @@ class ConsoleAdapter:
         """On the simulated clock, wake everything due by now, in time order."""
         scheduler = self.core.scheduler
         if isinstance(scheduler, ManualScheduler):
-            self.render(await scheduler.advance_to(self.core.clock.now()))
+            await self._show(await scheduler.advance_to(self.core.clock.now()))
 
     async def deliver(self, effects: list[Effect]) -> None:
         """What the real-time scheduler hands over (prompts, time boxes)."""
+        await self._show(effects)
+
+    async def _show(self, effects: list[Effect]) -> None:
+        """Print, which is the console's delivery: the outbox rows are done."""
         self.render(effects)
+        await self.core.outbox.done(*(e for e in effects if e.channel.platform == PLATFORM))
 
     def render(self, effects: list[Effect]) -> None:
         for effect in effects:

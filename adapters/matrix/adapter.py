@@ -113,6 +113,7 @@ class MatrixAdapter:
         self.reconnects = 0
         self._queues = SendQueues(core.outbox, PLATFORM, config.retry_max_seconds)
         self._synced = asyncio.Condition()  # notified after each sync (rooms may have appeared)
+        self._syncs = 0  # syncs done since the start
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_event: dict[tuple[str, int], str] = {}
         self._room_creators: dict[str, frozenset[str]] = {}
@@ -267,13 +268,15 @@ class MatrixAdapter:
         self.ready.set()
         log.info("matrix adapter ready as %s", self.config.user_id)
         loop = asyncio.get_running_loop()
-        recover_at = 0.0  # after the first sync: the rooms are known then
+        await self._recover()  # what waits for a room is sent once a sync brings it
+        recover_at = loop.time() + RECOVER_EVERY_SECONDS
         while not self._stopping.is_set():
             response = await self._sync_retrying(
                 since, poll_ms=SYNC_TIMEOUT_MS, full_state=full_state
             )
             full_state = False
             async with self._synced:
+                self._syncs += 1
                 self._synced.notify_all()
             if loop.time() >= recover_at:
                 recover_at = loop.time() + RECOVER_EVERY_SECONDS
@@ -743,19 +746,25 @@ class MatrixAdapter:
 
     async def _room_synced(self, room_id: str) -> bool:
         """Wait (boundedly) until a sync has brought the room: nio sends only to rooms it knows
-        (a direct room just created, any room before the first sync after a start)."""
+        (a direct room just created, any room before the first sync after a start). A room
+        still unknown after two full syncs is not one the bot is in: `Refused`."""
         if room_id in self.client.rooms:
             return True
         log.info("waiting for %s to appear in a sync before sending to it", room_id)
         async with self._synced:
+            enough = self._syncs + 2
             waiter = asyncio.ensure_future(
-                self._synced.wait_for(lambda: room_id in self.client.rooms)
+                self._synced.wait_for(lambda: room_id in self.client.rooms or self._syncs >= enough)
             )
             try:
                 await asyncio.wait({waiter}, timeout=ROOM_WAIT_SECONDS)
             finally:
                 waiter.cancel()
-        return room_id in self.client.rooms
+            if room_id in self.client.rooms:
+                return True
+            if self._syncs >= enough:
+                raise Refused("not_found", f"{room_id}: not a room the bot is in")
+        return False
 
     async def _send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str | None:
         """One m.room.message; the event id, None on a transient failure (a room not synced

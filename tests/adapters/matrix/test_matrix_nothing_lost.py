@@ -32,7 +32,7 @@ from tests.adapters.matrix.conftest import (
 from tests.adapters.matrix.test_matrix_resilience import CIRCLE, drain, open_circle
 
 ROOT = Path(__file__).resolve().parents[3]
-KILLS = 4  # the window between "answered" and "sync position saved" depends on timing
+KILLS = 5  # the window between "answered" and "sync position saved" depends on timing
 
 
 async def waiting_in_outbox(database: Database) -> int:

@@ -80,6 +80,13 @@ class LoopbackCore:
         self.connections: list[GatewayConnection] = []
         self.sessions: list[GatewaySession] = []  # every IDENTIFY, in order, ended ones too
 
+        # faults a test switches on
+        # channels whose message creation answers 503, as during an outage of their backend
+        self.unavailable_channels: set[int] = set()
+        # the next RESUME replays from this sequence number, even events the client got already
+        # (Discord delivers events at least once)
+        self.replay_on_resume_from: int | None = None
+
         self.port = 0
         self._condition = asyncio.Condition()
         self._gateway_open = asyncio.Event()

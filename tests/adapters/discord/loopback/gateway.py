@@ -245,6 +245,9 @@ class Gateway(LoopbackCore):
             await previous.ws.close(code=4000)
         connection.kind = "resume"
         seen = int(data.get("seq") or 0)
+        if self.replay_on_resume_from is not None:
+            seen = min(seen, self.replay_on_resume_from - 1)
+            self.replay_on_resume_from = None
         for frame in session.events:
             if frame["s"] > seen:
                 connection.replayed.append(frame["s"])

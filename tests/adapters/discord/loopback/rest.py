@@ -633,6 +633,8 @@ class Rest(Gateway):
 
     async def _create_message(self, request: _Request) -> tuple[int, Any]:
         channel = self._channel(request)
+        if channel.id in self.unavailable_channels:
+            raise ApiError(503, 0, "503: Service Unavailable")
         permissions = self._bot_permissions(channel)
         if not permissions & Permission.VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
