@@ -33,8 +33,14 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 # Commands after which a channel's events may have to change.
 CHANGES_SEANCES = frozenset(
-    {"seance", "seance.planifier", "seance.cycle", "seance.deplacer", "seance.annuler"}
-    | {"seance.fin"}
+    (
+        "seance",
+        "seance.planifier",
+        "seance.cycle",
+        "seance.deplacer",
+        "seance.annuler",
+        "seance.fin",
+    )
 )
 WANTED = {
     SeanceStatus.PLANNED: discord.EventStatus.scheduled,
