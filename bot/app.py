@@ -11,6 +11,7 @@ from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE
 from bot.domain.protocol import ProtocolBook
 from bot.domain.refs import ChannelRef
+from bot.domain.seance import SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
@@ -58,8 +59,7 @@ class CercleCore:
             manual.handler = self.wake
             scheduler = manual
         self.scheduler = scheduler
-        locks = KeyedLocks()
-        self._locks = locks
+        locks = self.locks = KeyedLocks()
         self.dispatcher = Dispatcher(
             uow_factory,
             clock,
@@ -85,7 +85,7 @@ class CercleCore:
     def busy(self, channel: ChannelRef) -> bool:
         """Something is being handled in `channel` (a command, a time box): a new command there
         waits its turn. Adapters with a deadline to acknowledge (Discord) then do so at once."""
-        return self._locks.busy(channel.key)
+        return self.locks.busy(channel.key)
 
     async def wake(self, key: str, now: datetime) -> list[Effect]:
         """Called by the scheduler: `prompt:<id>` or `timebox:<séance id>` is due at `now`, or
@@ -120,14 +120,18 @@ class CercleCore:
                 if adopted:
                     log.info("%d circles without a home now live at %s", adopted, share.home)
             prompts = await uow.prompts.pending(self.partition)
-            seances = await uow.seances.all_open(self.partition)
-            await uow.commit()  # nothing to write; keeps the open séances cached
+            seances = await uow.seances.open_channels(self.partition)
+            await uow.commit()
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
-        for seance in seances:
-            deadline = next_deadline(seance)
+        for seance_id, channel in seances:
+            # a séance is only ever loaded under its circle's lock
+            async with self.locks.hold(channel.key), self.uow_factory() as uow:
+                seance = await uow.seances.get(seance_id)
+                deadline = next_deadline(seance) if seance is not None else None
+                await uow.commit()  # nothing to write; keeps the open séance cached
             if deadline is not None:
-                self.scheduler.wake_at(timebox_key(seance.id), max(deadline, now), TIMEBOX_GRACE)
+                self.scheduler.wake_at(timebox_key(seance_id), max(deadline, now), TIMEBOX_GRACE)
         # the first pass waits a little: not in the middle of a start's catching up
         first = now + RETENTION_FIRST_DELAY
         self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
@@ -135,15 +139,27 @@ class CercleCore:
 
     async def suggest_seances(self, channel: ChannelRef, typed: str) -> list[Suggestion]:
         """Séances to offer while someone types a séance number in `channel`."""
-        return await seance_suggestions(self.uow_factory, self.translator, channel, typed)
+        settings, seances = await self.upcoming(channel)
+        return seance_suggestions(self.translator, settings, seances, typed)
 
     async def seance_events(self, channel: ChannelRef) -> list[SeanceEvent]:
         """The séances of the circle in `channel` as a platform's own events would show them."""
-        return await seance_events(self.uow_factory, self.translator, self.protocols, channel)
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            seances = await uow.seances.for_circle(circle.id) if circle else []
+            await uow.commit()
+        if circle is None:
+            return []
+        return seance_events(self.translator, self.protocols, circle, seances)
 
     async def record_native_event(self, seance_id: int, event_id: str | None) -> None:
         """Remember the platform event that mirrors a séance."""
         async with self.uow_factory() as uow:
+            channel = await uow.seances.channel_of(seance_id)
+            await uow.commit()
+        if channel is None:
+            return
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
             seance = await uow.seances.get(seance_id)
             if seance is not None and seance.native_event_id != event_id:
                 seance.native_event_id = event_id
@@ -151,15 +167,34 @@ class CercleCore:
 
     async def status_message_of(self, channel: ChannelRef) -> str | None:
         """The platform id of the live status message of the séance open in `channel`."""
-        async with self.uow_factory() as uow:
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
             circle = await uow.circles.by_channel(channel)
             seance = await uow.seances.open_for(circle.id) if circle else None
+            await uow.commit()
         return seance.status_message_id if seance is not None else None
 
     async def record_status_message(self, seance_id: int, message_id: str) -> None:
         """Remember which message shows a séance's live status, so it is edited, not re-posted."""
         async with self.uow_factory() as uow:
+            channel = await uow.seances.channel_of(seance_id)
+            await uow.commit()
+        if channel is None:
+            return
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
             seance = await uow.seances.get(seance_id)
             if seance is not None and seance.status_message_id != message_id:
                 seance.status_message_id = message_id
                 await uow.commit()
+
+    async def upcoming(self, channel: ChannelRef) -> tuple[CircleSettings, list[SeanceSummary]]:
+        """The settings of the channel's circle and its planned and open séances (for
+        suggestions while typing); the defaults and nothing without a circle."""
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            if circle is None:
+                return self.dispatcher.defaults, []
+            coming = (SeanceStatus.PLANNED, SeanceStatus.OPEN)
+            seances = await uow.seances.summaries(circle.id, coming)
+            settings = circle.settings
+            await uow.commit()
+        return settings, seances

@@ -26,7 +26,7 @@ from bot.events import CommandEvent
 from bot.locks import KeyedLocks
 from bot.outbox import record, settle_drawn
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
-from bot.recaps.drawing import finish
+from bot.recaps.drawing import Drawing, finish
 from bot.timing.clock import Clock
 from bot.timing.schedule import apply_wakeups, note_timebox
 from bot.views.status import status_view
@@ -74,14 +74,19 @@ class Dispatcher:
         self.handled: defaultdict[str, int] = defaultdict(int)
 
     @property
+    def defaults(self) -> CircleSettings:
+        return self._defaults
+
+    @property
     def parser(self) -> CommandParser:
         return self._parser
 
     async def handle(self, event: CommandEvent) -> Outcome:
         began = time.perf_counter()
+        drawings: list[Drawing] = []
         async with self._locks.hold(event.channel.key):
             try:
-                outcome = await again_on_conflict(lambda: self._handle(event))
+                outcome, drawings = await again_on_conflict(lambda: self._handle(event))
             except Exception:
                 # the store itself failed (database unreachable): nothing was recorded, say so
                 log.exception("a command could not be handled")
@@ -90,6 +95,10 @@ class Dispatcher:
             else:
                 if outcome.refused is not None and event.event_id is not None:
                     await self._remember(event.event_id)
+        if drawings:  # charts are drawn once the circle's next command may already run
+            drawn = await finish(outcome.effects, drawings)
+            await settle_drawn(self._uow_factory, outcome.effects, drawn, self._clock.now())
+            outcome = dataclasses.replace(outcome, effects=drawn)
         outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - began)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
@@ -105,12 +114,13 @@ class Dispatcher:
         except Exception:
             log.exception("could not record the handled event %s", event_id)
 
-    async def _handle(self, event: CommandEvent) -> Outcome:
+    async def _handle(self, event: CommandEvent) -> tuple[Outcome, list[Drawing]]:
+        """The outcome, with the charts still to draw once the lock is released."""
         async with self._uow_factory() as uow:
             if event.event_id is not None and await uow.handled.seen(event.event_id):
                 await uow.commit()
                 log.info("event %s was handled already; ignored", event.event_id)
-                return Outcome([], duplicate=True)
+                return Outcome([], duplicate=True), []
             circle = await uow.circles.by_channel(event.channel)
             lang = circle.settings.language if circle else "fr"
             now = self._clock.now()
@@ -120,7 +130,7 @@ class Dispatcher:
                 else:
                     parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
-                return self._refused(event, lang, refusal, None)
+                return self._refused(event, lang, refusal, None), []
             ctx = Context(
                 uow=uow,
                 circle=circle,
@@ -146,23 +156,21 @@ class Dispatcher:
                 home, shard = event.home, event.shard_key
                 if ctx.circle is not None and ctx.circle.home is not None:
                     home, shard = ctx.circle.home, ctx.circle.shard_key
-                ctx.effects = await record(uow, ctx.effects, home, shard, now)
+                ctx.effects = await record(uow, ctx.effects, home, shard, now, ctx.drawings)
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
-                return self._refused(event, lang, refusal, parsed.spec.key)
+                return self._refused(event, lang, refusal, parsed.spec.key), []
             except TryAgain:
                 raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
                 await uow.rollback()
                 log.exception("command %s failed", parsed.spec.key)
-                return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
+                failed = Refusal("command.failed")
+                return self._refused(event, lang, failed, parsed.spec.key), []
         apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
-        effects = await finish(ctx.effects, ctx.drawings)
-        if ctx.drawings:
-            await settle_drawn(self._uow_factory, ctx.effects, effects, now)
-        return Outcome(effects, parsed.spec.key)
+        return Outcome(ctx.effects, parsed.spec.key), ctx.drawings
 
     async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
         spec = parsed.spec

@@ -9,14 +9,15 @@ séance (`native_event_id`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
 from bot.domain.protocol import ProtocolBook
-from bot.domain.refs import ChannelRef
-from bot.domain.seance import SeanceStatus
-from bot.ports import Translator, UnitOfWorkFactory
+from bot.domain.seance import Seance, SeanceStatus
+from bot.ports import Translator
 
 TITLE_LIMIT = 100
 
@@ -34,18 +35,10 @@ class SeanceEvent:
     event_id: str | None
 
 
-async def seance_events(
-    uow_factory: UnitOfWorkFactory,
-    tr: Translator,
-    protocols: ProtocolBook,
-    channel: ChannelRef,
+def seance_events(
+    tr: Translator, protocols: ProtocolBook, circle: Circle, seances: Sequence[Seance]
 ) -> list[SeanceEvent]:
-    """Every séance of the circle in `channel` that has a time, as an event."""
-    async with uow_factory() as uow:
-        circle = await uow.circles.by_channel(channel)
-        seances = await uow.seances.for_circle(circle.id) if circle else []
-    if circle is None:
-        return []
+    """Every séance of `circle` that has a time, as an event."""
     lang = circle.settings.language
     length = expected_length(protocols.get(circle.settings.protocol))
     found: list[SeanceEvent] = []

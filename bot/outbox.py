@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
 from bot.ports import UnitOfWork, UnitOfWorkFactory, Waiting
+from bot.recaps.drawing import Drawing
 from bot.timing.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,19 @@ async def record(
     home: str | None,
     shard_key: int | None,
     now: datetime,
+    drawings: Sequence[Drawing] = (),
 ) -> list[Effect]:
-    """Write `effects` to the outbox (in the caller's transaction); they come back numbered."""
+    """Write `effects` to the outbox (in the caller's transaction); they come back numbered,
+    and the `drawings` waiting for them wait for the numbered ones."""
     if not effects:
         return []
     ids = await uow.outbox.add(effects, home, shard_key, now)
-    return [dataclasses.replace(e, outbox_id=i) for e, i in zip(effects, ids, strict=True)]
+    numbered = [dataclasses.replace(e, outbox_id=i) for e, i in zip(effects, ids, strict=True)]
+    if drawings:
+        new = {id(old): e for old, e in zip(effects, numbered, strict=True)}
+        for drawing in drawings:
+            drawing.targets[:] = [new.get(id(t), t) for t in drawing.targets]
+    return numbered
 
 
 class Outbox:

@@ -12,7 +12,7 @@ from bot.domain.circle import Circle
 from bot.domain.items import Item
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
-from bot.domain.seance import Seance
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
 
@@ -40,6 +40,9 @@ class CircleRepository(Protocol):
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         """Every circle of the partition, by id."""
 
+    async def retaining(self, partition: Partition = EVERYTHING) -> list[tuple[int, ChannelRef]]:
+        """Id and channel of the partition's circles that keep notes for a limited time."""
+
     async def add(self, circle: Circle) -> None:
         """Store a new circle and give it its id."""
 
@@ -59,10 +62,31 @@ class SeanceRepository(Protocol):
 
     async def by_number(self, circle_id: int, number: int) -> Seance | None: ...
 
-    async def for_circle(self, circle_id: int) -> list[Seance]: ...
+    async def summaries(
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+    ) -> list[SeanceSummary]:
+        """Numbers, statuses and dates of the circle's séances (of `statuses`, if given; the
+        `last` ones by number, if given), by number, as this unit of work changed them, without
+        loading any séance."""
 
-    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
-        """The open séances of the partition's circles."""
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        """How many of the circle's séances are in one of `statuses`, as this unit of work
+        changed them."""
+
+    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
+        """The circle's last `count` closed séances (closed in this unit of work included), by
+        number."""
+
+    async def for_circle(self, circle_id: int) -> list[Seance]:
+        """Every séance of the circle, loaded whole: for the cycle report and exports only."""
+
+    async def purge_checkins(self, circle_id: int, cutoff: datetime) -> int:
+        """Delete the circle's check-in words given at or before `cutoff`; how many."""
+
+    async def open_channels(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef]]:
+        """Id and circle channel of the open séances of the partition's circles."""
 
     async def add(self, seance: Seance) -> None:
         """Store a new séance and give it its id."""
@@ -92,6 +116,9 @@ class ItemRepository(Protocol):
         ConcurrentChange if another instance changed it since this unit of work read it."""
 
     async def delete(self, circle_id: int, numbers: Sequence[int]) -> None: ...
+
+    async def purge_notes(self, circle_id: int, cutoff: datetime) -> int:
+        """Delete the circle's notes recorded at or before `cutoff`; how many."""
 
 
 class PromptRepository(Protocol):
@@ -202,6 +229,10 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...
+
+    def erase_traces(self) -> None:
+        """Once committed, leave what this transaction deleted or overwrote readable nowhere in
+        the database's files (SQLite: its write-ahead log is checkpointed and emptied)."""
 
 
 class UnitOfWorkFactory(Protocol):

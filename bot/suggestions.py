@@ -1,15 +1,17 @@
 """Suggestions while someone types a command's argument (Discord's autocomplete).
 
 Adapters ask the core, never storage: the séances people can still act on (planned or open),
-newest first, labelled with their date in the circle's language and zone.
+labelled with their date in the circle's language and zone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.refs import ChannelRef
-from bot.ports import Translator, UnitOfWorkFactory
+from bot.domain.circle import CircleSettings
+from bot.domain.seance import SeanceSummary
+from bot.ports import Translator
 
 LIMIT = 25  # Discord shows at most 25 suggestions
 
@@ -22,20 +24,13 @@ class Suggestion:
     label: str
 
 
-async def seance_suggestions(
-    uow_factory: UnitOfWorkFactory, tr: Translator, channel: ChannelRef, typed: str
+def seance_suggestions(
+    tr: Translator, settings: CircleSettings, seances: Sequence[SeanceSummary], typed: str
 ) -> list[Suggestion]:
-    """The circle's planned and open séances whose number starts with what was typed."""
-    async with uow_factory() as uow:
-        circle = await uow.circles.by_channel(channel)
-        seances = await uow.seances.for_circle(circle.id) if circle else []
-    if circle is None:
-        return []
-    lang, tz = circle.settings.language, circle.settings.timezone
+    """The séances whose number starts with what was typed, with their date."""
+    lang, tz = settings.language, settings.timezone
     found: list[Suggestion] = []
     for seance in seances:
-        if seance.status.value not in ("planned", "open"):
-            continue
         if not str(seance.number).startswith(typed.strip()):
             continue
         start = seance.planned_at or seance.opened_at

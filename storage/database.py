@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -18,6 +19,7 @@ from storage.inline import InlineSqliteEngine
 from storage.uow import AggregateCache, SqlUnitOfWork
 
 STORAGE_DIR = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
 
 
 def sqlite_url(path: Path) -> str:
@@ -26,10 +28,11 @@ def sqlite_url(path: Path) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # first: setting the journal mode waits for another process's write lock like any statement
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # Deleted and overwritten content is zeroed, so what /oubli and retention erase is not left
     # readable in free pages of the file.
     cursor.execute("PRAGMA secure_delete=ON")
@@ -62,20 +65,48 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def only_writer(url: str) -> IO[str] | None:
+    """Take the SQLite file's writer lock (a sidecar file, locked for the life of the process):
+    the open lock file if this process is now the only Cercle process writing to the file,
+    None if another one holds it."""
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return None
+    lock = Path(path).with_suffix(".writer.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock
+
+
 class Database:
-    """One database: its engine, the aggregate cache, and a unit of work per command."""
+    """One database: its engine, the aggregate cache, and a unit of work per command.
+
+    SQLite runs inline in the event loop only when this process is the file's only writer (it
+    holds the writer lock): nobody else can then make a statement wait for the file's lock, so
+    no statement blocks. When another process writes to the same file, statements go through
+    aiosqlite's thread, so waiting for that process (up to the busy timeout) never freezes the
+    loop, health checks included."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self._writer_lock = only_writer(url) if self.is_sqlite else None
+        self.inline = self._writer_lock is not None
         self.engine: AsyncEngine | InlineSqliteEngine = (
             InlineSqliteEngine(url)
+            if self.inline
+            else create_async_engine(url)
             if self.is_sqlite
             # No ping at each checkout (it cost a quarter of the throughput): a connection the
             # server dropped fails its first statement, the pool drops it, and the unit of work
             # runs again (ConnectionLost). The pool covers a busy instance's concurrent commands.
             else create_async_engine(url, pool_size=20, max_overflow=10)
         )
+        if self.is_sqlite and not self.inline:
+            log.info("another process writes to %s: SQLite runs on a worker thread", url)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.cache = AggregateCache()
@@ -90,3 +121,6 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()  # and with it the lock
+            self._writer_lock = None

@@ -3,17 +3,21 @@
 Aggregates (a circle with its roster, a séance with its phases, turns and attendance) are loaded
 once and kept in memory; on commit, each aggregate the transaction touched is compared with the
 rows it was loaded from and only what changed is written. A rollback drops the touched
-aggregates from the cache, so the next command reloads them as they are stored.
+aggregates it changed from the cache, so the next command reloads them as they are stored.
+
+Only what commands need stays cached: the circles, their open séances, and a few other séances
+recently used (a bounded LRU). Everything else is read with light queries (the numbers and
+dates of a circle's séances, a séance's channel) or changed by SQL statements (retention), so
+memory does not grow with the history.
 
 Closed turns never change, so only the tail of a séance's turns (new ones, and the one that was
 open) is compared on commit.
 
-On PostgreSQL, units of work run concurrently (SQLite has one writer, so they take turns).
-Commands and timers of one circle still run one at a time (the core's per-channel locks), but a
-pass that only reads (which prompts are due, which séances are open) may meet an aggregate that
-another unit of work is changing. It then gets a private copy loaded from the database instead
-of the shared object, so it never sees, writes or drops someone else's half-made changes; if it
-writes that copy, the shared one is forgotten once its holder is done.
+Within one process, an aggregate is only loaded under its circle's lock (the core's keyed
+locks), so two units of work never share a half-changed object; passes that look at many
+circles (due prompts, retention, start-up) read light rows and take each circle's lock before
+loading it. Between processes, circles, séances and items carry a version: a write from a stale
+copy is refused (ConcurrentChange) and the work runs again on fresh data.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,6 +43,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -47,7 +54,7 @@ from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
@@ -66,6 +73,8 @@ from storage.tables import (
     SeanceRow,
     TurnRow,
 )
+
+log = logging.getLogger(__name__)
 
 CIRCLE: Table = CircleRow.__table__  # type: ignore[attr-defined]
 MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
@@ -97,25 +106,49 @@ class _SeanceEntry:
     version: int = 0
 
 
+RECENT_SEANCES = 32  # closed, planned or cancelled séances kept after use
+
+
 @dataclass(slots=True)
 class AggregateCache:
-    """Aggregates as last committed, shared by the units of work of one process."""
+    """Aggregates as last committed, shared by the units of work of one process: every circle
+    used, every open séance, and the last few other séances used (a bounded LRU), so memory
+    does not grow with the history."""
 
     circles: dict[int, _CircleEntry] = field(default_factory=dict)
     by_channel: dict[str, int] = field(default_factory=dict)
-    seances: dict[int, _SeanceEntry] = field(default_factory=dict)
+    open_seances: dict[int, _SeanceEntry] = field(default_factory=dict)
+    recent_seances: OrderedDict[int, _SeanceEntry] = field(default_factory=OrderedDict)
     open_by_circle: dict[int, int | None] = field(default_factory=dict)
-    # Which unit of work holds each shared aggregate now, and those to forget when it is done.
-    circle_holders: dict[int, int] = field(default_factory=dict)
-    seance_holders: dict[int, int] = field(default_factory=dict)
-    stale_circles: set[int] = field(default_factory=set)
-    stale_seances: set[int] = field(default_factory=set)
+    recent_limit: int = RECENT_SEANCES
 
     def clear(self) -> None:
         self.circles.clear()
         self.by_channel.clear()
-        self.seances.clear()
+        self.open_seances.clear()
+        self.recent_seances.clear()
         self.open_by_circle.clear()
+
+    def seance(self, seance_id: int) -> _SeanceEntry | None:
+        entry = self.open_seances.get(seance_id)
+        if entry is None:
+            entry = self.recent_seances.get(seance_id)
+            if entry is not None:
+                self.recent_seances.move_to_end(seance_id)
+        return entry
+
+    def keep_seance(self, entry: _SeanceEntry) -> None:
+        """Keep an open séance for as long as it is open; any other among the recent ones."""
+        key = entry.seance.id
+        if entry.seance.is_open:
+            self.recent_seances.pop(key, None)
+            self.open_seances[key] = entry
+            return
+        self.open_seances.pop(key, None)
+        self.recent_seances[key] = entry
+        self.recent_seances.move_to_end(key)
+        while len(self.recent_seances) > self.recent_limit:
+            self.recent_seances.popitem(last=False)
 
     def forget_circle(self, circle_id: int) -> None:
         entry = self.circles.pop(circle_id, None)
@@ -123,7 +156,7 @@ class AggregateCache:
             self.by_channel.pop(entry.circle.channel.key, None)
 
     def forget_seance(self, seance_id: int) -> None:
-        entry = self.seances.pop(seance_id, None)
+        entry = self.open_seances.pop(seance_id, None) or self.recent_seances.pop(seance_id, None)
         if entry is not None:
             self.open_by_circle.pop(entry.seance.circle_id, None)
 
@@ -196,12 +229,11 @@ class SqlUnitOfWork:
         self._cache = cache
         self._lock = lock
         self._conn: AsyncConnection | InlineConnection | _Guarded | None = None
-        self._touched_circles: dict[int, Circle] = {}
-        self._touched_seances: dict[int, Seance] = {}
-        # copies of aggregates another unit of work held when this one asked for them
-        self._private_circles: dict[int, _CircleEntry] = {}
-        self._private_seances: dict[int, _SeanceEntry] = {}
+        # the aggregates this transaction loaded, held here even if the cache lets them go
+        self._touched_circles: dict[int, _CircleEntry] = {}
+        self._touched_seances: dict[int, _SeanceEntry] = {}
         self._committed = False
+        self._erase_traces = False
         self.circles = _Circles(self)
         self.seances = _Seances(self)
         self.items = _Items(self)
@@ -233,33 +265,12 @@ class SqlUnitOfWork:
             if not self._committed:
                 await self.rollback()
         finally:
-            self._release()
             if self._conn is not None:
                 with contextlib.suppress(Exception):
                     await self._conn.close()
                 self._conn = None
             if self._lock is not None:
                 self._lock.release()
-
-    def _release(self) -> None:
-        """Let go of the shared aggregates this unit of work held; forget the stale ones."""
-        me, cache = id(self), self._cache
-        for holders, stale, forget in (
-            (cache.circle_holders, cache.stale_circles, cache.forget_circle),
-            (cache.seance_holders, cache.stale_seances, cache.forget_seance),
-        ):
-            mine = [key for key, holder in holders.items() if holder == me]
-            for key in mine:
-                del holders[key]
-                if key in stale:
-                    stale.discard(key)
-                    forget(key)
-
-    def _circle_entry(self, circle_id: int) -> _CircleEntry:
-        return self._private_circles.get(circle_id) or self._cache.circles[circle_id]
-
-    def _seance_entry(self, seance_id: int) -> _SeanceEntry:
-        return self._private_seances.get(seance_id) or self._cache.seances[seance_id]
 
     @property
     def conn(self) -> AsyncConnection | InlineConnection | _Guarded:
@@ -268,23 +279,11 @@ class SqlUnitOfWork:
         return self._conn
 
     async def commit(self) -> None:
-        written_copies = (
-            [
-                c
-                for c, e in self._private_circles.items()
-                if not self._circle_unchanged(e.circle, e)
-            ],
-            [
-                k
-                for k, e in self._private_seances.items()
-                if not self._seance_unchanged(e.seance, e)
-            ],
-        )
         try:
-            for circle in self._touched_circles.values():
-                await self._flush_circle(circle)
-            for seance in self._touched_seances.values():
-                await self._flush_seance(seance)
+            for circle_entry in self._touched_circles.values():
+                await self._flush_circle(circle_entry)
+            for seance_entry in self._touched_seances.values():
+                await self._flush_seance(seance_entry)
             await self.conn.commit()
         except IntegrityError as error:
             # a second open séance, a channel bound twice: another instance got there first
@@ -294,28 +293,34 @@ class SqlUnitOfWork:
             await self._rollback(keep_unchanged=False)  # the cache may hold unwritten rows
             raise
         cache = self._cache
-        for circle_id in written_copies[0]:
-            if circle_id in cache.circle_holders:
-                cache.stale_circles.add(circle_id)  # forgotten when its holder is done
-            else:
-                cache.forget_circle(circle_id)
-        for seance_id in written_copies[1]:
-            if seance_id in cache.seance_holders:
-                cache.stale_seances.add(seance_id)
-            else:
-                cache.forget_seance(seance_id)
-        for seance in self._touched_seances.values():
-            if seance.id in self._private_seances:
-                # which séance is open is asked of the database next time
-                cache.open_by_circle.pop(seance.circle_id, None)
-                continue
+        for circle_entry in self._touched_circles.values():
+            cache.circles[circle_entry.circle.id] = circle_entry
+            cache.by_channel[circle_entry.circle.channel.key] = circle_entry.circle.id
+        for seance_entry in self._touched_seances.values():
+            seance = seance_entry.seance
+            cache.keep_seance(seance_entry)
             if seance.is_open:
-                self._cache.open_by_circle[seance.circle_id] = seance.id
-            elif self._cache.open_by_circle.get(seance.circle_id) == seance.id:
-                self._cache.open_by_circle[seance.circle_id] = None
+                cache.open_by_circle[seance.circle_id] = seance.id
+            elif cache.open_by_circle.get(seance.circle_id) == seance.id:
+                cache.open_by_circle[seance.circle_id] = None
         self._committed = True
         self._touched_circles.clear()
         self._touched_seances.clear()
+        if self._erase_traces and self._lock is not None:
+            await self._checkpoint()
+
+    def erase_traces(self) -> None:
+        self._erase_traces = True
+
+    async def _checkpoint(self) -> None:
+        """SQLite keeps the pages a transaction wrote in its `-wal` file until a checkpoint,
+        the erased text with them: copy them into the file (whose deleted content is zeroed,
+        see database.py) and empty the log."""
+        try:
+            await self.conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            await self.conn.commit()
+        except Exception:  # the erasure itself is committed; the next checkpoint will do
+            log.exception("the write-ahead log could not be checkpointed")
 
     async def rollback(self) -> None:
         """Forget the transaction; cached aggregates it changed are dropped, so the next
@@ -326,39 +331,30 @@ class SqlUnitOfWork:
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.rollback()
-        for circle_id, circle in self._touched_circles.items():
-            if circle_id in self._private_circles:
-                continue  # a copy of its own: nothing shared to drop
-            if keep_unchanged and self._circle_unchanged(circle):
-                continue
-            entry = self._cache.circles.pop(circle_id, None)
-            if entry is not None:
-                self._cache.by_channel.pop(entry.circle.channel.key, None)
-        for seance_id, seance in self._touched_seances.items():
-            if seance_id in self._private_seances:
-                continue
-            if keep_unchanged and self._seance_unchanged(seance):
-                continue
-            self._cache.seances.pop(seance_id, None)
-            self._cache.open_by_circle.pop(seance.circle_id, None)
+        for circle_id, circle_entry in self._touched_circles.items():
+            if not (keep_unchanged and self._circle_unchanged(circle_entry)):
+                self._cache.forget_circle(circle_id)
+        for seance_id, seance_entry in self._touched_seances.items():
+            if not (keep_unchanged and self._seance_unchanged(seance_entry)):
+                self._cache.forget_seance(seance_id)
+                self._cache.open_by_circle.pop(seance_entry.seance.circle_id, None)
         self._touched_circles.clear()
         self._touched_seances.clear()
         self._committed = True
 
-    def _circle_unchanged(self, circle: Circle, entry: _CircleEntry | None = None) -> bool:
-        entry = entry or self._cache.circles.get(circle.id)
-        return (
-            entry is not None
-            and entry.circle is circle
-            and entry.row == mapping.circle_row(circle)
-            and entry.members == mapping.member_rows(circle)
+    @staticmethod
+    def _circle_unchanged(entry: _CircleEntry) -> bool:
+        circle = entry.circle
+        return entry.row == mapping.circle_row(circle) and entry.members == mapping.member_rows(
+            circle
         )
 
-    def _seance_unchanged(self, seance: Seance, entry: _SeanceEntry | None = None) -> bool:
+    @staticmethod
+    def _seance_unchanged(entry: _SeanceEntry) -> bool:
         """The séance still matches its stored rows (closed turns never change, so only the
         last ones are compared)."""
-        entry = entry or self._cache.seances.get(seance.id)
-        if entry is None or entry.seance is not seance or len(entry.turns) != len(seance.turns):
+        seance = entry.seance
+        if len(entry.turns) != len(seance.turns):
             return False
         return (
             entry.row == mapping.seance_row(seance)
@@ -372,68 +368,34 @@ class SqlUnitOfWork:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def touch_circle(self, entry: _CircleEntry) -> Circle:
-        self._touched_circles[entry.circle.id] = entry.circle
-        if entry.circle.id not in self._private_circles:
-            self._cache.circle_holders[entry.circle.id] = id(self)
-        return entry.circle
-
-    def touch_seance(self, entry: _SeanceEntry) -> Seance:
-        self._touched_seances[entry.seance.id] = entry.seance
-        if entry.seance.id not in self._private_seances:
-            self._cache.seance_holders[entry.seance.id] = id(self)
-        return entry.seance
-
-    def _held_by_another(self, holders: dict[int, int], key: int) -> bool:
-        holder = holders.get(key)
-        return holder is not None and holder != id(self)
-
     async def load_circle(self, circle_id: int) -> Circle | None:
-        private = self._private_circles.get(circle_id)
-        if private is not None:
-            return private.circle
-        entry = self._cache.circles.get(circle_id)
-        shared = not self._held_by_another(self._cache.circle_holders, circle_id)
-        if entry is None or not shared:
-            rows = _rows(await self.conn.execute(select(CIRCLE).where(CIRCLE.c.id == circle_id)))
+        entry = self._touched_circles.get(circle_id) or self._cache.circles.get(circle_id)
+        if entry is None:
+            key = {"key": circle_id}
+            rows = _rows(await self.conn.execute(_rows_of(CIRCLE, "id"), key))
             if not rows:
                 return None
-            members = _rows(
-                await self.conn.execute(select(MEMBER).where(MEMBER.c.circle_id == circle_id))
-            )
+            members = _rows(await self.conn.execute(_rows_of(MEMBER, "circle_id"), key))
             row = rows[0]
             version = row.pop("version")
             circle = mapping.circle_from_rows(row, members)
             entry = _CircleEntry(circle, row, {m["user"]: m for m in members}, version)
-            # While this one read, another unit of work may have loaded and taken the circle.
-            if self._held_by_another(self._cache.circle_holders, circle_id):
-                self._private_circles[circle_id] = entry
-            elif (cached := self._cache.circles.get(circle_id)) is not None:
-                entry = cached
-            else:
-                self._cache.circles[circle_id] = entry
-                self._cache.by_channel[circle.channel.key] = circle_id
-        return self.touch_circle(entry)
+            self._cache.circles[circle_id] = entry
+            self._cache.by_channel[circle.channel.key] = circle_id
+        self._touched_circles[circle_id] = entry
+        return entry.circle
 
     async def load_seance(self, seance_id: int) -> Seance | None:
-        private = self._private_seances.get(seance_id)
-        if private is not None:
-            return private.seance
-        entry = self._cache.seances.get(seance_id)
-        shared = not self._held_by_another(self._cache.seance_holders, seance_id)
-        if entry is None or not shared:
-            conn = self.conn
-            rows = _rows(await conn.execute(select(SEANCE).where(SEANCE.c.id == seance_id)))
+        entry = self._touched_seances.get(seance_id) or self._cache.seance(seance_id)
+        if entry is None:
+            conn, key = self.conn, {"key": seance_id}
+            rows = _rows(await conn.execute(_rows_of(SEANCE, "id"), key))
             if not rows:
                 return None
-            phases = _rows(await conn.execute(select(PHASE).where(PHASE.c.seance_id == seance_id)))
-            turns = _rows(await conn.execute(select(TURN).where(TURN.c.seance_id == seance_id)))
-            marks = _rows(
-                await conn.execute(select(ATTENDANCE).where(ATTENDANCE.c.seance_id == seance_id))
-            )
-            words = _rows(
-                await conn.execute(select(CHECKIN).where(CHECKIN.c.seance_id == seance_id))
-            )
+            phases = _rows(await conn.execute(_rows_of(PHASE, "seance_id"), key))
+            turns = _rows(await conn.execute(_rows_of(TURN, "seance_id"), key))
+            marks = _rows(await conn.execute(_rows_of(ATTENDANCE, "seance_id"), key))
+            words = _rows(await conn.execute(_rows_of(CHECKIN, "seance_id"), key))
             row = rows[0]
             version = row.pop("version")
             seance = mapping.seance_from_rows(row, phases, turns, marks, words)
@@ -446,19 +408,28 @@ class SqlUnitOfWork:
                 {c["user"]: c for c in words},
                 version,
             )
-            # While this one read, another unit of work may have loaded and taken the séance.
-            if self._held_by_another(self._cache.seance_holders, seance_id):
-                self._private_seances[seance_id] = entry
-            elif (cached := self._cache.seances.get(seance_id)) is not None:
-                entry = cached
-            else:
-                self._cache.seances[seance_id] = entry
-        return self.touch_seance(entry)
+            self._cache.keep_seance(entry)
+        self._touched_seances[seance_id] = entry
+        return entry.seance
+
+    def status_changes(self, circle_id: int) -> list[tuple[str | None, str]]:
+        """(stored, current) status of the circle's séances this transaction changed."""
+        changes = []
+        for entry in self._touched_seances.values():
+            if entry.seance.circle_id == circle_id:
+                was = entry.row.get("status")
+                if was != entry.seance.status.value:
+                    changes.append((was, entry.seance.status.value))
+        return changes
+
+    def touched_seances(self) -> list[Seance]:
+        """The séances this transaction loaded or added, as it changed them."""
+        return [e.seance for e in self._touched_seances.values()]
 
     def evict_seances(self, seance_ids: Sequence[int]) -> None:
         """Forget these séances (their rows were written directly): the next read reloads them."""
         for seance_id in seance_ids:
-            self._cache.seances.pop(seance_id, None)
+            self._cache.forget_seance(seance_id)
             self._touched_seances.pop(seance_id, None)
 
     # -- writing -------------------------------------------------------------------------------
@@ -468,19 +439,16 @@ class SqlUnitOfWork:
         row.pop("id")
         result = await self._insert_new(CIRCLE, row)
         circle.id = int(result.inserted_primary_key[0])
-        entry = _CircleEntry(circle, {}, {})
-        self._cache.circles[circle.id] = entry
-        self._cache.by_channel[circle.channel.key] = circle.id
-        self.touch_circle(entry)
+        self._touched_circles[circle.id] = _CircleEntry(circle, {}, {})
 
     async def insert_seance(self, seance: Seance) -> None:
         row = mapping.seance_row(seance)
         row.pop("id")
         result = await self._insert_new(SEANCE, row)
         seance.id = int(result.inserted_primary_key[0])
-        entry = _SeanceEntry(seance, {}, {}, {}, {}, {})
-        self._cache.seances[seance.id] = entry
-        self.touch_seance(entry)
+        # the row as inserted: a later change writes only what differs
+        entry = _SeanceEntry(seance, mapping.seance_row(seance), {}, {}, {}, {})
+        self._touched_seances[seance.id] = entry
 
     async def _insert_new(self, table: Table, row: Row) -> Any:
         try:
@@ -488,8 +456,8 @@ class SqlUnitOfWork:
         except IntegrityError as error:
             raise ConcurrentChange(f"{table.name}: a unique rule was broken") from error
 
-    async def _flush_circle(self, circle: Circle) -> None:
-        entry = self._circle_entry(circle.id)
+    async def _flush_circle(self, entry: _CircleEntry) -> None:
+        circle = entry.circle
         row = mapping.circle_row(circle)
         members = mapping.member_rows(circle)
         if entry.row == row and entry.members == members:
@@ -500,8 +468,8 @@ class SqlUnitOfWork:
         await self._write_children(MEMBER, {"circle_id": circle.id}, "user", entry.members, members)
         entry.members = members
 
-    async def _flush_seance(self, seance: Seance) -> None:
-        entry = self._seance_entry(seance.id)
+    async def _flush_seance(self, entry: _SeanceEntry) -> None:
+        seance = entry.seance
         row = mapping.seance_row(seance)
         phases = mapping.phase_rows(seance)
         marks = mapping.attendance_rows(seance)
@@ -597,11 +565,30 @@ class SqlUnitOfWork:
 
 
 _MISSING = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SUMMARY = (
+    "id",
+    "circle_id",
+    "number",
+    "status",
+    "planned_at",
+    "opened_at",
+    "closed_at",
+    "subject",
+    "prep_question",
+    "recap_published_at",
+)
 
 
 @functools.lru_cache(maxsize=64)
 def _insert_statement(table: Table) -> Any:
     return insert(table)
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_of(table: Table, column: str) -> Any:
+    """SELECT * FROM table WHERE column = :key, built once: loading a séance runs five."""
+    return select(table).where(table.c[column] == bindparam("key"))
 
 
 @functools.lru_cache(maxsize=512)
@@ -661,6 +648,15 @@ class _Circles:
         query = select(CIRCLE.c.id).where(owned_by(partition)).order_by(CIRCLE.c.id)
         ids = (await self._uow.conn.execute(query)).scalars()
         return [c for i in list(ids) if (c := await self._uow.load_circle(i)) is not None]
+
+    async def retaining(self, partition: Partition = EVERYTHING) -> list[tuple[int, ChannelRef]]:
+        query = (
+            select(CIRCLE.c.id, CIRCLE.c.channel)
+            .where(owned_by(partition), CIRCLE.c.retention_days > 0)
+            .order_by(CIRCLE.c.id)
+        )
+        rows = await self._uow.conn.execute(query)
+        return [(int(i), ChannelRef.from_key(key)) for i, key in rows]
 
     async def add(self, circle: Circle) -> None:
         await self._uow.insert_circle(circle)
@@ -722,12 +718,99 @@ class _Seances:
         )
         return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
 
-    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
-        query = select(SEANCE.c.id).where(SEANCE.c.status == SeanceStatus.OPEN.value)
-        if not partition.everything:
-            query = query.join(CIRCLE, CIRCLE.c.id == SEANCE.c.circle_id).where(owned_by(partition))
-        ids = await self._uow.conn.execute(query)
-        return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
+    async def summaries(
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+    ) -> list[SeanceSummary]:
+        query = select(*(SEANCE.c[c] for c in _SUMMARY)).where(SEANCE.c.circle_id == circle_id)
+        if statuses:
+            query = query.where(SEANCE.c.status.in_([s.value for s in statuses]))
+        if last is not None:
+            query = query.order_by(SEANCE.c.number.desc()).limit(last)
+        found = {
+            row.id: SeanceSummary(
+                row.id,
+                row.circle_id,
+                row.number,
+                SeanceStatus(row.status),
+                row.planned_at,
+                row.opened_at,
+                row.closed_at,
+                row.subject,
+                row.prep_question,
+                row.recap_published_at,
+            )
+            for row in await self._uow.conn.execute(query)
+        }
+        # what this transaction changed and has not written yet
+        for seance in self._uow.touched_seances():
+            if seance.circle_id != circle_id:
+                continue
+            if statuses and seance.status not in statuses:
+                found.pop(seance.id, None)
+            elif last is None or seance.id in found:
+                found[seance.id] = SeanceSummary.of(seance)
+        ordered = sorted(found.values(), key=lambda s: s.number)
+        return ordered[-last:] if last else ordered
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        values = [s.value for s in statuses]
+        query = (
+            select(func.count())
+            .select_from(SEANCE)
+            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.status.in_(values))
+        )
+        stored = int((await self._uow.conn.execute(query)).scalar_one())
+        # what this transaction changed and has not written yet
+        for was, now in self._uow.status_changes(circle_id):
+            stored += (now in values) - (was in values)
+        return stored
+
+    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
+        query = (
+            select(SEANCE.c.id)
+            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.status == SeanceStatus.CLOSED.value)
+            .order_by(SEANCE.c.closed_at.desc(), SEANCE.c.number.desc())
+            .limit(count)
+        )
+        ids = set((await self._uow.conn.execute(query)).scalars())
+        ids.update(
+            s.id
+            for s in self._uow.touched_seances()
+            if s.circle_id == circle_id and s.status is SeanceStatus.CLOSED
+        )
+        loaded = [s for i in ids if (s := await self._uow.load_seance(i)) is not None]
+        closed = [s for s in loaded if s.status is SeanceStatus.CLOSED]
+        closed.sort(key=lambda s: (s.closed_at is not None, s.closed_at or _EPOCH, s.number))
+        return sorted(closed[-count:], key=lambda s: s.number)
+
+    async def open_channels(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef]]:
+        query = (
+            select(SEANCE.c.id, CIRCLE.c.channel)
+            .join(CIRCLE, CIRCLE.c.id == SEANCE.c.circle_id)
+            .where(SEANCE.c.status == SeanceStatus.OPEN.value, owned_by(partition))
+            .order_by(SEANCE.c.id)
+        )
+        rows = await self._uow.conn.execute(query)
+        return [(int(i), ChannelRef.from_key(key)) for i, key in rows]
+
+    async def purge_checkins(self, circle_id: int, cutoff: datetime) -> int:
+        conn = self._uow.conn
+        in_circle = select(SEANCE.c.id).where(SEANCE.c.circle_id == circle_id)
+        old = and_(CHECKIN.c.seance_id.in_(in_circle), CHECKIN.c.recorded_at <= cutoff)
+        ids = list(
+            (await conn.execute(select(CHECKIN.c.seance_id).distinct().where(old))).scalars()
+        )
+        if not ids:
+            return 0
+        # other processes holding these séances must read them again
+        await conn.execute(
+            update(SEANCE).where(SEANCE.c.id.in_(ids)).values(version=SEANCE.c.version + 1)
+        )
+        deleted = await conn.execute(delete(CHECKIN).where(old))
+        self._uow.evict_seances(ids)
+        return int(deleted.rowcount)
 
     async def add(self, seance: Seance) -> None:
         await self._uow.insert_seance(seance)
@@ -870,6 +953,16 @@ class _Items:
             raise ConcurrentChange(f"item {key[1]} of circle {key[0]} changed since read")
         if version is not None:
             self._versions[key] = version + 1
+
+    async def purge_notes(self, circle_id: int, cutoff: datetime) -> int:
+        deleted = await self._uow.conn.execute(
+            delete(ITEM).where(
+                ITEM.c.circle_id == circle_id,
+                ITEM.c.kind == ItemKind.NOTE.value,
+                ITEM.c.created_at <= cutoff,
+            )
+        )
+        return int(deleted.rowcount)
 
     async def delete(self, circle_id: int, numbers: Sequence[int]) -> None:
         for start in range(0, len(numbers), 500):

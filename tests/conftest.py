@@ -31,9 +31,41 @@ def memory_db() -> MemoryDatabase:
     return MemoryDatabase()
 
 
+# The conversation suite (tests/unit) runs on every store a circle can live in: the memory
+# fake and a real SQLite file by default, and PostgreSQL too when CERCLE_TEST_CHAT_STORES names
+# it (.ci/run does). A test that also asks for `memory_db` reads the fake's insides: memory only.
+CHAT_STORES = tuple(
+    s.strip() for s in os.environ.get("CERCLE_TEST_CHAT_STORES", "memory,sqlite").split(",")
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    names = metafunc.fixturenames
+    in_unit = "unit" in metafunc.definition.path.parts
+    if in_unit and "chat" in names and "memory_db" not in names:
+        metafunc.parametrize("chat_store", CHAT_STORES, indirect=True)
+
+
 @pytest.fixture
-def chat(memory_db: MemoryDatabase) -> Chat:
-    return Chat(memory_db)
+def chat_store(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "memory"))
+
+
+@pytest.fixture
+async def chat(
+    chat_store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Chat]:
+    if chat_store == "memory":
+        yield Chat(request.getfixturevalue("memory_db"))
+        return
+    if chat_store == "sqlite":
+        url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = await asyncio.to_thread(server.create_database)
+    database = Database(url)
+    yield Chat(database)
+    await database.close()
 
 
 def migrated_sqlite(path: Path) -> str:

@@ -10,15 +10,15 @@ import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
 from bot.domain.circle import Circle
-from bot.domain.items import Item
+from bot.domain.items import Item, ItemKind
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Anonymised, Waiting
@@ -42,6 +42,9 @@ class Shallow(dict[Any, Any]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Shallow:
         return Shallow(self)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -72,6 +75,9 @@ class _Circles:
 
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
+
+    async def retaining(self, partition: Partition = EVERYTHING) -> list[tuple[int, ChannelRef]]:
+        return [(c.id, c.channel) for c in await self.all(partition) if c.settings.retention_days]
 
     async def adopt(self, home: str, platform: str) -> int:
         orphans = [
@@ -125,11 +131,41 @@ class _Seances:
         found = [s for s in self.store.seances.values() if s.circle_id == circle_id]
         return sorted(found, key=lambda s: s.number)
 
-    async def all_open(self, partition: Partition = EVERYTHING) -> list[Seance]:
+    async def summaries(
+        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+    ) -> list[SeanceSummary]:
+        found = [
+            SeanceSummary.of(s)
+            for s in await self.for_circle(circle_id)
+            if not statuses or s.status in statuses
+        ]
+        return found[-last:] if last else found
+
+    async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
+        return len(await self.summaries(circle_id, statuses))
+
+    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
+        closed = [s for s in await self.for_circle(circle_id) if s.status is SeanceStatus.CLOSED]
+        latest = sorted(closed, key=lambda s: (s.closed_at or EPOCH, s.number))[-count:]
+        return sorted(latest, key=lambda s: s.number)
+
+    async def purge_checkins(self, circle_id: int, cutoff: datetime) -> int:
+        words = 0
+        for seance in await self.for_circle(circle_id):
+            old = [u for u, c in seance.checkins.items() if c.at <= cutoff]
+            for user in old:
+                del seance.checkins[user]
+            words += len(old)
+        return words
+
+    async def open_channels(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef]]:
+        circles = self.store.circles
         return [
-            s
+            (s.id, circles[s.circle_id].channel)
             for s in self.store.seances.values()
-            if s.status is SeanceStatus.OPEN and self.store.circles[s.circle_id].owned_by(partition)
+            if s.status is SeanceStatus.OPEN and circles[s.circle_id].owned_by(partition)
         ]
 
     async def add(self, seance: Seance) -> None:
@@ -194,6 +230,15 @@ class _Items:
         self.store.items = [
             i for i in self.store.items if not (i.circle_id == circle_id and i.number in gone)
         ]
+
+    async def purge_notes(self, circle_id: int, cutoff: datetime) -> int:
+        old = [
+            i.number
+            for i in self.store.items
+            if i.circle_id == circle_id and i.kind is ItemKind.NOTE and i.created_at <= cutoff
+        ]
+        await self.delete(circle_id, old)
+        return len(old)
 
 
 class _Prompts:
@@ -355,6 +400,9 @@ class MemoryUnitOfWork:
     async def rollback(self) -> None:
         self._work = copy.deepcopy(self._owner.store)
         self._bind()
+
+    def erase_traces(self) -> None:
+        return None
 
 
 class MemoryDatabase:

@@ -297,6 +297,8 @@ class DiscordAdapter:
             # the interaction gone), what it could not carry goes to the channel (private
             # answers addressed to their person, confidential ones as direct messages).
             log.warning("interaction answer failed (%r): posting to the channel", error)
+        except Exception:
+            log.exception("interaction answer failed: posting to the channel")
         try:
             await self.core.outbox.done(*sent)
         except Exception:

@@ -142,7 +142,6 @@ class Context:
 
     def draw(self, drawing: Drawing, *effects: Effect) -> None:
         """Append `effects` and have `drawing` attach its chart to them after commit."""
-        for effect in effects:
-            drawing.targets.append(len(self.effects))
-            self.effects.append(effect)
+        drawing.targets.extend(effects)
+        self.effects.extend(effects)
         self.drawings.append(drawing)

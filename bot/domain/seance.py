@@ -514,3 +514,43 @@ class Seance:
             and not self.round_pending
         )
         return FloorChange(ended=ended, started=started, round_complete=round_complete)
+
+
+@dataclass(frozen=True, slots=True)
+class SeanceSummary:
+    """A séance's number, status and dates without its floor (phases, turns, attendance): what
+    planning checks, `/excuse`, listings and suggestions read, light enough to read them all."""
+
+    id: int
+    circle_id: int
+    number: int
+    status: SeanceStatus
+    planned_at: datetime | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    subject: str | None = None
+    prep_question: str | None = None
+    recap_published_at: datetime | None = None
+
+    @classmethod
+    def of(cls, seance: Seance) -> SeanceSummary:
+        return cls(
+            seance.id,
+            seance.circle_id,
+            seance.number,
+            seance.status,
+            seance.planned_at,
+            seance.opened_at,
+            seance.closed_at,
+            seance.subject,
+            seance.prep_question,
+            seance.recap_published_at,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is SeanceStatus.OPEN
+
+    @property
+    def recap_pending(self) -> bool:
+        return self.status is SeanceStatus.CLOSED and self.recap_published_at is None

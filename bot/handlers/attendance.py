@@ -24,11 +24,11 @@ async def excuse(ctx: Context, args: dict[str, Any]) -> None:
         if seance is None:
             planned = [
                 s
-                for s in await ctx.uow.seances.for_circle(circle.id)
-                if s.status is SeanceStatus.PLANNED
-                and (s.planned_at is None or s.planned_at > ctx.now)
+                for s in await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED,))
+                if s.planned_at is None or s.planned_at > ctx.now
             ]
-            seance = min(planned, key=lambda s: s.number) if planned else None
+            first = min(planned, key=lambda s: s.number) if planned else None
+            seance = await ctx.uow.seances.get(first.id) if first else None
         if seance is None:
             raise Refusal("attendance.nothing_to_excuse")
     else:

@@ -95,6 +95,7 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
             item.owner = anonymous
         await ctx.uow.items.update(item)
     del circle.members[target]
+    ctx.uow.erase_traces()
     label = ctx.t("person.anonymous", number=anonymous.id)
     lines = [ctx.t("forget.done", name=name)]
     lines += ["- " + line for line in _lines(ctx, stored, label)]

@@ -68,12 +68,9 @@ async def ensure_free(
 ) -> None:
     """Refuse instants that overlap another planned or open séance of the circle."""
     length = _length(ctx, circle)
+    coming = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED, SeanceStatus.OPEN))
     others = [
-        s
-        for s in await ctx.uow.seances.for_circle(circle.id)
-        if s is not moving
-        and s.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN)
-        and (s.planned_at or s.opened_at)
+        s for s in coming if (moving is None or s.id != moving.id) and (s.planned_at or s.opened_at)
     ]
     for instant in instants:
         for other in others:
@@ -170,9 +167,8 @@ async def move(ctx: Context, args: dict[str, Any]) -> None:
 
 async def listing(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    seances = await ctx.uow.seances.for_circle(circle.id)
-    upcoming = [s for s in seances if s.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN)]
-    done = sum(1 for s in seances if s.status is SeanceStatus.CLOSED)
+    upcoming = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED, SeanceStatus.OPEN))
+    done = await ctx.uow.seances.count(circle.id, (SeanceStatus.CLOSED,))
     if not upcoming:
         ctx.tell("planning.list_empty", done=done)
         return
@@ -245,8 +241,10 @@ async def reminders(ctx: Context, args: dict[str, Any]) -> None:
         if minutes is None or minutes < 5 or minutes > 24 * 60:
             raise Refusal("reminders.bad_grace", value=value[:20])
         settings.close_grace_minutes = minutes
-    for seance in await ctx.uow.seances.for_circle(circle.id):
-        if seance.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN):
+    coming = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED, SeanceStatus.OPEN))
+    for summary in coming:
+        seance = await ctx.uow.seances.get(summary.id)
+        if seance is not None:
             await sync_prompts(ctx, seance)
     ctx.say_text(ctx.t("reminders.updated") + "\n" + _describe(ctx, circle))
 

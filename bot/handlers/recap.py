@@ -26,14 +26,17 @@ async def _closed(ctx: Context, number: int | None, *, pending: bool = False) ->
         if seance.status is not SeanceStatus.CLOSED:
             raise Refusal("recap.not_closed", number=number)
         return seance
+    last = None if pending else 1  # any closed séance may await approval
     closed = [
         s
-        for s in await ctx.uow.seances.for_circle(circle.id)
-        if s.status is SeanceStatus.CLOSED and (s.recap_pending or not pending)
+        for s in await ctx.uow.seances.summaries(circle.id, (SeanceStatus.CLOSED,), last)
+        if s.recap_pending or not pending
     ]
-    if not closed:
+    latest = max(closed, key=lambda s: (s.closed_at or ctx.now, s.number)) if closed else None
+    found = await ctx.uow.seances.get(latest.id) if latest else None
+    if found is None:
         raise Refusal("recap.nothing_pending" if pending else "recap.none_yet")
-    return max(closed, key=lambda s: (s.closed_at or ctx.now, s.number))
+    return found
 
 
 async def show(ctx: Context, args: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from bot.errors import Refusal
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
 from bot.recaps.posting import draft_for_facilitators, publish
+from bot.recaps.report import DRIFT_WINDOW
 from bot.timing.schedule import sync_prompts
 from bot.views.wording import phase_title
 
@@ -77,12 +78,13 @@ async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
     # place is not opened instead of an ad-hoc one.
     planned = [
         s
-        for s in await ctx.uow.seances.for_circle(circle.id)
-        if s.status is SeanceStatus.PLANNED
-        and (s.planned_at is None or s.planned_at >= ctx.now - STILL_OPENABLE)
+        for s in await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED,))
+        if s.planned_at is None or s.planned_at >= ctx.now - STILL_OPENABLE
     ]
-    if planned:
-        seance = min(planned, key=lambda s: (s.planned_at or ctx.now, s.number))
+    chosen = min(planned, key=lambda s: (s.planned_at or ctx.now, s.number)) if planned else None
+    found = await ctx.uow.seances.get(chosen.id) if chosen else None
+    if found is not None:
+        seance = found
     else:
         seance = Seance(
             id=0, circle_id=circle.id, number=circle.next_seance_number(), protocol=protocol.name
@@ -176,7 +178,7 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
         await draft_for_facilitators(ctx, seance)
     else:
         await publish(ctx, seance)
-    await note_drift(ctx, await ctx.uow.seances.for_circle(circle.id))
+    await note_drift(ctx, await ctx.uow.seances.recent_closed(circle.id, DRIFT_WINDOW))
 
 
 async def cancel(ctx: Context, args: dict[str, Any]) -> None:

@@ -19,20 +19,25 @@ from bot.effects import Effect
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Drawing:
     """A chart to draw, and how each waiting effect takes it (None: drop that effect)."""
 
     draw: Callable[[], bytes]
     attach: Callable[[Effect, bytes | None], Effect | None]
-    targets: list[int] = field(default_factory=list)  # indexes in the context's effects
+    targets: list[Effect] = field(default_factory=list)  # the very effects that wait for it
 
 
 async def finish(effects: Sequence[Effect], drawings: Sequence[Drawing]) -> list[Effect]:
-    """Draw what is waiting and return the effects with their charts, in the same order."""
+    """Draw what is waiting and return the effects with their charts, in the same order.
+
+    Effects are matched to their drawing by identity, not position, so effects added, removed
+    or reordered after `ctx.draw` still get their own chart. Call it after the circle's lock is
+    released: drawing takes tens of milliseconds that the circle's next command need not wait."""
     if not drawings:
         return list(effects)
-    out: list[Effect | None] = list(effects)
+    waiting: dict[int, tuple[Drawing, Effect]] = {}
+    charts: dict[int, bytes | None] = {}
     for drawing in drawings:
         png: bytes | None
         try:
@@ -40,8 +45,16 @@ async def finish(effects: Sequence[Effect], drawings: Sequence[Drawing]) -> list
         except Exception:
             log.exception("a chart could not be drawn; the message goes out without it")
             png = None
-        for index in drawing.targets:
-            waiting = out[index]
-            if waiting is not None:
-                out[index] = drawing.attach(waiting, png)
-    return [e for e in out if e is not None]
+        charts[id(drawing)] = png
+        for target in drawing.targets:
+            waiting[id(target)] = (drawing, target)
+    out: list[Effect] = []
+    for effect in effects:
+        found = waiting.get(id(effect))
+        if found is None or found[1] is not effect:
+            out.append(effect)
+            continue
+        done = found[0].attach(effect, charts[id(found[0])])
+        if done is not None:
+            out.append(done)
+    return out

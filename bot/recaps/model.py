@@ -12,7 +12,7 @@ text alternative (`chart_alt`) is written from the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -20,7 +20,7 @@ from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, SeanceSummary
 from bot.ports import Translator
 from bot.recaps.equity import fair_share
 from bot.views.wording import phase_title
@@ -113,10 +113,13 @@ def build_recap(
     circle: Circle,
     seance: Seance,
     items: list[Item],
-    seances: list[Seance],
+    seances: Sequence[Seance | SeanceSummary],
     names: Namer | None = None,
+    total: int | None = None,
 ) -> Recap:
-    """The recap of a closed séance; `seances` are all of the circle's (for n/N and what's next).
+    """The recap of a closed séance; `seances` are all of the circle's, whole or summed up
+    (for n/N and what's next), or only the planned ones with `total` the number of séances
+    not cancelled.
 
     `names` turns a person into the name shown (default: the roster's display name)."""
     assert seance.opened_at is not None
@@ -181,7 +184,7 @@ def build_recap(
     return Recap(
         circle_name=circle.name,
         number=seance.number,
-        total=max(len(counted_seances), seance.number),
+        total=max(len(counted_seances) if total is None else total, seance.number),
         opened_at=seance.opened_at,
         closed_at=seance.closed_at,
         attendance=attendance,

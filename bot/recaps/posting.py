@@ -13,7 +13,7 @@ from dataclasses import replace
 from bot.commands.context import Context
 from bot.domain.circle import Circle
 from bot.domain.refs import UserRef
-from bot.domain.seance import Seance
+from bot.domain.seance import Seance, SeanceStatus
 from bot.effects import ChartImage, Effect, RecapPost
 from bot.ports import Translator
 from bot.recaps.drawing import Drawing
@@ -39,9 +39,15 @@ def recap_filename(circle: Circle, number: int) -> str:
 async def recap_of(ctx: Context, seance: Seance) -> Recap:
     circle = ctx.require_circle()
     items = await ctx.uow.items.for_seance(seance.id)
-    seances = await ctx.uow.seances.for_circle(circle.id)
+    planned = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED,))
+    held = (SeanceStatus.PLANNED, SeanceStatus.OPEN, SeanceStatus.CLOSED)
     return build_recap(
-        circle, seance, items, seances, names=lambda u: person_name(ctx.tr, ctx.lang, circle, u)
+        circle,
+        seance,
+        items,
+        planned,
+        names=lambda u: person_name(ctx.tr, ctx.lang, circle, u),
+        total=await ctx.uow.seances.count(circle.id, held),
     )
 
 

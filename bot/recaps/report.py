@@ -30,6 +30,7 @@ from bot.recaps.figures import Bar, BarFigure, Point, SeriesFigure
 
 ZERO = timedelta(0)
 DRIFT = 2  # séances in a row: missed, or without speaking
+DRIFT_WINDOW = 6  # the closed séances looked at after each séance (a longer streak shows as 6)
 MARK = {
     AttendanceStatus.PRESENT: "report.mark_present",
     AttendanceStatus.EXCUSED: "report.mark_excused",

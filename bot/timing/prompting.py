@@ -132,7 +132,9 @@ class PromptPoster:
                 # claimed and to be posted in one transaction: posted later if not now
                 ctx = acted[0]
                 circle = ctx.require_circle()
-                ctx.effects = await record(uow, ctx.effects, circle.home, circle.shard_key, now)
+                ctx.effects = await record(
+                    uow, ctx.effects, circle.home, circle.shard_key, now, ctx.drawings
+                )
             await uow.commit()
         if acted is None:
             return []

@@ -2,7 +2,8 @@
 
 It runs without anyone asking: the core wakes itself for the key `retention` once a day (at
 03:00 UTC, and once at start-up), through the scheduler port like prompts and time boxes. Each
-circle is purged under its channel lock, in one transaction. A circle with `retention_days` 0
+circle is purged under its channel lock, in one transaction, by deletes in the database: no
+séance or item is loaded, so a long history costs no memory. A circle with `retention_days` 0
 keeps everything. Decisions, actions, attendance and speaking turns are kept: they are the
 circle's record, and hold nothing anyone said.
 """
@@ -14,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot.domain.items import ItemKind
 from bot.locks import KeyedLocks
 from bot.partition import EVERYTHING, Partition
 from bot.ports import UnitOfWorkFactory
@@ -52,31 +52,22 @@ class Retention:
 
     async def run(self, now: datetime) -> Purged:
         async with self._uow_factory() as uow:
-            circles = [
-                (c.id, c.channel.key)
-                for c in await uow.circles.all(self._partition)
-                if c.settings.retention_days
-            ]
-            await uow.commit()  # nothing changed; committing keeps the loaded circles cached
+            circles = await uow.circles.retaining(self._partition)
+            await uow.commit()
         notes = words = 0
         for circle_id, channel in circles:
             await asyncio.sleep(0)  # one circle at a time: commands and prompts go between
-            async with self._locks.hold(channel), self._uow_factory() as uow:
+            async with self._locks.hold(channel.key), self._uow_factory() as uow:
                 circle = await uow.circles.get(circle_id)
                 if circle is None or not circle.settings.retention_days:
                     continue
                 cutoff = now - timedelta(days=circle.settings.retention_days)
-                for seance in await uow.seances.for_circle(circle_id):
-                    old = [u for u, c in seance.checkins.items() if c.at <= cutoff]
-                    for user in old:
-                        del seance.checkins[user]
-                    words += len(old)
-                items = await uow.items.for_circle(circle_id)
-                due = [
-                    i.number for i in items if i.kind is ItemKind.NOTE and i.created_at <= cutoff
-                ]
-                await uow.items.delete(circle_id, due)
-                notes += len(due)
+                circle_words = await uow.seances.purge_checkins(circle_id, cutoff)
+                circle_notes = await uow.items.purge_notes(circle_id, cutoff)
+                if circle_words or circle_notes:
+                    uow.erase_traces()
+                words += circle_words
+                notes += circle_notes
                 await uow.commit()
         purged = Purged(len(circles), notes, words)
         if notes or words:

@@ -4,7 +4,7 @@ stored with it, read back as the very effect, delivered once, and an event is ha
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from adapters.outbox import outbox_lines
 from bot.app import CercleCore
@@ -142,3 +142,36 @@ async def test_a_command_is_handled_once_per_platform_event(any_db: Database) ->
         len(created.effects) + len(noted.effects) + len(left),
         3,
     )
+
+
+async def test_a_claimed_prompt_whose_message_did_not_get_out_is_posted_after_restart(
+    any_db: Database,
+) -> None:
+    clock = ManualClock(START)
+    core = CercleCore(any_db, clock)
+    room = ChannelRef("console", "salon")
+    anim = UserRef("console", "anim")
+
+    async def say(text: str) -> None:
+        outcome = await core.handle(CommandEvent(room, anim, "anim", text, home="console:local"))
+        assert outcome.refused is None, outcome.effects
+        await core.outbox.done(*outcome.effects)
+
+    await say("/cercle creer Test")
+    await say("/seance planifier 2026-12-10 14:00 | Déléguer")
+    day_before = datetime(2026, 12, 9, 13, 0, tzinfo=UTC)
+    clock.set(day_before)
+    # the prompt is claimed and its message written, then the process dies before posting it
+    (reminder,) = await core.wake("prompt:any", day_before)
+    assert isinstance(reminder, Reply)
+    assert reminder.text.startswith("Rappel : séance 1 demain")
+    assert await core.wake("prompt:any", day_before) == []  # claimed: never again
+
+    restarted = CercleCore(any_db, ManualClock(day_before + timedelta(minutes=1)))
+    await restarted.start()
+    (again,) = await restarted.outbox.recover("console")
+    assert again == reminder  # the very message, once
+    assert await restarted.outbox.recover("console") == []
+    await restarted.outbox.done(again)
+    third = CercleCore(any_db, ManualClock(day_before + timedelta(minutes=2)))
+    assert await third.outbox.recover("console") == []

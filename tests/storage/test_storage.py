@@ -113,7 +113,7 @@ async def reload_and_compare(
     the first reload of another channel."""
     async with db() as uow:
         cached_circles = set(db.cache.circles)
-        cached_seances = set(db.cache.seances)
+        cached_seances = set(db.cache.open_seances) | set(db.cache.recent_seances)
         circle = await uow.circles.by_channel(channel)
         assert circle is not None
         seance = await uow.seances.open_for(circle.id)
@@ -773,65 +773,6 @@ def test_instants_keep_their_zone_on_postgres(postgres: PostgresServer) -> None:
 # -- concurrent units of work (PostgreSQL runs them side by side) ------------------------------
 
 
-async def test_a_reader_never_sees_nor_writes_another_units_half_made_changes(
-    postgres_db: Database,
-) -> None:
-    db = postgres_db
-    chat = Chat(db)
-    await chat.say("anim", "/cercle creer Nord")
-    circle_id = (await reload_and_compare(db))[0].id
-
-    async with db() as writer:
-        held = await writer.circles.get(circle_id)
-        assert held is not None
-        held.name = "Nord (en cours)"  # not committed yet
-        async with db() as reader:
-            seen = await reader.circles.get(circle_id)
-            assert seen is not None
-            assert seen is not held
-            assert seen.name == "Nord"
-            await reader.commit()  # a read pass commits: it must not write the writer's change
-        assert [r[1] for r in (await dump(db))["circle"]] == ["Nord"]
-        await writer.commit()
-    assert [r[1] for r in (await dump(db))["circle"]] == ["Nord (en cours)"]
-    async with db() as uow:
-        again = await uow.circles.get(circle_id)
-        assert again is held  # still the cached one: the reader wrote nothing
-
-    # A copy that is written makes the shared object stale: it is reloaded after its holder.
-    async with db() as holder:
-        shared = await holder.circles.get(circle_id)
-        assert shared is not None
-        async with db() as other:
-            copy_ = await other.circles.get(circle_id)
-            assert copy_ is not None
-            copy_.name = "Nord renommé"
-            await other.commit()
-        await holder.commit()
-    async with db() as uow:
-        fresh = await uow.circles.get(circle_id)
-        assert fresh is not None
-        assert fresh is not shared
-        assert fresh.name == "Nord renommé"
-
-    # The copy is written after the holder is done: the shared object is forgotten at once.
-    async with db() as holder:
-        shared = await holder.circles.get(circle_id)
-        other = db()
-        await other.__aenter__()
-        copy_ = await other.circles.get(circle_id)
-        assert copy_ is not None
-        await holder.commit()
-    assert copy_ is not shared
-    copy_.name = "Nord, enfin"
-    await other.commit()
-    await other.__aexit__(None, None, None)
-    async with db() as uow:
-        fresh = await uow.circles.get(circle_id)
-        assert fresh is not None
-        assert fresh.name == "Nord, enfin"
-
-
 # -- partitions: which circles an instance looks after ------------------------------------------
 
 
@@ -931,30 +872,6 @@ async def test_a_database_outage_loses_nothing_and_the_bot_recovers(
         await db.close()
 
 
-async def test_a_seance_closed_through_a_private_copy_is_no_longer_found_open(
-    postgres_db: Database,
-) -> None:
-    db = postgres_db
-    chat = Chat(db)
-    await chat.script("anim: /cercle creer Nord", "anim: /seance", "alice: /present")
-    circle, seance = await reload_and_compare(db)
-    assert seance is not None
-
-    async with db() as reader:  # a read pass holds the open séance...
-        held = await reader.seances.open_for(circle.id)
-        assert held is not None
-        await chat.say("anim", "/seance fin")  # ...while the command closes a copy of it
-        assert chat.refused is None, chat.text
-        async with db() as uow:  # the next command, while the reader still holds it
-            assert await uow.seances.open_for(circle.id) is None
-        await reader.commit()
-    async with db() as uow:
-        assert await uow.seances.open_for(circle.id) is None
-        closed = await uow.seances.get(seance.id)
-        assert closed is not None
-        assert closed.status is SeanceStatus.CLOSED
-
-
 async def test_concurrent_circles_and_read_passes_end_as_if_one_at_a_time(
     postgres_db: Database,
 ) -> None:
@@ -1027,33 +944,6 @@ async def test_concurrent_circles_and_read_passes_end_as_if_one_at_a_time(
             assert dataclasses.replace(seance, id=expected.id, circle_id=expected.circle_id) == (
                 expected
             )
-
-
-async def test_two_units_loading_the_same_seance_at_once_share_it_with_one(
-    postgres_db: Database,
-) -> None:
-    """Both ask the database for the séance before either has it: the first to finish shares
-    it; the other, finding it taken when its own read ends, keeps a private copy."""
-    db = postgres_db
-    chat = Chat(db)
-    await chat.script("anim: /cercle creer Nord", "anim: /seance", "alice: /present")
-    _, seance = await reload_and_compare(db)
-    assert seance is not None
-    db.cache.clear()
-    first, second = db(), db()
-    async with first, second:
-        loaded = await asyncio.gather(first.seances.get(seance.id), second.seances.get(seance.id))
-        assert loaded[0] is not None
-        assert loaded[1] is not None
-        assert loaded[0] is not loaded[1]
-        shared = db.cache.seances[seance.id].seance
-        units = [u for u, s in zip((first, second), loaded, strict=True) if s is shared]
-        assert len(units) == 1  # one of them has the shared object and holds it
-        assert db.cache.seance_holders[seance.id] == id(units[0])
-        [other] = [u for u in (first, second) if u is not units[0]]
-        assert seance.id in other._private_seances  # type: ignore[attr-defined]  # it knows its copy is not the shared one
-        await first.commit()
-        await second.commit()
 
 
 # -- two instances on one database: a cache that another process made stale --------------------

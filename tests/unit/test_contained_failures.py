@@ -6,13 +6,18 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.app import CercleCore
 from bot.domain.protocol import ProtocolBook, load_builtin
+from bot.domain.seance import Seance
 from bot.effects import Effect, Reply
+from bot.timing import deadlines, timeboxes
 from bot.timing.clock import ManualClock
+from bot.timing.deadlines import Due
 from bot.timing.prompting import ATTEMPTS
 from bot.timing.schedule import ManualScheduler
-from tests.conversation import START, Chat
+from tests.conversation import START, Chat, start_circle
 from tests.fakes import MemoryDatabase
 
 START_A = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
@@ -73,3 +78,39 @@ async def test_a_failing_prompt_does_not_hold_back_another_circles_prompt(
     clock.set(START_A + timedelta(hours=1))
     assert said_in(await scheduler.advance_to(clock.now()), "a") == []
     assert core.prompts.failed == ATTEMPTS
+
+
+async def test_a_failing_time_box_does_not_hold_back_another_circles(
+    memory_db: MemoryDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(START)
+    core = CercleCore(memory_db, clock)
+    a = Chat(memory_db, "a", clock, core)
+    b = Chat(memory_db, "b", clock, core)
+    for chat in (a, b):
+        await start_circle(chat, protocol="meteo")
+        await chat.script("anim: /seance phase suivante", "anim: /fini")
+    async with memory_db() as uow:
+        broken = await uow.seances.open_for(1)
+        assert broken is not None
+    real = deadlines.pending
+
+    def failing(seance: Seance) -> list[Due]:
+        if seance.id == broken.id:
+            raise RuntimeError("a bug in one séance's time boxes")
+        return real(seance)
+
+    monkeypatch.setattr(timeboxes, "pending", failing)
+    said = await b.wait(minutes=15)
+    assert said_in(said, "b") == [
+        "Le temps prévu pour « Météo » est écoulé. Suite avec /seance phase suivante."
+    ]
+    assert core.timekeeper.failed == 1
+    await b.wait(minutes=5)  # tried again a minute later, a bounded number of times
+    assert core.timekeeper.failed == timeboxes.ATTEMPTS
+    monkeypatch.setattr(timeboxes, "pending", real)
+    await a.say("anim", "/file")  # the next command notes its time box again
+    said = await a.wait(minutes=1)
+    assert said_in(said, "a") == [
+        "Le temps prévu pour « Météo » est écoulé. Suite avec /seance phase suivante."
+    ]

@@ -24,6 +24,15 @@ async def wait_until(chat: Chat, instant: datetime) -> list[str]:
     return chat.public()
 
 
+async def planned_instants(chat: Chat) -> list[datetime]:
+    """When the circle's séances are planned, as stored, in order (UTC)."""
+    async with chat.core.uow_factory() as uow:
+        circle = await uow.circles.by_channel(chat.channel)
+        assert circle is not None
+        seances = await uow.seances.summaries(circle.id)
+    return sorted(s.planned_at for s in seances if s.planned_at is not None)
+
+
 async def test_plan_answers_with_the_date_written_out(chat: Chat) -> None:
     await make_circle(chat)
     await chat.say("anim", "/seance planifier 10/12 14h | Déléguer | Que ne déléguez-vous pas ?")
@@ -119,8 +128,7 @@ async def test_weekly_cycle_keeps_local_time_across_clock_changes(chat: Chat) ->
         "n° 2 — jeudi 25 mars 2027 à 18:00\n"
         "n° 3 — jeudi 1 avril 2027 à 18:00"
     ]
-    store = chat.core.uow_factory.store  # type: ignore[attr-defined]
-    instants = sorted(s.planned_at for s in store.seances.values())
+    instants = await planned_instants(chat)
     assert [i.hour for i in instants] == [17, 17, 16]  # UTC: CET, CET, then CEST
 
 
@@ -129,8 +137,7 @@ async def test_cycle_across_the_october_change(chat: Chat) -> None:
     await make_circle(chat)
     await chat.say("anim", "/seance cycle 2 1sem 2027-10-24 18:00")
     assert chat.refused is None
-    store = chat.core.uow_factory.store  # type: ignore[attr-defined]
-    instants = sorted(s.planned_at for s in store.seances.values())
+    instants = await planned_instants(chat)
     assert [i.hour for i in instants] == [16, 17]  # UTC: CEST, then CET
 
 
