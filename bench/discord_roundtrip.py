@@ -457,7 +457,7 @@ async def facilitate(world: World, bot: CercleBot, steps: tuple[Step, ...]) -> N
     await loopback.wait_message(
         world.cercle_channel, lambda m: bool(m.embeds) and bool(m.custom_ids()), TIMEOUT
     )
-    await asyncio.wait_for(bot.adapter._queue.join(), TIMEOUT)
+    await bot.adapter._queues.drained(TIMEOUT)
 
 
 def status_back_to_nobody(loopback: LoopbackDiscord, after: float) -> Callable[[], bool]:
@@ -530,7 +530,7 @@ async def cercle_round(
     await world.loopback.wait_for(
         status_back_to_nobody(world.loopback, at), TIMEOUT, what=f"the status edit after /{release}"
     )
-    await asyncio.wait_for(bot.adapter._queue.join(), TIMEOUT)
+    await bot.adapter._queues.drained(TIMEOUT)
     return result
 
 
