@@ -73,6 +73,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "facilitator_roles": list,
         "shard_count": int,
         "shard_ids": list,
+        "hide_facilitator_commands": bool,
     },
     "console": {
         "account": str,
@@ -114,6 +115,9 @@ class DiscordConfig:
     # `shard_count` (None: one instance runs every shard).
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    # Commands only facilitators may use are shown only to members with Manage Channels
+    # (server admins can still change it per command in the server's settings).
+    hide_facilitator_commands: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +319,7 @@ def discord_section(
         facilitator_roles=tuple(roles),
         shard_count=shard_count,
         shard_ids=tuple(sorted(set(shard_ids))) if shard_ids is not None else None,
+        hide_facilitator_commands=bool(section.get("hide_facilitator_commands", False)),
     )
 
 

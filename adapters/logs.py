@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import sys
+import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
@@ -45,13 +46,33 @@ def secrets_of(config: Config) -> list[str]:
     return [value for value in found if value]
 
 
+_REDACTORS: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+
+def add_secret(secret: str) -> None:
+    """A secret learnt at run time (a token from a password login): every redactor hides it."""
+    for redactor in list(_REDACTORS):
+        redactor.add(secret)
+
+
 class Redactor(logging.Filter):
     """Replaces secrets in a record's message, traceback and stack by `***`."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        values = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._values = {s for s in secrets if s}
+        self._secrets: re.Pattern[str] | None = None
+        self._compile()
+        _REDACTORS.add(self)
+
+    def _compile(self) -> None:
+        values = sorted(self._values, key=len, reverse=True)
         self._secrets = re.compile("|".join(map(re.escape, values))) if values else None
+
+    def add(self, secret: str) -> None:
+        if secret and secret not in self._values:
+            self._values.add(secret)
+            self._compile()
 
     def redact(self, text: str) -> str:
         if self._secrets is not None:

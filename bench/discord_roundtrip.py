@@ -332,10 +332,12 @@ class CercleBot:
         self.adapter = DiscordAdapter(runtime.core, runtime.config.discord, client=new_client())
         run_command = self.adapter._run_command
 
-        async def timed_run_command(interaction: discord.Interaction, text: str) -> None:
+        async def timed_run_command(
+            interaction: discord.Interaction, command: Any, names: Any
+        ) -> None:
             marks.mark(interaction.id, "handler")
             marks.current = interaction.id
-            await run_command(interaction, text)
+            await run_command(interaction, command, names)
 
         # Set before start(): the command tree and the status buttons are built in setup_hook
         # from `self._run_command`, so they take this instance attribute.
@@ -455,7 +457,7 @@ async def facilitate(world: World, bot: CercleBot, steps: tuple[Step, ...]) -> N
     await loopback.wait_message(
         world.cercle_channel, lambda m: bool(m.embeds) and bool(m.custom_ids()), TIMEOUT
     )
-    await asyncio.wait_for(bot.adapter._queue.join(), TIMEOUT)
+    await bot.adapter._queues.drained(TIMEOUT)
 
 
 def status_back_to_nobody(loopback: LoopbackDiscord, after: float) -> Callable[[], bool]:
@@ -528,7 +530,7 @@ async def cercle_round(
     await world.loopback.wait_for(
         status_back_to_nobody(world.loopback, at), TIMEOUT, what=f"the status edit after /{release}"
     )
-    await asyncio.wait_for(bot.adapter._queue.join(), TIMEOUT)
+    await bot.adapter._queues.drained(TIMEOUT)
     return result
 
 

@@ -16,12 +16,14 @@ from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
+from bot.native_events import SeanceEvent, seance_events
 from bot.outbox import Outbox, prune
 from bot.pages.links import LinkIssuer
 from bot.pages.service import Pages
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Scheduler, UnitOfWorkFactory
 from bot.registry import COMMANDS
+from bot.suggestions import Suggestion, seance_suggestions
 from bot.timing.clock import Clock
 from bot.timing.deadlines import next_deadline
 from bot.timing.prompting import PromptPoster
@@ -86,6 +88,11 @@ class CercleCore:
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)
 
+    def busy(self, channel: ChannelRef) -> bool:
+        """Something is being handled in `channel` (a command, a time box): a new command there
+        waits its turn. Adapters with a deadline to acknowledge (Discord) then do so at once."""
+        return self.locks.busy(channel.key)
+
     async def wake(self, key: str, now: datetime) -> list[Effect]:
         """Called by the scheduler: `prompt:<id>` or `timebox:<séance id>` is due at `now`, or
         `retention`, once a day."""
@@ -137,6 +144,42 @@ class CercleCore:
         first = now + RETENTION_FIRST_DELAY
         self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
         log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
+
+    async def suggest_seances(self, channel: ChannelRef, typed: str) -> list[Suggestion]:
+        """Séances to offer while someone types a séance number in `channel`."""
+        settings, seances = await self.upcoming(channel)
+        return seance_suggestions(self.translator, settings, seances, typed)
+
+    async def seance_events(self, channel: ChannelRef) -> list[SeanceEvent]:
+        """The séances of the circle in `channel` as a platform's own events would show them."""
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            seances = await uow.seances.for_circle(circle.id) if circle else []
+            await uow.commit()
+        if circle is None:
+            return []
+        return seance_events(self.translator, self.protocols, circle, seances)
+
+    async def record_native_event(self, seance_id: int, event_id: str | None) -> None:
+        """Remember the platform event that mirrors a séance."""
+        async with self.uow_factory() as uow:
+            channel = await uow.seances.channel_of(seance_id)
+            await uow.commit()
+        if channel is None:
+            return
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            seance = await uow.seances.get(seance_id)
+            if seance is not None and seance.native_event_id != event_id:
+                seance.native_event_id = event_id
+                await uow.commit()
+
+    async def status_message_of(self, channel: ChannelRef) -> str | None:
+        """The platform id of the live status message of the séance open in `channel`."""
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            circle = await uow.circles.by_channel(channel)
+            seance = await uow.seances.open_for(circle.id) if circle else None
+            await uow.commit()
+        return seance.status_message_id if seance is not None else None
 
     async def record_status_message(self, seance_id: int, message_id: str) -> None:
         """Remember which message shows a séance's live status, so it is edited, not re-posted."""

@@ -148,7 +148,10 @@ class Dispatcher:
             now = self._clock.now()
             joinable_in = lang if circle is not None and self._joins(circle, event) else None
             try:
-                parsed = self._parser.parse(event.text, event.resolve_user)
+                if event.command is not None:
+                    parsed = self._parser.check(event.command)
+                else:
+                    parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
                 return self._refused(event, lang, refusal, None), [], joinable_in
             ctx = Context(
@@ -167,6 +170,7 @@ class Dispatcher:
                 english_command=parsed.english,
                 resolve_user=event.resolve_user,
                 links=self._links,
+                names=event.names,
             )
             try:
                 await self._run(ctx, event, parsed)

@@ -11,8 +11,18 @@ recaps) hold things about people (an approval draft, a note that someone is drif
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.refs import ChannelRef, UserRef
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """An instant written into a message's text (in the circle's zone and language): a platform
+    that shows times in each reader's own zone (Discord) puts its own form in place of `text`."""
+
+    text: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +36,7 @@ class Reply:
     mentions: tuple[UserRef, ...] = ()
     confidential: bool = False
     outbox_id: int | None = None
+    moments: tuple[Moment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bot.commands.parser import ParsedCommand
 from bot.domain.refs import ChannelRef, UserRef
 
 
@@ -18,7 +19,12 @@ class CommandEvent:
 
     `platform_facilitator` is the platform's own say (Discord permission, Matrix power level),
     meaningful when `platform_knows_roles`;
-    `resolve_user` turns a mention as typed on that platform into a person."""
+    `resolve_user` turns a mention as typed on that platform into a person.
+
+    `command`, when the platform already knows the command and its typed arguments (a Discord
+    slash command's options, a button), is used as is: `text` is then only a label, and what
+    someone typed in an option is never parsed again as a command, a mention or more options.
+    `names` are display names the platform sent along for people the command mentions."""
 
     channel: ChannelRef
     author: UserRef
@@ -30,6 +36,8 @@ class CommandEvent:
     # The bot account and (Discord) server it came through: see bot/partition.py.
     home: str | None = None
     shard_key: int | None = None
+    command: ParsedCommand | None = None
+    names: Mapping[UserRef, str] = field(default_factory=dict)
     # The platform's id of the event (Matrix event id, Discord interaction id), prefixed with
     # the platform: an event seen again is not handled twice (bot/outbox.py). None: no such id.
     event_id: str | None = None

@@ -27,6 +27,10 @@ class KeyedLocks:
                 del self._users[key]
                 del self._locks[key]
 
+    def busy(self, key: str) -> bool:
+        """Someone holds or waits for `key` right now."""
+        return key in self._users
+
     @asynccontextmanager
     async def hold_many(self, keys: Sequence[str]) -> AsyncIterator[None]:
         """Hold several locks, taken in sorted order so that two holders never deadlock."""

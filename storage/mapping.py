@@ -151,6 +151,7 @@ def seance_row(seance: Seance) -> Row:
         "paused_since": seance.paused_since,
         "arrivals": seance.arrivals,
         "status_message_id": seance.status_message_id,
+        "native_event_id": seance.native_event_id,
         "recap_published_at": seance.recap_published_at,
         "queue_json": json.dumps(
             [[e.user.key, e.arrival, e.motive] for e in seance.queue], ensure_ascii=False
@@ -232,6 +233,7 @@ def seance_from_rows(
         paused_since=row["paused_since"],
         arrivals=row["arrivals"],
         status_message_id=row["status_message_id"],
+        native_event_id=row["native_event_id"],
         recap_published_at=row["recap_published_at"],
     )
     seance.queue = [

@@ -34,6 +34,7 @@ from bot.effects import (
     Effect,
     EmbedField,
     FilePost,
+    Moment,
     RecapEmbed,
     RecapPost,
     Reply,
@@ -93,6 +94,7 @@ def effect_payload(effect: Effect) -> str:
             "private": effect.private,
             "mentions": [u.key for u in effect.mentions],
             "confidential": effect.confidential,
+            "moments": [[m.text, m.at.isoformat()] for m in effect.moments],
         }
     elif isinstance(effect, StatusView):
         data |= {
@@ -154,6 +156,9 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             mentions=tuple(UserRef(*_ref(u)) for u in data["mentions"]),
             confidential=data["confidential"],
             outbox_id=outbox_id,
+            moments=tuple(
+                Moment(text, datetime.fromisoformat(at)) for text, at in data.get("moments", [])
+            ),
         )
     if kind == "status":
         return StatusView(

@@ -114,6 +114,7 @@ class SeanceRow(SQLModel, table=True):
     paused_since: datetime | None = Field(default=None, sa_column=_instant(True))
     arrivals: int = 0
     status_message_id: str | None = None
+    native_event_id: str | None = None
     recap_published_at: datetime | None = Field(default=None, sa_column=_instant(True))
     queue_json: str = "[]"
     round_order_json: str = "[]"

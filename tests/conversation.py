@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from adapters.console.adapter import resolve_mention
 from bot.app import CercleCore
+from bot.commands.parser import ParsedCommand
 from bot.dispatcher import Outcome
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, RecapPost, Reply, StatusView
@@ -50,6 +53,33 @@ class Chat:
         )
         self.outcome = await self.core.handle(event)
         await self.core.outbox.done(*self.outcome.effects)  # seen here: delivered
+        self.last = list(self.outcome.effects)
+        self.effects.extend(self.last)
+        return self.outcome
+
+    async def use(
+        self,
+        name: str,
+        key: str,
+        names: Mapping[UserRef, str] | None = None,
+        **args: Any,
+    ) -> Outcome:
+        """Send `key` (`action`, `seance phase`) with typed arguments, as a Discord slash
+        command or button does: nothing in `args` is parsed as text."""
+        found = self.core.dispatcher.parser.by_key(key)
+        assert found is not None, key
+        spec, parent = found
+        event = CommandEvent(
+            channel=self.channel,
+            author=user(name),
+            author_name=name,
+            text="/" + key,
+            resolve_user=resolve_mention,
+            home="console:local",
+            command=ParsedCommand(spec, args, parent),
+            names=names or {},
+        )
+        self.outcome = await self.core.handle(event)
         self.last = list(self.outcome.effects)
         self.effects.extend(self.last)
         return self.outcome

@@ -19,7 +19,7 @@ import functools
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import aiohttp
@@ -28,9 +28,14 @@ from discord import app_commands
 
 from adapters.config import DiscordConfig
 from adapters.delivery import Job, Refused, SendQueues, refusal_reason
+from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
+from adapters.discord.deadline import acknowledge_in_time
+from adapters.discord.events import EventMirror
+from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
+from bot.commands.parser import ParsedCommand
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
@@ -41,18 +46,18 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000
-ACK_WITHIN_SECONDS = 2.0  # Discord drops an interaction not acknowledged within 3 s
 EMBED_LIMIT = 4096
 RECOVER_EVERY_SECONDS = 60.0  # the outbox is read again for anything left behind
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
 BUTTONS: tuple[tuple[str, str, str, str, discord.ButtonStyle], ...] = (
-    # custom id, command, French label, English label, style
-    ("cercle:tour", "/tour", "✋ Lever la main", "✋ Raise hand", discord.ButtonStyle.primary),
-    ("cercle:passe", "/passe", "Passer", "Pass", discord.ButtonStyle.secondary),
-    ("cercle:fini", "/fini", "J'ai fini", "I'm done", discord.ButtonStyle.success),
-    ("cercle:suivant", "/suivant", "Suivant", "Next", discord.ButtonStyle.danger),
+    # custom id, command key, French label, English label, style
+    ("cercle:tour", "tour", "✋ Lever la main", "✋ Raise hand", discord.ButtonStyle.primary),
+    ("cercle:passe", "passe", "Passer", "Pass", discord.ButtonStyle.secondary),
+    ("cercle:fini", "fini", "J'ai fini", "I'm done", discord.ButtonStyle.success),
+    ("cercle:suivant", "suivant", "Suivant", "Next", discord.ButtonStyle.danger),
 )
+_BUTTON_COMMANDS = {spec.fr: spec for spec in COMMANDS}
 
 
 def resolve_mention(token: str) -> UserRef | None:
@@ -77,24 +82,29 @@ def chunks(text: str, limit: int) -> list[str]:
     return parts or [""]
 
 
+Press = Callable[[discord.Interaction, ParsedCommand, Mapping[UserRef, str]], Awaitable[None]]
+
+
 class StatusButtons(discord.ui.View):
     """The buttons under the live status; persistent, so they work after a restart."""
 
-    def __init__(self, press: Callable[[discord.Interaction, str], Awaitable[None]], lang: str):
+    def __init__(self, press: Press, lang: str):
         super().__init__(timeout=None)
         for custom_id, command, fr, en, style in BUTTONS:
             button: discord.ui.Button[StatusButtons] = discord.ui.Button(
                 label=fr if lang == "fr" else en, style=style, custom_id=custom_id
             )
-            button.callback = self._make(press, command)  # type: ignore[method-assign]
+            button.callback = self._make(press, command)  # type: ignore[method-assign,assignment]
             self.add_item(button)
 
     @staticmethod
     def _make(
-        press: Callable[[discord.Interaction, str], Awaitable[None]], command: str
-    ) -> Callable[[discord.Interaction], Awaitable[None]]:
+        press: Press, command: str
+    ) -> Callable[[discord.Interaction], Coroutine[Any, Any, None]]:
+        parsed = ParsedCommand(_BUTTON_COMMANDS[command], {})
+
         async def callback(interaction: discord.Interaction) -> None:
-            await press(interaction, command)
+            await press(interaction, parsed, {})
 
         return callback
 
@@ -132,7 +142,7 @@ def _client(config: DiscordConfig, intents: discord.Intents) -> discord.Client:
         intents=intents,
         chunk_guilds_at_startup=False,
         shard_count=config.shard_count,
-        shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
+        shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,  # type: ignore[arg-type]
     )
 
 
@@ -152,7 +162,9 @@ class DiscordAdapter:
         intents.members = False
         intents.presences = False
         self.client = client or _client(config, intents)
+        self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
+        self.events = EventMirror(core, self.client)  # séances in the server's events list
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
         self._queues = SendQueues(core.outbox, PLATFORM)
@@ -166,12 +178,18 @@ class DiscordAdapter:
 
     async def _setup(self) -> None:
         await self.tree.set_translator(CatalogCommandTranslator())
+        hide = discord.Permissions(manage_channels=True)
         commands = build_commands(
-            COMMANDS, self._run_command, self.core.translator, complete=self._suggest
+            COMMANDS,
+            self._run_command,
+            self.core.translator,
+            complete=self._suggest,
+            facilitator_permissions=hide if self.config.hide_facilitator_commands else None,
         )
         for command in commands:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
+        fallback.install(self.client, self.tree, {b[0] for b in BUTTONS}, self.core.translator)
         for guild_id in self._own_guilds(self.config.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -215,6 +233,7 @@ class DiscordAdapter:
     async def stop(self, flush_seconds: float = 5.0) -> None:
         await self._queues.drained(flush_seconds)
         await self._queues.close()
+        await self.events.close()
         for task in self._tasks:
             task.cancel()
         await self.client.close()
@@ -228,7 +247,12 @@ class DiscordAdapter:
         wanted = set(self.config.facilitator_roles)
         return any(role.name in wanted for role in roles)
 
-    async def _run_command(self, interaction: discord.Interaction, text: str) -> None:
+    async def _run_command(
+        self,
+        interaction: discord.Interaction,
+        command: ParsedCommand,
+        names: Mapping[UserRef, str],
+    ) -> None:
         channel_id = interaction.channel_id
         if channel_id is None:
             return
@@ -237,7 +261,9 @@ class DiscordAdapter:
             channel=ChannelRef(PLATFORM, str(channel_id)),
             author=UserRef(PLATFORM, str(user.id)),
             author_name=user.display_name,
-            text=text,
+            text="/" + command.spec.key.replace(".", " "),
+            command=command,
+            names=names,
             platform_facilitator=self._is_facilitator(interaction),
             platform_knows_roles=True,
             resolve_user=resolve_mention,
@@ -246,20 +272,11 @@ class DiscordAdapter:
             event_id=f"{PLATFORM}:{interaction.id}",
             locale=str(interaction.locale.value) if interaction.locale else None,
         )
+        busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
-        done, _ = await asyncio.wait({handling}, timeout=ACK_WITHIN_SECONDS)
-        deferred = None
-        if not done:
-            # Discord wants an answer within 3 s: say we are on it, answer when done.
-            deferred = asyncio.ensure_future(
-                interaction.response.defer(ephemeral=True, thinking=True)
-            )
+        await acknowledge_in_time(interaction, handling, busy)
         outcome = await handling
-        if deferred is not None:
-            try:
-                await deferred
-            except discord.HTTPException as error:
-                log.warning("could not defer an interaction (%s)", error.status)
+        self.events.notice(outcome.command, outcome.effects)
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
@@ -303,7 +320,7 @@ class DiscordAdapter:
         deferred answer are left for the channel."""
         if interaction.response.is_done():
             # deferred (the core took long): answers are follow-ups, public ones go the channel
-            texts = "\n".join(r.text for r in mine) or "✅"
+            texts = "\n".join(shown(r, MESSAGE_LIMIT) for r in mine) or "✅"
             await interaction.followup.send(texts[:MESSAGE_LIMIT], ephemeral=True)
             sent.extend(mine)
         elif public:
@@ -314,10 +331,10 @@ class DiscordAdapter:
                 await interaction.followup.send(**self._reply_kwargs(reply))
                 sent.append(reply)
             for reply in mine:
-                await interaction.followup.send(reply.text[:MESSAGE_LIMIT], ephemeral=True)
+                await interaction.followup.send(shown(reply, MESSAGE_LIMIT), ephemeral=True)
                 sent.append(reply)
         elif mine:
-            text = "\n".join(r.text for r in mine)
+            text = "\n".join(shown(r, MESSAGE_LIMIT) for r in mine)
             await interaction.response.send_message(text[:MESSAGE_LIMIT], ephemeral=True)
             sent.extend(mine)
         else:
@@ -328,20 +345,19 @@ class DiscordAdapter:
             else:
                 file = discord.File(io.BytesIO(post.content), filename=post.filename)
                 await interaction.followup.send(
-                    post.caption or post.filename, file=file, ephemeral=True
+                    safe(post.caption or post.filename, MESSAGE_LIMIT), file=file, ephemeral=True
                 )
             sent.append(post)
 
     def _reply_kwargs(self, reply: Reply) -> dict[str, Any]:
-        text = reply.text
+        text = shown(reply, MESSAGE_LIMIT)
         for user in reply.mentions:
             if user.platform == PLATFORM and user.id.isdigit():
                 text = f"<@{user.id}> " + text if f"<@{user.id}>" not in text else text
                 break
-        users = [discord.Object(id=int(u.id)) for u in reply.mentions if u.id.isdigit()]
         return {
             "content": text[:MESSAGE_LIMIT],
-            "allowed_mentions": discord.AllowedMentions(users=users, roles=False, everyone=False),
+            "allowed_mentions": pinging(reply.mentions, PLATFORM),
         }
 
     async def _suggest(
@@ -352,26 +368,15 @@ class DiscordAdapter:
             names = self.core.protocols.names()
             return [app_commands.Choice(name=n, value=n) for n in names if current in n][:25]
         channel = ChannelRef(PLATFORM, str(interaction.channel_id))
-        settings, seances = await self.core.upcoming(channel)
-        lang, tz, tr = settings.language, settings.timezone, self.core.translator
-        choices: list[app_commands.Choice[Any]] = []
-        for seance in seances:
-            if not str(seance.number).startswith(current.strip()):
-                continue
-            start = seance.planned_at or seance.opened_at
-            label = (
-                f"{seance.number} — {tr.datetime_text(lang, tz, start)}"
-                if start
-                else str(seance.number)
-            )
-            choices.append(app_commands.Choice(name=label[:100], value=seance.number))
-        return choices[:25]
+        found = await self.core.suggest_seances(channel, current)
+        return [app_commands.Choice(name=s.label[:100], value=s.value) for s in found]
 
     # -- outgoing --------------------------------------------------------------------------
 
     async def deliver(self, effects: list[Effect]) -> None:
         """Queue what the core asks to post outside an interaction."""
         mine = [e for e in effects if e.channel.platform == PLATFORM]
+        self.events.notice(None, mine)
         for effect in self.core.outbox.hold(mine):
             self._queue_effect(effect)
 
@@ -480,10 +485,10 @@ class DiscordAdapter:
             if isinstance(post, RecapPost):
                 await person.send(**self._recap_kwargs(post))
             elif isinstance(post, Reply):
-                await person.send(post.text[:MESSAGE_LIMIT])
+                await person.send(shown(post, MESSAGE_LIMIT))
             else:
                 file = discord.File(io.BytesIO(post.content), filename=post.filename)
-                await person.send(post.caption or None, file=file)
+                await person.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)
 
         return send
 
@@ -491,7 +496,7 @@ class DiscordAdapter:
         async def send() -> None:
             channel = await self._channel(channel_id)
             file = discord.File(io.BytesIO(post.content), filename=post.filename)
-            await channel.send(post.caption or None, file=file)
+            await channel.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)
 
         return send
 
@@ -507,16 +512,21 @@ class DiscordAdapter:
 
         async def send() -> None:
             title, _, body = view.text.partition("\n")
-            embed = discord.Embed(title=title[:256], description=body[:EMBED_LIMIT] or None)
+            embed = discord.Embed(
+                title=safe(title, 256), description=safe(body, EMBED_LIMIT) or None
+            )
             buttons = None if view.closed else StatusButtons(self._run_command, view.lang)
             existing = self._status_message.get(key)
             if existing is not None:
                 channel = await self._channel(channel_id)
-                partial = channel.get_partial_message(existing)  # type: ignore[attr-defined]
-                await partial.edit(embed=embed, view=buttons)
+                shown = channel.get_partial_message(existing)  # type: ignore[attr-defined]
+                await shown.edit(embed=embed, view=buttons)
                 return
             channel = await self._channel(channel_id)
-            message = await channel.send(embed=embed, view=buttons)
+            if buttons is None:
+                message = await channel.send(embed=embed)
+            else:
+                message = await channel.send(embed=embed, view=buttons)
             self._status_message[key] = message.id
             await self.core.record_status_message(view.seance_id, str(message.id))
 

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import discord
 from discord import app_commands
 
 from adapters.config import DiscordConfig
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
+from bot.commands.parser import ParsedCommand
+from bot.domain.refs import UserRef
 from bot.i18n.catalog import CatalogTranslator
 from bot.registry import COMMANDS
 
 
-async def _unused(interaction: discord.Interaction, text: str) -> None:
+async def _unused(
+    interaction: discord.Interaction, command: ParsedCommand, names: Mapping[UserRef, str]
+) -> None:
     raise RuntimeError("commands are only registered here, not run")
+
+
+async def _no_suggestions(
+    interaction: discord.Interaction, what: str, typed: str
+) -> list[app_commands.Choice[Any]]:
+    return []
 
 
 async def sync_commands(config: DiscordConfig, guild_id: int | None) -> int:
@@ -22,7 +35,15 @@ async def sync_commands(config: DiscordConfig, guild_id: int | None) -> int:
     client = discord.Client(intents=discord.Intents.none())
     tree = app_commands.CommandTree(client)
     await tree.set_translator(CatalogCommandTranslator())
-    for command in build_commands(COMMANDS, _unused, CatalogTranslator()):
+    hide = discord.Permissions(manage_channels=True) if config.hide_facilitator_commands else None
+    commands = build_commands(
+        COMMANDS,
+        _unused,
+        CatalogTranslator(),
+        complete=_no_suggestions,
+        facilitator_permissions=hide,
+    )
+    for command in commands:
         tree.add_command(command)
     try:
         await client.login(config.token)

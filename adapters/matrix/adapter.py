@@ -24,7 +24,6 @@ import io
 import itertools
 import json
 import logging
-import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -39,7 +38,6 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
-    RoomGetEventResponse,
     RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
@@ -53,7 +51,16 @@ from nio.exceptions import OlmUnverifiedDeviceError
 from adapters.config import MatrixConfig
 from adapters.delivery import Job, Refused, SendQueues
 from adapters.homes import matrix_home
-from adapters.matrix.render import pill, pills_in, to_html, with_pills
+from adapters.matrix.mentions import html_with_pills, mentions
+from adapters.matrix.private import (
+    hide_login_tokens,
+    private_dir,
+    private_file,
+    private_tree,
+    remember_secret,
+)
+from adapters.matrix.render import pill, pills_in, png_size, to_html
+from adapters.matrix.rooms import ruling_creators
 from bot.app import CercleCore
 from bot.commands.parser import looks_like_command
 from bot.domain.refs import ChannelRef, UserRef
@@ -66,7 +73,6 @@ PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
 SYNC_TIMEOUT_MS = 30_000
-MAX_REMEMBERED_EVENTS = 10_000
 # Answers go out before the bot polls again: its own next long-poll would otherwise compete
 # with them on the homeserver (measured: +10 ms per round trip). Bounded, so an outage of the
 # homeserver never stops the bot from reading.
@@ -80,7 +86,7 @@ SYNC_FILTER: dict[str, Any] = {
 _REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
-class _Client(AsyncClient):
+class _Client(AsyncClient):  # type: ignore[misc]  # nio ships no type information
     """nio's client, telling `on_retry` of each retry after a connection error or a timeout."""
 
     def __init__(self, *args: Any, on_retry: Callable[[int, float], None], **kwargs: Any) -> None:
@@ -88,7 +94,7 @@ class _Client(AsyncClient):
         self._on_retry = on_retry
 
     async def get_timeout_retry_wait_time(self, got_timeouts: int) -> float:
-        wait = await super().get_timeout_retry_wait_time(got_timeouts)
+        wait = float(await super().get_timeout_retry_wait_time(got_timeouts))
         self._on_retry(got_timeouts, wait)
         return wait
 
@@ -110,7 +116,6 @@ class MatrixAdapter:
         self._syncs = 0  # syncs done since the start
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_event: dict[tuple[str, int], str] = {}
-        self._bot_events: dict[str, bool] = {}
         self._room_creators: dict[str, frozenset[str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -123,8 +128,8 @@ class MatrixAdapter:
     def _claim_folder(self) -> IO[str]:
         """The data folder holds one account's session, sync position and keys, for one
         process: another instance using it (or another account) would corrupt them."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        claim = (self.dir / "account").open("a+", encoding="utf-8")
+        private_dir(self.dir)
+        claim = private_file(self.dir / "account").open("a+", encoding="utf-8")
         try:
             fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -156,13 +161,12 @@ class MatrixAdapter:
             salt = ""
         if not salt:
             salt = uuid.uuid4().hex[:12]
-            path.write_text(salt, "utf-8")
+            private_file(path).write_text(salt, "utf-8")
         return salt
 
     def _make_client(self) -> AsyncClient:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        store = self.dir / "store"
-        store.mkdir(exist_ok=True)
+        private_dir(self.dir)
+        store = private_dir(self.dir / "store")
         config = AsyncClientConfig(
             encryption_enabled=self.config.encryption,
             store_sync_tokens=False,
@@ -198,9 +202,8 @@ class MatrixAdapter:
         return data if isinstance(data, dict) else {}
 
     def _save_session(self, data: dict[str, str]) -> None:
-        path = self._session_file()
+        path = private_file(self._session_file())
         path.write_text(json.dumps(data), "utf-8")
-        os.chmod(path, 0o600)
 
     async def login(self) -> None:
         """Use the token from the environment, or a saved session, or log in with a password."""
@@ -216,14 +219,17 @@ class MatrixAdapter:
             client.restore_login(self.config.user_id, saved["device_id"], saved["access_token"])
         else:
             assert self.config.password is not None
+            hide_login_tokens()
             response = await client.login(self.config.password, device_name="Cercle")
             if not isinstance(response, LoginResponse):
                 raise RuntimeError(f"Matrix login failed: {getattr(response, 'message', '')}")
+            remember_secret(response.access_token)
             self._save_session(
                 {"device_id": response.device_id, "access_token": response.access_token}
             )
         if self.config.encryption and client.should_upload_keys:
             await client.keys_upload()
+        private_tree(self.dir / "store")  # the key store nio just opened
 
     def _token_file(self) -> Path:
         return self.dir / "sync_token"
@@ -236,7 +242,7 @@ class MatrixAdapter:
         return token or None
 
     def _save_token(self, token: str) -> None:
-        tmp = self._token_file().with_suffix(".tmp")
+        tmp = private_file(self._token_file().with_suffix(".tmp"))
         tmp.write_text(token, "utf-8")
         tmp.replace(self._token_file())
 
@@ -401,29 +407,15 @@ class MatrixAdapter:
     async def _reaction(
         self, room_id: str, sender: str, key: str, target: str | None, event_id: str
     ) -> None:
+        """✋ on the live status of the room's open séance means /tour; on anything else it is
+        only a reaction."""
         if not key.startswith(RAISED_HAND) or not target:
             return
-        if not await self._sent_by_bot(room_id, target):
-            return
+        if target not in self._status_event.values():
+            channel = ChannelRef(PLATFORM, room_id)
+            if target != await self.core.status_message_of(channel):
+                return
         await self._command(room_id, sender, "/tour", {}, event_id)
-
-    def _remember_sent(self, event_id: str) -> None:
-        if len(self._bot_events) > MAX_REMEMBERED_EVENTS:
-            self._bot_events.clear()
-        self._bot_events[event_id] = True
-
-    async def _sent_by_bot(self, room_id: str, event_id: str) -> bool:
-        """Whether the reacted-to message is the bot's: known if sent since start, else asked
-        of the homeserver (a failed lookup is not remembered, so it is asked again)."""
-        if event_id in self._bot_events:
-            return self._bot_events[event_id]
-        response = await self.client.room_get_event(room_id, event_id)
-        if not isinstance(response, RoomGetEventResponse):
-            log.warning("could not look up %s in %s", event_id, room_id)
-            return False
-        mine = bool(response.event.sender == self.config.user_id)
-        self._bot_events[event_id] = mine
-        return mine
 
     async def _command(
         self, room_id: str, sender: str, body: str, pills: dict[str, str], event_id: str
@@ -435,7 +427,7 @@ class MatrixAdapter:
                 text = text.replace(name, user_id, 1)
         level = room.power_levels.get_user_level(sender) if room else 0
         if sender in await self._creators(room_id):
-            level = max(level, 100)  # room version 12: creators outrank every power level
+            level = max(level, 100)  # creators outrank every power level (room version 12)
         display = room.user_name(sender) if room else None
 
         def resolve(token: str) -> UserRef | None:
@@ -463,7 +455,8 @@ class MatrixAdapter:
         await self.deliver(outcome.effects)
 
     async def _creators(self, room_id: str) -> frozenset[str]:
-        """Who created the room (and its additional creators), read once from its state."""
+        """The creators who outrank power levels (room version 12 and later; nobody in older
+        rooms), read once from the room's state."""
         if room_id not in self._room_creators:
             response = await self.client.room_get_state(room_id)
             events = getattr(response, "events", None)
@@ -477,10 +470,7 @@ class MatrixAdapter:
             )
             if create is None:
                 return frozenset()  # not cached: asked again next time
-            content = create.get("content", {})
-            creators = {content.get("creator") or create.get("sender")}
-            creators.update(content.get("additional_creators") or [])
-            self._room_creators[room_id] = frozenset(c for c in creators if isinstance(c, str))
+            self._room_creators[room_id] = ruling_creators(create)
         return self._room_creators[room_id]
 
     def _resolve(self, room_id: str, token: str) -> UserRef | None:
@@ -562,17 +552,16 @@ class MatrixAdapter:
     def _reply_content(self, room_id: str, reply: Reply) -> dict[str, Any]:
         people = reply.mentions + ((reply.to,) if reply.private and reply.to else ())
         names = self._names(room_id, people)
-        body, html = reply.text, to_html(reply.text)
+        body = reply.text
         if reply.private and reply.to is not None and reply.to.id in names:
             name = names[reply.to.id]
             body = f"{name}: {body}"
-            html = pill(reply.to.id, name) + ": " + html
             others = {k: v for k, v in names.items() if k != reply.to.id}
-            html = with_pills(html, others)
+            html = pill(reply.to.id, name) + ": " + html_with_pills(reply.text, others)
         else:
-            html = with_pills(html, names)
+            html = html_with_pills(reply.text, names)
         content = _message(body, html)
-        content["m.mentions"] = {"user_ids": sorted(names)}
+        content["m.mentions"] = mentions(names)
         return content
 
     def _sender_of(
@@ -604,7 +593,6 @@ class MatrixAdapter:
                 if event_id is None:
                     return False
                 self._status_event[key] = event_id
-                self._bot_events[event_id] = True
                 await self.core.record_status_message(view.seance_id, event_id)
                 return True
             content = _message("* " + view.text, "* " + html)
@@ -643,7 +631,7 @@ class MatrixAdapter:
             log.warning("could not open a direct room with %s", user_id)
             return None
         rooms[user_id] = room_id
-        path.write_text(json.dumps(rooms), "utf-8")
+        private_file(path).write_text(json.dumps(rooms), "utf-8")
         return str(room_id)
 
     def _direct_recap(
@@ -701,9 +689,10 @@ class MatrixAdapter:
                 return False
             content: dict[str, Any] = {
                 "msgtype": "m.image",
-                "body": chart.alt,
+                "body": chart.alt,  # names people: it mentions nobody
                 "filename": chart.filename,
-                "info": {"mimetype": "image/png", "size": len(chart.png)},
+                "info": {"mimetype": "image/png", "size": len(chart.png), **png_size(chart.png)},
+                "m.mentions": mentions(),
                 **uploaded,
             }
             return await self._send(room_id, content, image_tx) is not None
@@ -748,6 +737,7 @@ class MatrixAdapter:
                 "msgtype": "m.file",
                 "body": post.filename,
                 "info": {"mimetype": post.media_type, "size": len(post.content)},
+                "m.mentions": mentions(),
                 **uploaded,
             }
             return await self._send(room_id, content, file_tx) is not None
@@ -801,7 +791,6 @@ class MatrixAdapter:
             log.warning("matrix send to %s failed: %s", room_id, type(error).__name__)
             return None
         if isinstance(response, RoomSendResponse):
-            self._remember_sent(str(response.event_id))
             return str(response.event_id)
         status = str(getattr(response, "status_code", "") or "")
         if status.startswith("M_FORBIDDEN"):
@@ -871,9 +860,11 @@ def _first_sync_filter() -> dict[str, Any]:
 
 
 def _message(body: str, html: str) -> dict[str, Any]:
+    """A text message that mentions nobody (a reply with mentions sets its own)."""
     return {
         "msgtype": "m.text",
         "body": body,
         "format": "org.matrix.custom.html",
         "formatted_body": html,
+        "m.mentions": mentions(),
     }

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def _inline(text: str) -> str:
+def inline_html(text: str) -> str:
     escaped = html.escape(text, quote=False)
     escaped = _CODE.sub(r"<code>\1</code>", escaped)
     return _BOLD.sub(r"<strong>\1</strong>", escaped)
 
 
-def to_html(markdown: str) -> str:
-    """Headings (`##`, `###`), bullet lists (`- `), paragraphs and line breaks."""
+def to_html(markdown: str, inline: Callable[[str], str] = inline_html) -> str:
+    """Headings (`##`, `###`), bullet lists (`- `), paragraphs and line breaks; `inline`
+    renders the text of each line (escaping it)."""
     out: list[str] = []
     in_list = False
     paragraph: list[str] = []
@@ -33,21 +35,21 @@ def to_html(markdown: str) -> str:
             if not in_list:
                 out.append("<ul>")
                 in_list = True
-            out.append("<li>" + _inline(line[2:]) + "</li>")
+            out.append("<li>" + inline(line[2:]) + "</li>")
             continue
         if in_list:
             out.append("</ul>")
             in_list = False
         if line.startswith("### "):
             flush()
-            out.append("<h4>" + _inline(line[4:]) + "</h4>")
+            out.append("<h4>" + inline(line[4:]) + "</h4>")
         elif line.startswith("## "):
             flush()
-            out.append("<h3>" + _inline(line[3:]) + "</h3>")
+            out.append("<h3>" + inline(line[3:]) + "</h3>")
         elif not line:
             flush()
         else:
-            paragraph.append(_inline(line))
+            paragraph.append(inline(line))
     if in_list:
         out.append("</ul>")
     flush()
@@ -73,3 +75,10 @@ _PILL = re.compile(r'<a href="https://matrix\.to/#/(@[^"/?]+)[^"]*">([^<]*)</a>'
 def pills_in(formatted_body: str) -> dict[str, str]:
     """Mentions a client put in a message: shown name → user id."""
     return {html.unescape(name): html.unescape(uid) for uid, name in _PILL.findall(formatted_body)}
+
+
+def png_size(png: bytes) -> dict[str, int]:
+    """`w` and `h` of a PNG image, from its header (clients size the image before loading)."""
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n":
+        return {}
+    return {"w": int.from_bytes(png[16:20], "big"), "h": int.from_bytes(png[20:24], "big")}

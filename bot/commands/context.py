@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from bot.domain.protocol import ProtocolBook
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.seance import Seance
-from bot.effects import Effect, Reply
+from bot.effects import Effect, Moment, Reply
 from bot.errors import Refusal
 from bot.pages.links import LinkIssuer
 from bot.ports import Translator, UnitOfWork, Wakeup
@@ -45,6 +45,7 @@ class Context:
     english_command: bool = False  # the command was typed by its English name
     resolve_user: Callable[[str], UserRef | None] | None = None  # a mention as typed → person
     links: LinkIssuer | None = None  # makes private page links (/lien); None: no web pages
+    names: Mapping[UserRef, str] = field(default_factory=dict)  # as the platform sent them
 
     @property
     def lang(self) -> str:
@@ -92,22 +93,52 @@ class Context:
         return self.tr.text(self.lang, key, **args)
 
     def name(self, user: UserRef) -> str:
-        return self.circle.name_of(user) if self.circle else user.id
+        """A member's name; for someone not in the roster, the name the platform sent along."""
+        if self.circle is not None and user in self.circle.members:
+            return self.circle.name_of(user)
+        return self.names.get(user) or user.id
 
-    def say(self, key: str, *, mentions: Iterable[UserRef] = (), **args: Any) -> None:
+    def moment(self, at: datetime) -> Moment:
+        """`at` as the circle reads it (its language and zone), kept with the instant itself."""
+        return Moment(self.tr.datetime_text(self.lang, self.tz, at), at)
+
+    def say(
+        self,
+        key: str,
+        *,
+        mentions: Iterable[UserRef] = (),
+        moments: Iterable[Moment] = (),
+        **args: Any,
+    ) -> None:
         """A public message in the circle's channel."""
-        self.effects.append(Reply(self.channel, self.t(key, **args), mentions=tuple(mentions)))
+        text = self.t(key, **args)
+        self.effects.append(
+            Reply(self.channel, text, mentions=tuple(mentions), moments=tuple(moments))
+        )
 
-    def say_text(self, text: str, *, mentions: Iterable[UserRef] = ()) -> None:
-        self.effects.append(Reply(self.channel, text, mentions=tuple(mentions)))
+    def say_text(
+        self, text: str, *, mentions: Iterable[UserRef] = (), moments: Iterable[Moment] = ()
+    ) -> None:
+        self.effects.append(
+            Reply(self.channel, text, mentions=tuple(mentions), moments=tuple(moments))
+        )
 
     def tell(self, key: str, **args: Any) -> None:
         """A personal answer to whoever sent the command."""
         self.effects.append(Reply(self.channel, self.t(key, **args), to=self.author, private=True))
 
-    def tell_text(self, text: str, *, confidential: bool = False) -> None:
+    def tell_text(
+        self, text: str, *, confidential: bool = False, moments: Iterable[Moment] = ()
+    ) -> None:
         self.effects.append(
-            Reply(self.channel, text, to=self.author, private=True, confidential=confidential)
+            Reply(
+                self.channel,
+                text,
+                to=self.author,
+                private=True,
+                confidential=confidential,
+                moments=tuple(moments),
+            )
         )
 
     def tell_to(self, user: UserRef, text: str) -> None:

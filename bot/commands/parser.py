@@ -98,6 +98,36 @@ class CommandParser:
         args = self._parse_args(spec, rest, resolve_user, parent)
         return ParsedCommand(spec, args, parent, english)
 
+    def check(self, parsed: ParsedCommand) -> ParsedCommand:
+        """Validate a command a platform handed over already parsed (a Discord slash command's
+        options, a button): the same rules as typed text, but a value is never read again as
+        a command or a mention. Text values are stripped; an empty one counts as left out."""
+        spec, parent = parsed.spec, parsed.parent
+        known = self.by_key(spec.key.replace(".", " "))
+        if known is None or known[0] is not spec:
+            raise Refusal("command.unknown", name=spec.fr)
+        if spec.handler is None:
+            raise Refusal("command.missing_sub", command=spec.fr)
+        size = sum(len(str(v)) for v in parsed.args.values())
+        if size > MAX_COMMAND_LENGTH:
+            raise Refusal("command.too_long", limit=MAX_COMMAND_LENGTH)
+        usage = _usage_key(spec, parent)
+        declared = {arg.name for arg in spec.args}
+        extra = [name for name in parsed.args if name not in declared]
+        if extra:
+            raise Refusal("args.too_many", extra=extra[0][:40], usage=usage)
+        values: dict[str, Any] = {}
+        for arg in spec.args:
+            value = parsed.args.get(arg.name)
+            if isinstance(value, str):
+                value = value.strip() or None
+            if value is None:
+                if arg.required:
+                    raise _missing(arg, spec, parent)
+                continue
+            values[arg.name] = _check_value(arg, value, usage)
+        return ParsedCommand(spec, values, known[1])
+
     def _parse_args(
         self,
         spec: CommandSpec,
@@ -164,6 +194,25 @@ def _usage_key(spec: CommandSpec, parent: CommandSpec | None) -> str:
 
 def _missing(arg: ArgSpec, spec: CommandSpec, parent: CommandSpec | None) -> Refusal:
     return Refusal("args.missing", arg=arg.name, usage=_usage_key(spec, parent))
+
+
+def _check_value(arg: ArgSpec, value: Any, usage: str) -> Any:
+    if arg.kind is ArgKind.INT:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
+            raise Refusal("args.bad_number", value=str(value)[:40], usage=usage)
+        return value
+    if arg.kind is ArgKind.USER:
+        if not isinstance(value, UserRef):
+            raise Refusal("args.bad_user", value=str(value)[:60], usage=usage)
+        return value
+    if arg.kind is ArgKind.CHOICE:
+        if value not in {choice.value for choice in arg.choices}:
+            raise Refusal("args.bad_choice", value=str(value)[:40], usage=usage)
+        return value
+    text = str(value)
+    if arg.kind is ArgKind.WORD and len(text.split()) > 1:
+        raise Refusal("args.too_many", extra=text.split(maxsplit=1)[1][:40], usage=usage)
+    return text
 
 
 def _convert(

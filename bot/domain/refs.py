@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ANONYMOUS = "anon"  # the platform of people erased with /oubli: their turns stay, their name goes
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class UserRef:
-    """A person on one platform (`console:alice`, `matrix:@alice:example.org`)."""
+    """A person on one platform (`console:alice`, `matrix:@alice:example.org`).
+
+    `key` is made once: storage and views read it for every member on every command, which
+    adds up in a circle of a few hundred people."""
 
     platform: str
     id: str
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.platform}:{self.id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.platform}:{self.id}")
 
     @classmethod
     def from_key(cls, key: str) -> UserRef:

@@ -174,6 +174,7 @@ class Seance:
     status_message_id: str | None = None
     checkins: dict[UserRef, CheckIn] = field(default_factory=dict)
     recap_published_at: datetime | None = None  # None while closed: awaiting approval
+    native_event_id: str | None = None  # the platform's own event for it (Discord's events)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -218,8 +219,14 @@ class Seance:
     def ordered_queue(self, order: QueueOrder, now: datetime) -> list[QueueEntry]:
         if order is QueueOrder.ARRIVAL:
             return sorted(self.queue, key=lambda e: e.arrival)
-        spoken = {e.user: self.spoken(e.user, now) for e in self.queue}
-        return sorted(self.queue, key=lambda e: (spoken[e.user], e.arrival))
+        waiting = {e.user for e in self.queue}
+        spoken: dict[UserRef, timedelta] = {}
+        for t in self.turns:  # one pass: a queue of hundreds is sorted on every command
+            if t.user in waiting:
+                spoken[t.user] = spoken.get(t.user, ZERO) + t.elapsed(now, self.paused_since)
+        if not spoken:
+            return sorted(self.queue, key=lambda e: e.arrival)
+        return sorted(self.queue, key=lambda e: (spoken.get(e.user, ZERO), e.arrival))
 
     def queue_position(self, user: UserRef, order: QueueOrder, now: datetime) -> int | None:
         for i, entry in enumerate(self.ordered_queue(order, now), start=1):

@@ -41,7 +41,7 @@ async def facilitator(ctx: Context, args: dict[str, Any]) -> None:
     user: UserRef = args["member"]
     member = circle.member(user)
     if member is None:
-        member = circle.add_member(user, user.id, Role.FACILITATOR, ctx.now)
+        member = circle.add_member(user, ctx.name(user), Role.FACILITATOR, ctx.now)
     elif member.role is Role.FACILITATOR:
         ctx.tell("circle.already_facilitator", name=member.display_name)
         return

@@ -67,7 +67,7 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
         raise Refusal("forget.facilitator_only")
     member = circle.member(target)
     if member is None:
-        raise Refusal("forget.not_a_member", name=target.id[:60])
+        raise Refusal("forget.not_a_member", name=ctx.name(target)[:60])
     if ctx.seance is not None and ctx.seance.is_open:
         raise Refusal("forget.seance_open")
     if member.role is Role.FACILITATOR and len(circle.facilitators()) == 1:

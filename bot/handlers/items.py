@@ -88,7 +88,7 @@ async def action(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     owner: UserRef = args.get("owner") or ctx.author
     if owner not in circle.members:
-        raise Refusal("circle.not_a_member", name=owner.id)
+        raise Refusal("circle.not_a_member", name=ctx.name(owner))
     today = datetime.fromtimestamp(ctx.now.timestamp(), ZoneInfo(ctx.tz)).date()
     try:
         text, due = parse_due(args["text"], today, ctx.lang)

@@ -166,11 +166,8 @@ async def plan(ctx: Context, args: dict[str, Any]) -> None:
     at = parse_instant(ctx, when)
     await ensure_free(ctx, circle, [at])
     seance = await _create(ctx, circle, at, subject, question)
-    ctx.say(
-        "planning.planned",
-        number=seance.number,
-        when=ctx.tr.datetime_text(ctx.lang, ctx.tz, at),
-    )
+    moment = ctx.moment(at)
+    ctx.say("planning.planned", number=seance.number, when=moment.text, moments=(moment,))
     if question:
         days = circle.settings.prep_days
         span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
@@ -196,11 +193,12 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
         raise when_refusal(ctx, error, when) from None
     await ensure_free(ctx, circle, instants)
     lines = [ctx.t("planning.cycle_planned", count=count)]
+    moments = []
     for at in instants:
         seance = await _create(ctx, circle, at, subject, question)
-        when_text = ctx.tr.datetime_text(ctx.lang, ctx.tz, at)
-        lines.append(ctx.t("planning.list_line", number=seance.number, when=when_text))
-    ctx.say_text("\n".join(lines))
+        moments.append(ctx.moment(at))
+        lines.append(ctx.t("planning.list_line", number=seance.number, when=moments[-1].text))
+    ctx.say_text("\n".join(lines), moments=moments)
 
 
 async def move(ctx: Context, args: dict[str, Any]) -> None:
@@ -213,7 +211,8 @@ async def move(ctx: Context, args: dict[str, Any]) -> None:
     seance.planned_at = at
     await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
-    ctx.say("planning.moved", number=seance.number, when=ctx.tr.datetime_text(ctx.lang, ctx.tz, at))
+    moment = ctx.moment(at)
+    ctx.say("planning.moved", number=seance.number, when=moment.text, moments=(moment,))
 
 
 async def listing(ctx: Context, args: dict[str, Any]) -> None:
@@ -225,16 +224,19 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         return
     held = ctx.tr.plural(ctx.lang, "planning.held", done)
     lines = [ctx.t("planning.list_header", name=circle.name, done=held)]
+    moments = []
     for s in sorted(upcoming, key=lambda s: (s.planned_at or s.opened_at or ctx.now, s.number)):
         start = s.planned_at or s.opened_at
-        when = ctx.tr.datetime_text(ctx.lang, ctx.tz, start) if start else "—"
+        if start is not None:
+            moments.append(ctx.moment(start))
+        when = moments[-1].text if start is not None else "—"
         line = ctx.t("planning.list_line", number=s.number, when=when)
         if s.subject:
             line += ctx.t("prompt.subject", subject=s.subject)
         if s.is_open:
             line += " " + ctx.t("planning.list_open")
         lines.append(line)
-    ctx.tell_text("\n".join(lines))
+    ctx.tell_text("\n".join(lines), moments=moments)
 
 
 # -- reminders --------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ async def phase(ctx: Context, args: dict[str, Any]) -> None:
 def _ensure_member(ctx: Context, user: UserRef) -> None:
     circle = ctx.require_circle()
     if user not in circle.members:
-        raise Refusal("circle.not_a_member", name=user.id)
+        raise Refusal("circle.not_a_member", name=ctx.name(user))
 
 
 async def case_owner(ctx: Context, args: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bot.effects import EmbedField, RecapEmbed
 from bot.ports import Translator
 from bot.recaps.model import Recap, RecapText, recap_text
+from bot.views.markdown import escape_markdown as esc
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -32,24 +33,26 @@ def render_embed(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapEmbed
 def embed_of(text: RecapText, more: str) -> RecapEmbed:
     """Sections become fields; long ones are split over several fields of at most 1,024
     characters; past 25 fields or 6,000 characters in all, the rest is left out and the embed
-    says so (`more`)."""
-    title = _cut(text.title, TITLE_LIMIT)
+    says so (`more`). Every text is escaped (names and notes are what people typed); the
+    footer is not Markdown on Discord."""
+    title = _cut(esc(text.title), TITLE_LIMIT)
     footer = _cut(text.footer, 2048)
-    description_lines = [text.when]
+    description_lines = [esc(text.when)]
     if text.banner:
-        description_lines.append(f"**{text.banner}**")
+        description_lines.append(f"**{esc(text.banner)}**")
     attendance = next((s for s in text.sections if s.key == "attendance"), None)
     if attendance is not None:
-        description_lines.extend("• " + line for line in attendance.lines)
+        description_lines.extend("• " + esc(line) for line in attendance.lines)
     description = _cut("\n".join(description_lines), DESCRIPTION_LIMIT)
     budget = TOTAL_LIMIT - len(title) - len(footer) - len(description) - len(more) - 8
     fields: list[EmbedField] = []
     truncated = False
     sections = [s for s in text.sections if s.key != "attendance"]
     blocks: list[tuple[str, list[str]]] = [
-        (s.heading, ["• " + line for line in s.lines] + list(s.after)) for s in sections
+        (esc(s.heading), ["• " + esc(line) for line in s.lines] + [esc(a) for a in s.after])
+        for s in sections
     ]
-    blocks.append(("\u200b", list(text.closing)))
+    blocks.append(("\u200b", [esc(line) for line in text.closing]))
     for heading, lines in blocks:
         name = _cut(heading, FIELD_NAME_LIMIT)
         chunk: list[str] = []

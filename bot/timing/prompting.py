@@ -190,7 +190,9 @@ class PromptPoster:
     async def _say(self, ctx: Context, prompt: Prompt, seance: Seance) -> None:
         circle = ctx.require_circle()
         lang, tz = ctx.lang, ctx.tz
-        when = self._tr.datetime_text(lang, tz, seance.planned_at) if seance.planned_at else ""
+        moment = ctx.moment(seance.planned_at) if seance.planned_at else None
+        when = moment.text if moment else ""
+        moments = (moment,) if moment else ()
         subject = ctx.t("prompt.subject", subject=seance.subject) if seance.subject else ""
         kind = prompt.kind
         if kind is PromptKind.PREPARATION:
@@ -199,9 +201,16 @@ class PromptPoster:
                 number=seance.number,
                 date=when,
                 question=seance.prep_question or "",
+                moments=moments,
             )
         elif kind is PromptKind.DAY_BEFORE:
-            ctx.say("prompt.day_before", number=seance.number, date=when, subject=subject)
+            ctx.say(
+                "prompt.day_before",
+                number=seance.number,
+                date=when,
+                subject=subject,
+                moments=moments,
+            )
         elif kind is PromptKind.SOON:
             assert seance.planned_at is not None
             left = self._tr.span_text(lang, seance.planned_at - ctx.now)

@@ -6,10 +6,13 @@ from datetime import datetime, timedelta
 
 from bot.domain.circle import Circle
 from bot.domain.protocol import PhaseMode
+from bot.domain.refs import UserRef
 from bot.domain.seance import Seance
 from bot.effects import StatusView
 from bot.ports import Translator
 from bot.views.wording import phase_title
+
+SHOWN_WAITING = 12  # names listed in the status; the rest are counted ("+N autres")
 
 
 def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> str:
@@ -43,14 +46,23 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
     waiting = seance.waiting(order, now)
     if waiting:
         key = "status.round" if phase and phase.mode is PhaseMode.ROUND else "status.queue"
-        names = ", ".join(f"{i}. {circle.name_of(u)}" for i, u in enumerate(waiting, start=1))
-        lines.append(tr.text(lang, key, names=names))
+        shown = waiting[:SHOWN_WAITING]
+        names = ", ".join(f"{i}. {circle.name_of(u)}" for i, u in enumerate(shown, start=1))
+        lines.append(tr.text(lang, key, names=names + _more(tr, lang, waiting)))
     elif phase is not None and phase.mode is PhaseMode.QUEUE:
         lines.append(tr.text(lang, "status.queue_empty"))
     if phase is not None and phase.mode is not PhaseMode.QUEUE and seance.queue:
-        names = ", ".join(circle.name_of(e.user) for e in seance.ordered_queue(order, now))
-        lines.append(tr.text(lang, "status.later", names=names))
+        later = [e.user for e in seance.ordered_queue(order, now)]
+        names = ", ".join(circle.name_of(u) for u in later[:SHOWN_WAITING])
+        lines.append(tr.text(lang, "status.later", names=names + _more(tr, lang, later)))
     return "\n".join(lines)
+
+
+def _more(tr: Translator, lang: str, people: list[UserRef]) -> str:
+    """`, +188 autres` when the list was cut, else nothing."""
+    if len(people) <= SHOWN_WAITING:
+        return ""
+    return ", " + tr.text(lang, "status.more", count=len(people) - SHOWN_WAITING)
 
 
 def _left(tr: Translator, lang: str, prefix: str, left: timedelta) -> str:

@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import pytest
 
@@ -109,7 +109,7 @@ class Console:
         self.transcript.append(line)
         return line
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str) -> NoReturn:
         self._stderr.flush()
         errors = self.log.read_text("utf-8")
         shown = "\n".join(self.transcript[-60:])

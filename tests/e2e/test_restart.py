@@ -60,7 +60,8 @@ def export(data_dir: Path) -> dict[str, Any]:
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    return json.loads(result.stdout)
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
 
 
 def turns_of(data: dict[str, Any]) -> list[tuple[str, str, str | None, float, str | None]]:

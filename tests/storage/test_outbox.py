@@ -11,8 +11,10 @@ from bot.app import CercleCore
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import (
     ChartImage,
+    Effect,
     EmbedField,
     FilePost,
+    Moment,
     RecapEmbed,
     RecapPost,
     Reply,
@@ -29,8 +31,16 @@ from tests.conversation import START
 ROOM = ChannelRef("matrix", "!room:example.org")
 ANA = UserRef("matrix", "@ana:example.org")
 
-EFFECTS = [
-    Reply(ROOM, "Bonjour", to=ANA, private=True, mentions=(ANA,), confidential=True),
+EFFECTS: list[Effect] = [
+    Reply(
+        ROOM,
+        "Bonjour, à mardi 8 décembre 14:00",
+        to=ANA,
+        private=True,
+        mentions=(ANA,),
+        confidential=True,
+        moments=(Moment("mardi 8 décembre 14:00", START + timedelta(days=5)),),
+    ),
     StatusView(ROOM, 3, "$status", "Séance 1", closed=True, lang="en"),
     RecapPost(
         ROOM,

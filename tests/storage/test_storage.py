@@ -559,7 +559,8 @@ async def test_a_closed_seance_and_its_items_round_trip(any_db: Database) -> Non
     assert seance.status is SeanceStatus.CLOSED
     assert seance.closed_at == at(seconds=90)
     assert seance.paused_since is None
-    assert seance.queue == seance.round_order == seance.round_pending == []
+    assert seance.queue == []
+    assert seance.round_order == seance.round_pending == []
     assert all(p.ended_at == at(seconds=90) for p in seance.phases)
     assert [(t.user, t.outcome, t.ended_at) for t in seance.turns] == [
         (user("anim"), TurnOutcome.FINISHED, at(seconds=60)),

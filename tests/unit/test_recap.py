@@ -161,7 +161,7 @@ async def test_recap_numbers_match_the_seance_in_every_layout(
     assert md.splitlines()[0] == f"## {expected['title']}"
     assert f"<h2>{expected['title']}</h2>" in html
     assert embed.title == expected["title"]
-    for line in expected["speakers"] + expected["phases"]:
+    for line in [*expected["speakers"], *expected["phases"]]:
         assert f"\n- {line}\n" in md, line
         assert f"<li>{line}</li>" in html, line
         assert f"• {line}\n" in fields + "\n", line
@@ -174,7 +174,7 @@ async def test_recap_numbers_match_the_seance_in_every_layout(
         assert f"• {line}" in embed.description, line
     assert f"\n\n{expected['share']}\n" in md
     assert f"<p>{expected['share']}</p>" in html
-    assert expected["share"] in fields
+    assert str(expected["share"]) in fields
     for text in expected["texts"]:
         assert text in md, text
         assert text in html, text

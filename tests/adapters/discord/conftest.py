@@ -10,7 +10,7 @@ the test) and gives an async function that starts a client and returns it once r
 
 Clients are closed after the test, and an ERROR logged by discord.py (an exception in a command,
 a view or an event handler) fails the test, unless it sets `discord_client_factory.allow_errors`.
-The directory is skipped when discord.py (the `.[discord]` extra) is not installed.
+Without discord.py (the `.[discord]` extra) the directory fails: it is never skipped.
 
 Sharded clients work the same way; the factory then waits only for the guilds of their shards:
 
@@ -28,13 +28,11 @@ import logging
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
+import discord
 import pytest
+import yarl
 
-discord = pytest.importorskip("discord")
-
-import yarl  # noqa: E402 (after the importorskip: yarl comes with discord.py)
-
-from tests.adapters.discord.loopback import SHARD_SHIFT, LoopbackDiscord, shard_of  # noqa: E402
+from tests.adapters.discord.loopback import SHARD_SHIFT, LoopbackDiscord, shard_of
 
 READY_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from tests.adapters.discord.loopback import Channel, Guild, LoopbackDiscord, Mem
 from tests.conftest import migrated_sqlite
 
 TIMEOUT = 10.0
+StartCercle = Callable[[], Awaitable[DiscordAdapter]]  # starts Cercle on the loopback
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
 
 
@@ -50,7 +51,7 @@ async def start_cercle(
     discord_client_factory: DiscordClientFactory,
     world: World,
     tmp_path: Path,
-) -> AsyncIterator[Callable[[], object]]:
+) -> AsyncIterator[StartCercle]:
     url = await asyncio.to_thread(migrated_sqlite, tmp_path / "cercle.sqlite3")
     databases: list[Database] = []
     adapters: list[DiscordAdapter] = []
@@ -84,9 +85,9 @@ async def slash(
 
 
 async def test_a_whole_seance_with_slash_commands_and_buttons(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    await start_cercle()  # type: ignore[misc]
+    await start_cercle()
     names = {c["name"] for c in loopback.registered_commands(world.guild)}
     assert {"tour", "passe", "fini", "seance", "cercle", "suivant", "aide", "export"} <= names
     seance = next(c for c in loopback.registered_commands(world.guild) if c["name"] == "seance")
@@ -110,7 +111,7 @@ async def test_a_whole_seance_with_slash_commands_and_buttons(
     said = await slash(loopback, anim, world, "seance phase", phase="suivante")
     assert said.startswith("Phase : Météo")
     status = await loopback.wait_message(
-        world.channel, lambda m: bool(m.embeds) and m.custom_ids(), TIMEOUT
+        world.channel, lambda m: bool(m.embeds) and bool(m.custom_ids()), TIMEOUT
     )
     assert status.custom_ids() == ["cercle:tour", "cercle:passe", "cercle:fini", "cercle:suivant"]
 
@@ -161,22 +162,22 @@ async def test_a_whole_seance_with_slash_commands_and_buttons(
 
 
 async def test_buttons_keep_working_after_a_restart_and_the_gateway_resumes(
-    loopback: LoopbackDiscord, world: World, start_cercle: Callable[[], object]
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    first = await start_cercle()  # type: ignore[misc]
+    first = await start_cercle()
     anim, ali = world.anim, world.people["ali"]
     await slash(loopback, anim, world, "cercle creer", nom="Cercle")
     await slash(loopback, anim, world, "cercle protocole", nom="libre")
     await slash(loopback, anim, world, "seance ouvrir")  # libre: the floor opens at once
     status = await loopback.wait_message(
-        world.channel, lambda m: bool(m.embeds) and m.custom_ids(), TIMEOUT
+        world.channel, lambda m: bool(m.embeds) and bool(m.custom_ids()), TIMEOUT
     )
     await loopback.drop_connection()
     await loopback.wait_connected(TIMEOUT)
     assert (await slash(loopback, ali, world, "tour")).endswith("ali, vous avez la parole.")
 
-    await first.stop(flush_seconds=1)  # type: ignore[attr-defined]
-    await start_cercle()  # type: ignore[misc]
+    await first.stop(flush_seconds=1)
+    await start_cercle()
     clicked = await loopback.click(ali, status, "cercle:fini")
-    assert (await clicked.wait_callback(TIMEOUT)).content.startswith("ali a terminé")
+    assert ((await clicked.wait_callback(TIMEOUT)).content or "").startswith("ali a terminé")
     assert loopback.unknown_routes == []

@@ -252,7 +252,8 @@ async def test_two_instances_share_the_guilds_by_shard_and_a_replacement_takes_o
         assert answered_by(loopback.interactions[-1], sessions[place.shard])
         text = f"2026-12-10 14:00 | {place.guild.name} | Qu'apportez-vous à {place.guild.name} ?"
         said = await slash(loopback, place, "seance planifier", **{PLAN_OPTION: text})
-        assert said.startswith("Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00.")
+        at = int(datetime(2026, 12, 10, 13, 0, tzinfo=UTC).timestamp())  # 14:00 in Paris
+        assert said.startswith(f"Séance 1 planifiée le <t:{at}:F> (<t:{at}:R>).")
         assert answered_by(loopback.interactions[-1], sessions[place.shard])
     assert [instance.handled for instance in first] == [4, 4]  # 2 commands x 2 guilds each
 
@@ -289,7 +290,8 @@ async def test_two_instances_share_the_guilds_by_shard_and_a_replacement_takes_o
     await cluster.wait_prompts(cluster.places, ["preparation", "day_before"])
     for place in cluster.places_of(1):
         said = await slash(loopback, place, "seance liste")
-        assert f"n° 1 — jeudi 10 décembre 2026 à 14:00 — sujet : {place.guild.name}" in said
+        at = int(datetime(2026, 12, 10, 13, 0, tzinfo=UTC).timestamp())  # 14:00 in Paris
+        assert f"n° 1 — <t:{at}:F> (<t:{at}:R>) — sujet : {place.guild.name}" in said
         assert answered_by(loopback.interactions[-1], sessions[1])
     assert replacement.handled == 2
 

@@ -13,19 +13,17 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import discord
 import pytest
+from discord import app_commands
 
-discord = pytest.importorskip("discord")
-
-from discord import app_commands  # noqa: E402
-
-from tests.adapters.discord.conftest import (  # noqa: E402
+from tests.adapters.discord.conftest import (
     CLIENT_OPTIONS,
     DiscordClientFactory,
     ShardedClient,
     guild_id_on_shard,
 )
-from tests.adapters.discord.loopback import (  # noqa: E402
+from tests.adapters.discord.loopback import (
     EPHEMERAL,
     LOADING,
     CallbackType,

@@ -64,7 +64,8 @@ def mentioned(event: nio.RoomMessageText) -> list[str]:
 
 
 def replaced_id(event: nio.RoomMessageText) -> str | None:
-    return event.source.get("content", {}).get("m.relates_to", {}).get("event_id")
+    found = event.source.get("content", {}).get("m.relates_to", {}).get("event_id")
+    return str(found) if found is not None else None
 
 
 def is_status(body: str) -> bool:
@@ -442,6 +443,7 @@ def synapse_script() -> ModuleType:
 
 
 async def stop_synapse(server: Synapse) -> None:
+    assert server.data_dir is not None
     stopped = await asyncio.to_thread(_run_script, "stop", "--dir", server.data_dir)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 

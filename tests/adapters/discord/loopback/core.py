@@ -159,7 +159,7 @@ class LoopbackCore:
 
     async def wait_for(
         self,
-        predicate: Callable[[], T],
+        predicate: Callable[[], T | None],
         timeout: float = DEFAULT_TIMEOUT,
         *,
         what: str | None = None,

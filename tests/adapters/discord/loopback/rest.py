@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.adapters.discord.loopback.gateway import Gateway
 from tests.adapters.discord.loopback.model import (
@@ -163,7 +163,7 @@ class Rest(Gateway):
             kept_ids = {str(entry.get("id")) for entry in body["attachments"]}
             attachments = [a for a in message.attachments if str(a.id) in kept_ids]
             for entry in body["attachments"]:
-                upload = uploads.pop(str(entry.get("id")), None)
+                upload = uploads.pop(str(entry.get("id")), None)  # type: ignore[arg-type]
                 if upload is not None:
                     attachments.append(self._from_upload(message.channel, upload, entry))
             message.attachments = attachments
@@ -248,7 +248,8 @@ class Rest(Gateway):
         query = dict(request.query)
         route: _Route | None = None
         params: dict[str, str] = {}
-        status, body, files, payload = 404, None, [], None
+        files: list[UploadedFile] = []
+        status, body, payload = 404, None, None
         for candidate in self._routes:
             match = candidate.regex.match(path)
             if match and candidate.method == request.method and request.path.startswith(prefix):
@@ -726,7 +727,8 @@ async def _read_body(request: web.Request) -> tuple[Any, list[UploadedFile]]:
         files: list[UploadedFile] = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
-            data = await part.read()  # type: ignore[union-attr]
+            assert isinstance(part, BodyPartReader)
+            data = await part.read()
             name = part.name or ""
             if name == "payload_json":
                 payload = json.loads(data)

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.adapters.discord.loopback.events import ScheduledEvents
 from tests.adapters.discord.loopback.model import (
     ATTACHMENT,
     ATTACHMENT_SIZE_LIMIT,
@@ -43,11 +44,10 @@ from tests.adapters.discord.loopback.model import (
     Role,
     User,
 )
-from tests.adapters.discord.loopback.rest import Rest
 from tests.adapters.discord.loopback.validation import check_select, usable_in
 
 
-class LoopbackDiscord(Rest):
+class LoopbackDiscord(ScheduledEvents):
     """Discord's API v10 on 127.0.0.1: a gateway websocket, REST routes and a model to assert on.
 
     Build the world (`add_guild`, `add_member`, ...) before or after the bot connects; act as a
