@@ -39,6 +39,7 @@ CHANGES_SEANCES = frozenset(
         "seance.cycle",
         "seance.deplacer",
         "seance.annuler",
+        "seance.nontenue",
         "seance.fin",
     )
 )

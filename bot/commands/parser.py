@@ -197,6 +197,15 @@ def _missing(arg: ArgSpec, spec: CommandSpec, parent: CommandSpec | None) -> Ref
 
 
 def _check_value(arg: ArgSpec, value: Any, usage: str) -> Any:
+    if arg.kind is ArgKind.SEANCE:  # a number (as a number or as digits) or a date
+        if isinstance(value, str) and value.isdigit():
+            value = int(value) if len(value) <= 7 else value
+        if isinstance(value, int):
+            return _check_value(replace(arg, kind=ArgKind.INT), value, usage)
+        text = str(value)
+        if any(c.isdigit() for c in text) and len(text) <= 12:
+            return text
+        raise Refusal("args.bad_seance", value=text[:40], usage=usage)
     if arg.kind is ArgKind.INT:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
             raise Refusal("args.bad_number", value=str(value)[:40], usage=usage)
