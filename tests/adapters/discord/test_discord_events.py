@@ -40,7 +40,9 @@ async def test_a_seance_is_an_event_from_planning_to_its_end(
     assert first["entity_type"] == 3  # external, pointing to the channel
     assert str(world.channel.id) in first["entity_metadata"]["location"]
 
-    await slash(loopback, anim, world, "seance deplacer", **{"n-date": "1"}, quand="mercredi 9 décembre 15h")
+    await slash(
+        loopback, anim, world, "seance deplacer", **{"n-date": "1"}, quand="mercredi 9 décembre 15h"
+    )
     [moved] = await _events(loopback, adapter, world)
     assert moved["id"] == first["id"]
     assert _start(moved) == datetime(2026, 12, 9, 14, 0, tzinfo=UTC)
@@ -70,7 +72,9 @@ async def test_a_restarted_bot_keeps_the_same_events(
     [event] = await _events(loopback, first, world)
     await first.stop(flush_seconds=1)
     second = await start_cercle()
-    await slash(loopback, anim, world, "seance deplacer", **{"n-date": "1"}, quand="mardi 8 décembre 16h")
+    await slash(
+        loopback, anim, world, "seance deplacer", **{"n-date": "1"}, quand="mardi 8 décembre 16h"
+    )
     [moved] = await _events(loopback, second, world)
     assert moved["id"] == event["id"]  # the stored event id, not a second event
     assert _start(moved) == datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
