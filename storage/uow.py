@@ -1010,7 +1010,13 @@ class _Prompts:
     async def add(self, prompt: Prompt) -> None:
         row = mapping.prompt_row(prompt)
         row.pop("id")
-        result = await self._uow.conn.execute(insert(PROMPT).values(**row))
+        try:
+            result = await self._uow.conn.execute(insert(PROMPT).values(**row))
+        except IntegrityError as error:
+            # the séance's prompt of this kind exists: another instance planned it meanwhile
+            raise ConcurrentChange(
+                f"prompt {prompt.kind.value} of séance {prompt.seance_id}"
+            ) from error
         prompt.id = int(result.inserted_primary_key[0])  # type: ignore[index]
 
     async def reschedule(self, prompt_id: int, due_at: datetime) -> None:
