@@ -29,6 +29,7 @@ import json
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -368,6 +369,7 @@ def main() -> None:
     parser.add_argument("--seances", type=int, default=100)
     parser.add_argument("--busy", type=int, default=300, help="circles active during the day")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="write the history there once, then reuse it")
     parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
     if args.write is not None:
@@ -376,10 +378,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cercle-history-") as tmp:
         path = Path(tmp) / "history.sqlite3"
         began = time.perf_counter()
-        child = [sys.executable, __file__, "--write", str(path)]
-        child += ["--circles", str(args.circles), "--seances", str(args.seances)]
-        written = subprocess.run(child, check=True, capture_output=True, text=True)
-        rows = json.loads(written.stdout.strip().splitlines()[-1])
+        source = args.keep or path
+        if not source.exists():
+            child = [sys.executable, __file__, "--write", str(source)]
+            child += ["--circles", str(args.circles), "--seances", str(args.seances)]
+            written = subprocess.run(child, check=True, capture_output=True, text=True)
+            source.with_suffix(".json").write_text(written.stdout.strip().splitlines()[-1])
+        rows = json.loads(source.with_suffix(".json").read_text())
+        if source != path:
+            shutil.copyfile(source, path)
         write_s = time.perf_counter() - began
         size_mb = path.stat().st_size / (1024 * 1024)
         without_charts()

@@ -69,9 +69,8 @@ from bot.domain.refs import ChannelRef, UserRef  # noqa: E402
 from bot.effects import Effect, Reply  # noqa: E402
 from bot.events import CommandEvent  # noqa: E402
 from bot.timing.clock import ManualClock, SystemClock  # noqa: E402
-from storage import mapping  # noqa: E402
 from storage.database import Database, sqlite_url  # noqa: E402
-from storage.uow import PROMPT, SqlUnitOfWork  # noqa: E402
+from storage.uow import PROMPT  # noqa: E402
 
 WakeHandler = Callable[[str, datetime], Awaitable[list[Effect]]]
 
@@ -273,7 +272,7 @@ async def warm_cache(database: Database) -> None:
 
 # -- what if: proposed fixes, tried in this process only (the real code is left as it is) -----
 
-WHAT_IFS = ("single-flight", "keep-cache", "skip-unchanged", "no-retention")
+WHAT_IFS = ("single-flight", "skip-unchanged", "no-retention")  # keep-cache: the code does it
 
 
 def single_flight(handler: WakeHandler, clock: SystemClock, probe: Probe) -> WakeHandler:
@@ -334,46 +333,6 @@ def no_retention(core: CercleCore) -> None:
     retention.run = run
 
 
-def keep_clean_aggregates_on_rollback() -> None:
-    """What if a unit of work that ends without commit (read-only, like the first pass of
-    `PromptPoster.fire_due`) kept the aggregates it only read in the shared cache, and evicted
-    only those it changed? Today `SqlUnitOfWork.rollback` evicts everything it loaded."""
-    original = SqlUnitOfWork.rollback
-
-    async def rollback(self: SqlUnitOfWork) -> None:
-        cache = self._cache
-        for circle_id, circle in list(self._touched_circles.items()):
-            entry = cache.circles.get(circle_id)
-            if (
-                entry is not None
-                and entry.row == mapping.circle_row(circle)
-                and entry.members == mapping.member_rows(circle)
-            ):
-                del self._touched_circles[circle_id]
-        for seance_id, seance in list(self._touched_seances.items()):
-            seance_entry = cache.seances.get(seance_id)
-            if (
-                seance_entry is not None
-                and seance_entry.row == mapping.seance_row(seance)
-                and seance_entry.phases == mapping.phase_rows(seance)
-                and seance_entry.attendance == mapping.attendance_rows(seance)
-                and all(
-                    getattr(seance_entry, name) == getattr(mapping, rows)(seance)
-                    for name, rows in (("checkins", "checkin_rows"),)
-                    if hasattr(seance_entry, name)
-                )
-                and len(seance_entry.turns) == len(seance.turns)
-                and all(
-                    seance_entry.turns.get(t.seq) == mapping.turn_row(seance_id, t)
-                    for t in seance.turns
-                )
-            ):
-                del self._touched_seances[seance_id]
-        await original(self)
-
-    SqlUnitOfWork.rollback = rollback  # type: ignore[method-assign]
-
-
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """The measured phase: a restart of the bot on real time, until every prompt is handed off."""
     database = Database(url)
@@ -408,8 +367,6 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         skip_unchanged_wakeups(scheduler)
     if "no-retention" in args.what_if:
         no_retention(core)
-    if "keep-cache" in args.what_if:
-        keep_clean_aggregates_on_rollback()
     scheduler.handler = wake
     scheduler.deliver = probe.deliver
 

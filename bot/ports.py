@@ -40,8 +40,11 @@ class CircleRepository(Protocol):
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         """Every circle of the partition, by id."""
 
-    async def retaining(self, partition: Partition = EVERYTHING) -> list[tuple[int, ChannelRef]]:
-        """Id and channel of the partition's circles that keep notes for a limited time."""
+    async def retaining(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef, int]]:
+        """Id, channel and `retention_days` of the partition's circles that keep notes for a
+        limited time, without loading them."""
 
     async def add(self, circle: Circle) -> None:
         """Store a new circle and give it its id."""

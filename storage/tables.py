@@ -88,6 +88,7 @@ class SeanceRow(SQLModel, table=True):
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
         ),
+        Index("ix_seance_circle_status", "circle_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

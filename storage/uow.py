@@ -649,14 +649,16 @@ class _Circles:
         ids = (await self._uow.conn.execute(query)).scalars()
         return [c for i in list(ids) if (c := await self._uow.load_circle(i)) is not None]
 
-    async def retaining(self, partition: Partition = EVERYTHING) -> list[tuple[int, ChannelRef]]:
+    async def retaining(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef, int]]:
         query = (
-            select(CIRCLE.c.id, CIRCLE.c.channel)
+            select(CIRCLE.c.id, CIRCLE.c.channel, CIRCLE.c.retention_days)
             .where(owned_by(partition), CIRCLE.c.retention_days > 0)
             .order_by(CIRCLE.c.id)
         )
         rows = await self._uow.conn.execute(query)
-        return [(int(i), ChannelRef.from_key(key)) for i, key in rows]
+        return [(int(i), ChannelRef.from_key(key), int(days)) for i, key, days in rows]
 
     async def add(self, circle: Circle) -> None:
         await self._uow.insert_circle(circle)
@@ -926,7 +928,8 @@ class _Items:
         """A duplicate number means another instance numbered an item at the same time from
         the same circle: a concurrent change, run again on fresh data."""
         try:
-            await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item), version=0))
+            row = {**mapping.item_row(item), "version": 0}
+            await self._uow.conn.execute(_insert_statement(ITEM), row)
         except IntegrityError as error:
             raise ConcurrentChange(f"item {item.number} of circle {item.circle_id}") from error
         self._versions[(item.circle_id, item.number)] = 0

@@ -76,8 +76,14 @@ class _Circles:
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
 
-    async def retaining(self, partition: Partition = EVERYTHING) -> list[tuple[int, ChannelRef]]:
-        return [(c.id, c.channel) for c in await self.all(partition) if c.settings.retention_days]
+    async def retaining(
+        self, partition: Partition = EVERYTHING
+    ) -> list[tuple[int, ChannelRef, int]]:
+        return [
+            (c.id, c.channel, c.settings.retention_days)
+            for c in await self.all(partition)
+            if c.settings.retention_days
+        ]
 
     async def adopt(self, home: str, platform: str) -> int:
         orphans = [

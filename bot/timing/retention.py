@@ -55,13 +55,10 @@ class Retention:
             circles = await uow.circles.retaining(self._partition)
             await uow.commit()
         notes = words = 0
-        for circle_id, channel in circles:
+        for circle_id, channel, days in circles:
             await asyncio.sleep(0)  # one circle at a time: commands and prompts go between
             async with self._locks.hold(channel.key), self._uow_factory() as uow:
-                circle = await uow.circles.get(circle_id)
-                if circle is None or not circle.settings.retention_days:
-                    continue
-                cutoff = now - timedelta(days=circle.settings.retention_days)
+                cutoff = now - timedelta(days=days)
                 circle_words = await uow.seances.purge_checkins(circle_id, cutoff)
                 circle_notes = await uow.items.purge_notes(circle_id, cutoff)
                 if circle_words or circle_notes:

@@ -1,4 +1,5 @@
-"""item versions; one open séance per circle enforced by the database
+"""item versions; one open séance per circle enforced by the database; séances by circle and
+status
 
 Revision ID: 0008
 Revises: 0007
@@ -21,6 +22,8 @@ OPEN = sa.text("status = 'open'")
 def upgrade() -> None:
     with op.batch_alter_table("item") as batch:
         batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="0"))
+    # a circle's séances of some status (planned, closed) without scanning every circle's
+    op.create_index("ix_seance_circle_status", "seance", ["circle_id", "status"])
     op.create_index(
         "ix_seance_one_open",
         "seance",
@@ -32,6 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_seance_circle_status", table_name="seance")
     op.drop_index("ix_seance_one_open", table_name="seance")
     with op.batch_alter_table("item") as batch:
         batch.drop_column("version")
