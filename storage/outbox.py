@@ -56,6 +56,7 @@ GONE = ""
 WAITING = and_(OUTBOX.c.delivered_at.is_(None), OUTBOX.c.failed_at.is_(None))
 # Built once: the statements of every command stay in SQLAlchemy's compiled cache.
 _ADD = insert(OUTBOX).returning(OUTBOX.c.id)
+_ADD_MANY = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
 _DELIVERED = (
     update(OUTBOX)
     .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -247,8 +248,11 @@ class SqlOutbox:
             }
             for effect in effects
         ]
-        # one row at a time: cheaper than an executemany for the two or three of a command
-        return [int((await self._uow.conn.execute(_ADD, row)).scalar_one()) for row in rows]
+        if len(rows) == 1:
+            return [int((await self._uow.conn.execute(_ADD, rows[0])).scalar_one())]
+        # one statement for all (one round trip to a worker thread, when SQLite runs on one)
+        result = await self._uow.conn.execute(_ADD_MANY, rows)
+        return [int(i) for i in result.scalars().all()]
 
     async def replace(self, outbox_id: int, effect: Effect) -> None:
         await self._uow.conn.execute(

@@ -928,7 +928,8 @@ class _Items:
         """A duplicate number means another instance numbered an item at the same time from
         the same circle: a concurrent change, run again on fresh data."""
         try:
-            await self._uow.conn.execute(insert(ITEM).values(**mapping.item_row(item), version=0))
+            row = {**mapping.item_row(item), "version": 0}
+            await self._uow.conn.execute(_insert_statement(ITEM), row)
         except IntegrityError as error:
             raise ConcurrentChange(f"item {item.number} of circle {item.circle_id}") from error
         self._versions[(item.circle_id, item.number)] = 0

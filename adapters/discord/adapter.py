@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import logging
@@ -236,6 +237,9 @@ class DiscordAdapter:
         await self.events.close()
         for task in self._tasks:
             task.cancel()
+        for task in self._tasks:  # ended before the database they read is closed
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.client.close()
 
     # -- incoming --------------------------------------------------------------------------

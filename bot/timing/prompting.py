@@ -93,6 +93,9 @@ class PromptPoster:
             due = await uow.prompts.due(now, BATCH, self._partition)
             channels = await uow.circles.channels(sorted({p.circle_id for p in due}))
             await uow.commit()
+        if len(due) < BATCH:  # a prompt that failed and is no longer due was taken elsewhere
+            still = {p.id for p in due}
+            self._failures = {k: n for k, n in self._failures.items() if k in still}
         effects: list[Effect] = []
         for prompt in due:
             self._scheduler.cancel(prompt.key)

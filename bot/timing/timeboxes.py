@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # a séance whose time boxes fail this many times in a row waits for a command
 RETRY_AFTER = timedelta(minutes=1)
+FAILURES_KEPT = 1000
 
 
 class TimeKeeper:
@@ -69,6 +70,8 @@ class TimeKeeper:
                 self._scheduler.wake_at(timebox_key(seance_id), now + RETRY_AFTER, TIMEBOX_GRACE)
             else:
                 del self._failures[seance_id]
+            while len(self._failures) > FAILURES_KEPT:  # séances closed since they failed
+                del self._failures[next(iter(self._failures))]
             return []
         self._failures.pop(seance_id, None)
         return effects

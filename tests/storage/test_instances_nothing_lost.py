@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.domain.items import ItemKind
+from bot.domain.seance import SeanceStatus
+from bot.errors import ConcurrentChange
 from bot.timing.clock import ManualClock
 from storage.database import Database
 from tests.conftest import PostgresServer
@@ -73,3 +77,45 @@ async def test_concurrent_notes_on_two_instances_are_all_kept(postgres: Postgres
     finally:
         await first.close()
         await second.close()
+
+
+async def test_two_instances_opening_a_seance_at_once_open_one(postgres: PostgresServer) -> None:
+    first, second = await two_instances(postgres)
+    try:
+        clock = ManualClock(START)
+        one, two = Chat(first, clock=clock), Chat(second, clock=clock)
+        await one.script("anim: /cercle creer Nord", "anim: /seance planifier 2026-12-03 14:30")
+        await two.say("anim", "/file")
+        opened = await asyncio.gather(one.say("anim", "/seance"), two.say("anim", "/seance"))
+        assert sorted(o.refused or "" for o in opened) == ["", "seance.already_open"]
+        async with first() as uow:
+            circle = await uow.circles.by_channel(one.channel)
+            assert circle is not None
+            assert await uow.seances.count(circle.id, (SeanceStatus.OPEN,)) == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_the_database_refuses_a_second_open_seance_in_a_circle(any_db: Database) -> None:
+    chat = Chat(any_db)
+    await chat.script(
+        "anim: /cercle creer Nord",
+        "anim: /seance planifier 2026-12-10 14:00",
+        "anim: /seance planifier 2026-12-17 14:00",
+    )
+    async with any_db() as uow:
+        circle = await uow.circles.by_channel(chat.channel)
+        assert circle is not None
+        first, second = await uow.seances.summaries(circle.id)
+    for summary in (first, second):  # as two instances each opening "their" séance
+        any_db.cache.clear()
+        async with any_db() as uow:
+            seance = await uow.seances.get(summary.id)
+            assert seance is not None
+            seance.status = SeanceStatus.OPEN
+            if summary is first:
+                await uow.commit()
+            else:
+                with pytest.raises(ConcurrentChange):
+                    await uow.commit()
