@@ -365,7 +365,15 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             "help",
             A,
             help.help_command,
-            (_arg("topic", ArgKind.WORD, "commande", "command", required=False),),
+            (
+                _arg(
+                    "topic",
+                    ArgKind.REST,
+                    "commande [sous-commande]",
+                    "command [subcommand]",
+                    required=False,
+                ),
+            ),
             needs_circle=False,
             marks_present=False,
         ),

@@ -125,8 +125,9 @@ class CommandParser:
                 continue  # an optional mention left out: the word belongs to what follows
             rest = after
             values[arg.name] = _convert(arg, word, resolve_user, spec, parent)
-        if rest.strip():
+        if rest.strip() and spec.args:
             raise Refusal("args.too_many", extra=rest.strip()[:40], usage=_usage_key(spec, parent))
+        # A command that takes nothing ignores what follows: "/fini merci à tous" ends the turn.
         return values
 
 
