@@ -46,6 +46,12 @@ TEXT = _arg("text", ArgKind.REST, "texte", "text")
 SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 
+# What people call each language, in either language ("/cercle langue anglais").
+LANGUAGE_WORDS = {
+    "fr": ("francais", "french", "fra", "fr-fr", "fr-ca"),
+    "en": ("anglais", "english", "eng", "en-gb", "en-us"),
+}
+
 PHASE_CHOICES = (
     Choice("suivante", "suivante", "next"),
     Choice("tour", "tour", "round"),
@@ -195,7 +201,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "facilitator",
                     F,
                     circle.facilitator,
-                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                    (_arg("member", ArgKind.USER, "membre", "member", required=False),),
                     aliases=("animatrice",),
                 ),
                 CommandSpec(
@@ -216,7 +222,11 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ArgKind.CHOICE,
                             "langue",
                             "language",
-                            choices=tuple(Choice(code, code, code) for code in LANGUAGES),
+                            required=False,
+                            choices=tuple(
+                                Choice(code, code, code, LANGUAGE_WORDS.get(code, ()))
+                                for code in LANGUAGES
+                            ),
                         ),
                     ),
                 ),
@@ -225,7 +235,11 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "timezone",
                     F,
                     circle.timezone,
-                    (_arg("zone", ArgKind.WORD, "fuseau", "zone"),),
+                    (
+                        _arg(
+                            "zone", ArgKind.REST, "ville ou fuseau", "city or zone", required=False
+                        ),
+                    ),
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
                 CommandSpec(
@@ -264,6 +278,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ArgKind.CHOICE,
                             "état",
                             "state",
+                            required=False,
                             choices=(
                                 Choice("open", "ouvertes", "open", ("ouvert", "ouverte")),
                                 Choice("closed", "fermees", "closed", ("ferme", "fermee", "fermé")),
@@ -308,6 +323,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ArgKind.CHOICE,
                             "ordre",
                             "order",
+                            required=False,
                             choices=(
                                 Choice("fair", "equitable", "fair"),
                                 Choice("arrival", "arrivee", "arrival"),
