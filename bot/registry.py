@@ -142,9 +142,12 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     planning.cycle,
                     (
-                        _arg("count", ArgKind.INT, "nombre", "count"),
-                        _arg("every", ArgKind.WORD, "intervalle", "interval"),
-                        _arg("text", ArgKind.REST, "première date", "first date"),
+                        _arg(
+                            "text",
+                            ArgKind.REST,
+                            "nombre intervalle date | sujets | question",
+                            "count interval date | topics | question",
+                        ),
                     ),
                 ),
                 CommandSpec(
