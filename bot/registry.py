@@ -76,7 +76,15 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec("suivant", "next", F, turns.suivant),
         CommandSpec("present", "here", P, attendance.present),
         CommandSpec(
-            "excuse", "excuse", P, attendance.excuse, (SEANCE_NUMBER,), marks_present=False
+            "excuse",
+            "excuse",
+            P,
+            attendance.excuse,
+            (
+                SEANCE_NUMBER,
+                _arg("reason", ArgKind.REST, "raison", "reason", required=False),
+            ),
+            marks_present=False,
         ),
         CommandSpec("note", "note", P, items.note, (TEXT,)),
         CommandSpec("decision", "decision", F, items.decision, (TEXT,)),

@@ -123,6 +123,13 @@ class CommandParser:
                 and resolve_user(word) is None
             ):
                 continue  # an optional mention left out: the word belongs to what follows
+            if (
+                arg.kind is ArgKind.INT
+                and not arg.required
+                and not word.isdigit()
+                and spec.args[-1].kind is ArgKind.REST
+            ):
+                continue  # "/excuse je serai en déplacement": no number, the words follow
             rest = after
             values[arg.name] = _convert(arg, word, resolve_user, spec, parent)
         if rest.strip() and spec.args:

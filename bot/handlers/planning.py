@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.commands.context import Context
 from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.roles import Role
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.timing.cycle_words import CycleWords, read_cycle
 from bot.timing.dates import WhenError, local_series, parse_when
@@ -297,7 +298,19 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         if s.is_open:
             line += " " + ctx.t("planning.list_open")
         lines.append(line)
+        if ctx.role >= Role.FACILITATOR:
+            lines.extend(_excused_line(ctx, s))
     ctx.tell_text("\n".join(lines))
+
+
+def _excused_line(ctx: Context, seance: Seance) -> list[str]:
+    """Who sent apologies for a séance, with their reasons: for the facilitators' eyes."""
+    names = []
+    for user, status in seance.attendance.items():
+        if status is AttendanceStatus.EXCUSED:
+            reason = seance.excuse_reasons.get(user)
+            names.append(f"{ctx.name(user)} ({reason})" if reason else ctx.name(user))
+    return [ctx.t("planning.list_excused", names=", ".join(names))] if names else []
 
 
 # -- reminders --------------------------------------------------------------------------------

@@ -29,7 +29,11 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
     if result is TurnRequestResult.GOT_FLOOR:
         announce(ctx, request.floor)
     elif result is TurnRequestResult.QUEUED:
-        ctx.tell("turn.queued", position=request.position)
+        motive = " ".join(str(args.get("motive") or "").split())
+        if motive and not in_checkin:
+            ctx.tell("turn.queued_topic", position=request.position, topic=motive)
+        else:
+            ctx.tell("turn.queued", position=request.position)
     elif result is TurnRequestResult.ALREADY_QUEUED:
         if request.position is None:
             ctx.tell("turn.already_waiting")

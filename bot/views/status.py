@@ -43,7 +43,11 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
     waiting = seance.waiting(order, now)
     if waiting:
         key = "status.round" if phase and phase.mode is PhaseMode.ROUND else "status.queue"
-        names = ", ".join(f"{i}. {circle.name_of(u)}" for i, u in enumerate(waiting, start=1))
+        topics = {e.user: e.motive for e in seance.queue if e.motive}
+        names = ", ".join(
+            f"{i}. {circle.name_of(u)}" + (f" ({_short(topics[u])})" if u in topics else "")
+            for i, u in enumerate(waiting, start=1)
+        )
         lines.append(tr.text(lang, key, names=names))
     elif phase is not None and phase.mode is PhaseMode.QUEUE:
         lines.append(tr.text(lang, "status.queue_empty"))
@@ -51,6 +55,11 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
         names = ", ".join(circle.name_of(e.user) for e in seance.ordered_queue(order, now))
         lines.append(tr.text(lang, "status.later", names=names))
     return "\n".join(lines)
+
+
+def _short(topic: str, limit: int = 40) -> str:
+    topic = " ".join(topic.split())
+    return topic if len(topic) <= limit else topic[: limit - 1] + "…"
 
 
 def _left(tr: Translator, lang: str, prefix: str, left: timedelta) -> str:

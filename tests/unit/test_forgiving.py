@@ -114,3 +114,58 @@ async def test_settings_left_out_show_the_current_value_and_how_to_change_it(
     assert chat.text.endswith("To have it speak French: /circle language french")
     await chat.say("anim", "/circle order")
     assert chat.text.endswith("/circle order fair, or /circle order arrival.")
+
+
+async def test_an_excuse_with_a_reason_goes_to_the_facilitators(chat: Chat) -> None:
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/cercle animateur @camille")
+    await chat.say("anim", "/seance cycle 2 1sem jeudi 10 décembre 14h")
+    await chat.say("alice", "/excuse 2 je serai en déplacement")
+    assert chat.refused is None
+    assert chat.private_to("alice") == [
+        "C'est noté : vous êtes excusé·e pour la séance 2.",
+        "Votre raison (« je serai en déplacement ») est transmise à l'animation seulement.",
+    ]
+    note = "alice s'excuse pour la séance 2 : « je serai en déplacement »"
+    assert chat.private_to("anim") == [note]
+    assert chat.private_to("camille") == [note]
+    assert chat.public() == []
+    await chat.say("anim", "/seance liste")
+    assert "   excusé·es : alice (je serai en déplacement)" in chat.text
+    await chat.say("alice", "/seance liste")
+    assert "excusé·es" not in chat.text  # the reason is for the facilitators only
+
+
+async def test_an_excuse_reason_without_a_number_and_in_english(chat: Chat) -> None:
+    await chat.say("anim", "/circle create Trial")
+    await chat.say("anim", "/circle language en")
+    await chat.say("anim", "/session cycle 2 every week from December 10 2pm")
+    await chat.say("bob", "/excuse for session 2: my daughter's school play")
+    assert chat.refused is None
+    assert chat.private_to("bob")[0] == "Noted: you are excused from session 2."
+    assert chat.private_to("anim") == [
+        "bob sends apologies for session 2: 'my daughter's school play'"
+    ]
+    await chat.say("eve", "/excuse I am ill")
+    assert chat.private_to("eve")[0] == "Noted: you are excused from session 1."
+    assert chat.private_to("anim") == ["eve sends apologies for session 1: 'I am ill'"]
+
+
+async def test_a_turn_keeps_its_topic(chat: Chat) -> None:
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/seance")
+    await chat.say("anim", "/seance phase libre")
+    await chat.say("anim", "/tour")
+    await chat.say("alice", "/tour je voudrais réagir sur le budget")
+    assert chat.refused is None
+    assert chat.private_to("alice") == [
+        "C'est noté : vous êtes n° 1 dans la file, pour « je voudrais réagir sur le budget » "
+        "(visible dans la file)."
+    ]
+    assert "File : 1. alice (je voudrais réagir sur le budget)" in (chat.status() or "")
+    await chat.say("anim", "/cercle langue en")
+    await chat.say("bob", "/turn the hiring budget")
+    assert chat.private_to("bob") == [
+        "Noted: you are number 2 in the queue, about 'the hiring budget' (shown in the queue)."
+    ]
+    assert "2. bob (the hiring budget)" in (chat.status() or "")
