@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.roles import Role
 from bot.domain.seance import FloorChange, PassResult, TurnRequestResult
 from bot.handlers.checkin import from_turn_motive
 from bot.views.status import status_text
@@ -74,4 +75,5 @@ async def suivant(ctx: Context, args: dict[str, Any]) -> None:
 async def file(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     seance = ctx.require_open_seance()
-    ctx.tell_text(status_text(ctx.tr, circle, seance, ctx.now))
+    topics = ctx.role >= Role.FACILITATOR
+    ctx.tell_text(status_text(ctx.tr, circle, seance, ctx.now, topics=topics))

@@ -12,7 +12,11 @@ from bot.ports import Translator
 from bot.views.wording import phase_title
 
 
-def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> str:
+def status_text(
+    tr: Translator, circle: Circle, seance: Seance, now: datetime, *, topics: bool = False
+) -> str:
+    """The status; with `topics`, what each person in the queue wants to speak about (for the
+    facilitators' eyes: the public status never shows it)."""
     lang = circle.settings.language
     lines: list[str] = []
     if not seance.is_open:
@@ -43,9 +47,9 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
     waiting = seance.waiting(order, now)
     if waiting:
         key = "status.round" if phase and phase.mode is PhaseMode.ROUND else "status.queue"
-        topics = {e.user: e.motive for e in seance.queue if e.motive}
+        said = {e.user: e.motive for e in seance.queue if e.motive and topics}
         names = ", ".join(
-            f"{i}. {circle.name_of(u)}" + (f" ({_short(topics[u])})" if u in topics else "")
+            f"{i}. {circle.name_of(u)}" + (f" ({_short(said[u])})" if u in said else "")
             for i, u in enumerate(waiting, start=1)
         )
         lines.append(tr.text(lang, key, names=names))

@@ -151,7 +151,7 @@ async def test_an_excuse_reason_without_a_number_and_in_english(chat: Chat) -> N
     assert chat.private_to("anim") == ["eve sends apologies for session 1: 'I am ill'"]
 
 
-async def test_a_turn_keeps_its_topic(chat: Chat) -> None:
+async def test_a_turn_keeps_its_topic_for_the_facilitators(chat: Chat) -> None:
     await chat.say("anim", "/cercle creer Essai")
     await chat.say("anim", "/seance")
     await chat.say("anim", "/seance phase libre")
@@ -160,12 +160,18 @@ async def test_a_turn_keeps_its_topic(chat: Chat) -> None:
     assert chat.refused is None
     assert chat.private_to("alice") == [
         "C'est noté : vous êtes n° 1 dans la file, pour « je voudrais réagir sur le budget » "
-        "(visible dans la file)."
+        "(l'animation le voit dans /file)."
     ]
-    assert "File : 1. alice (je voudrais réagir sur le budget)" in (chat.status() or "")
+    assert "budget" not in (chat.status() or "")  # the channel's status keeps it private
+    await chat.say("anim", "/file")
+    assert "File : 1. alice (je voudrais réagir sur le budget)" in chat.text
+    await chat.say("alice", "/file")
+    assert "budget" not in chat.text
     await chat.say("anim", "/cercle langue en")
     await chat.say("bob", "/turn the hiring budget")
     assert chat.private_to("bob") == [
-        "Noted: you are number 2 in the queue, about 'the hiring budget' (shown in the queue)."
+        "Noted: you are number 2 in the queue, about 'the hiring budget' "
+        "(facilitators see it in /queue)."
     ]
-    assert "2. bob (the hiring budget)" in (chat.status() or "")
+    await chat.say("anim", "/queue")
+    assert "2. bob (the hiring budget)" in chat.text
