@@ -254,6 +254,14 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
                 CommandSpec(
+                    "depart",
+                    "leave",
+                    F,
+                    circle.depart,
+                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                    aliases=("parti", "partie", "left"),
+                ),
+                CommandSpec(
                     "rappels",
                     "reminders",
                     F,

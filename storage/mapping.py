@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder
+from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder, RoundOrder
 from bot.domain.items import Item, ItemKind
 from bot.domain.prompts import Prompt, PromptKind
 from bot.domain.protocol import PhaseMode
@@ -60,6 +60,8 @@ def circle_row(circle: Circle) -> Row:
         "close_grace_minutes": s.close_grace_minutes,
         "recap_approval": s.recap_approval,
         "retention_days": s.retention_days,
+        "round_order": s.round_order.value,
+        "nudge_minutes": s.nudge_minutes,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
@@ -77,6 +79,7 @@ def member_rows(circle: Circle) -> dict[Any, Row]:
             "role": int(m.role),
             "position": m.position,
             "joined_at": m.joined_at,
+            "left_at": m.left_at,
         }
         for m in circle.members.values()
     }
@@ -99,6 +102,8 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         close_grace_minutes=row["close_grace_minutes"],
         recap_approval=bool(row["recap_approval"]),
         retention_days=row["retention_days"],
+        round_order=RoundOrder(row.get("round_order") or RoundOrder.ARRIVAL),
+        nudge_minutes=row.get("nudge_minutes", 5),
     )
     circle = Circle(
         id=row["id"],
@@ -115,7 +120,12 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
     for m in members:
         user = UserRef.from_key(m["user"])
         circle.members[user] = Member(
-            user, m["display_name"], Role(m["role"]), m["position"], m["joined_at"]
+            user,
+            m["display_name"],
+            Role(m["role"]),
+            m["position"],
+            m["joined_at"],
+            m.get("left_at"),
         )
     return circle
 

@@ -42,6 +42,8 @@ class CircleRow(SQLModel, table=True):
     close_grace_minutes: int = 60
     recap_approval: bool = False
     retention_days: int = 365
+    round_order: str = "arrival"
+    nudge_minutes: int = 5
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
@@ -63,6 +65,7 @@ class MemberRow(SQLModel, table=True):
     role: int
     position: int
     joined_at: datetime = Field(sa_column=_instant())
+    left_at: datetime | None = Field(default=None, sa_column=_instant(True))
 
 
 class SeanceRow(SQLModel, table=True):

@@ -20,6 +20,14 @@ class QueueOrder(StrEnum):
     ARRIVAL = "arrival"  # strictly by arrival
 
 
+class RoundOrder(StrEnum):
+    """Who speaks when in a round (check-in, closing): the order of the roster or shuffled."""
+
+    ARRIVAL = "arrival"  # in the order people arrived in the séance
+    FACILITATORS_LAST = "facilitators_last"  # participants first, the facilitation last
+    SHUFFLED = "shuffled"  # a new random order each round
+
+
 @dataclass(slots=True)
 class Member:
     """A person in a circle's roster; `position` is their place in roster order."""
@@ -29,6 +37,11 @@ class Member:
     role: Role
     position: int
     joined_at: datetime
+    left_at: datetime | None = None  # left the cycle: history kept, no longer expected
+
+    @property
+    def active(self) -> bool:
+        return self.left_at is None
 
 
 @dataclass(slots=True)
@@ -50,6 +63,8 @@ class CircleSettings:
     close_grace_minutes: int = 60  # a séance still open this long after its end is closed
     recap_approval: bool = False  # recaps go to the facilitators first; /recap publier posts them
     retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
+    round_order: RoundOrder = RoundOrder.ARRIVAL
+    nudge_minutes: int = 5  # a turn on the open floor this long gets a private nudge (0: never)
 
 
 @dataclass(slots=True)
@@ -88,6 +103,10 @@ class Circle:
 
     def roster(self) -> list[Member]:
         return sorted(self.members.values(), key=lambda m: m.position)
+
+    def expected(self) -> list[Member]:
+        """The participants a séance expects: not facilitators, not people who left the cycle."""
+        return [m for m in self.roster() if m.role is Role.PARTICIPANT and m.active]
 
     def facilitators(self) -> list[Member]:
         return [m for m in self.roster() if m.role is Role.FACILITATOR]

@@ -168,7 +168,7 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     """Close the séance, say so with `key`, and post its recap (or, in approval mode, show the
     draft to the facilitators)."""
     circle = ctx.require_circle()
-    seance.close(ctx.now, [m.user for m in circle.roster()])
+    seance.close(ctx.now, [m.user for m in circle.expected()])
     ctx.say_text(ctx.t(key, number=seance.number, **args))
     await sync_prompts(ctx, seance)
     if circle.settings.recap_approval:

@@ -1,7 +1,7 @@
 """excuse reasons: why an excused member is away, shown to the facilitators
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0010 (issue 11's, merged into this branch)
 Create Date: 2026-12-07 03:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
