@@ -28,8 +28,8 @@ def _lines(ctx: Context, spec: CommandSpec, parent: CommandSpec | None = None) -
     if spec.handler is not None and spec.role <= ctx.role:
         out.append(f"`{usage_of(ctx, spec, parent)}` — {ctx.t('help.' + spec.key)}")
     for sub in spec.subcommands:
-        if sub.role <= ctx.role:
-            out.extend(_lines(ctx, sub, spec))
+        if sub.role <= ctx.role and not (sub.needs_circle is False and ctx.circle is not None):
+            out.extend(_lines(ctx, sub, spec))  # `/cercle creer` is no use where a circle is
     return out
 
 

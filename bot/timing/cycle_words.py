@@ -49,7 +49,7 @@ _EVERY_PHRASE = re.compile(
     rf"\b(?:toutes? les|tous les|chaque|every|une fois par|once a|par|per)\s+"
     rf"(?:(?P<n>{_NUMBER}|other|autre)\s*)?(?P<unit>{_UNIT})\b"
 )
-_EVERY_SHORT = re.compile(rf"(?<!dans )(?<!in )\b(?P<n>\d{{1,3}})\s?(?P<unit>{_UNIT})\b")
+_EVERY_SHORT = re.compile(rf"(?<!dans )(?<!in )(?<![\w/.:-])(?P<n>\d{{1,3}})\s?(?P<unit>{_UNIT})\b")
 _EVERY_WORDS = {
     "hebdomadaire": 7,
     "hebdo": 7,
@@ -88,36 +88,52 @@ def _days(n: str | None, unit: str) -> int:
     return count * 7 if unit[0] in "sw" else count
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = plain.replace("’", "'").replace(",", " ")
-    plain = re.sub(r"\bd'", "d ", plain)
-    return " ".join(plain.split())
+def _fold_char(c: str) -> str:
+    plain = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+    plain = plain.casefold()
+    return plain if len(plain) == 1 else c
+
+
+class _Words:
+    """The description folded for matching (`plain`) beside the words as typed (`typed`), one
+    character for one, so what is left for the date keeps the person's accents."""
+
+    def __init__(self, text: str) -> None:
+        typed = " ".join(text.replace(",", " ").replace("’", "'").split())
+        self.typed = re.sub(r"\b([dD])'", r"\1 ", typed)
+        self.plain = "".join(_fold_char(c) for c in self.typed)
+
+    def cut(self, found: re.Match[str]) -> None:
+        start, end = found.span()
+        blank = " " * (end - start)
+        self.plain = self.plain[:start] + blank + self.plain[end:]
+        self.typed = self.typed[:start] + blank + self.typed[end:]
 
 
 def read_cycle(text: str) -> CycleWords:
     """The count, the interval and the first date's words in a cycle's description."""
-    plain = _fold(text)
+    words = _Words(text)
     count: int | None = None
     every: int | None = None
-    found = _EVERY_PHRASE.search(plain)
+    found = _EVERY_PHRASE.search(words.plain)
     if found is not None:
         every = _days(found["n"], found["unit"])
     else:
-        found = _EVERY_WORD.search(plain)
+        found = _EVERY_WORD.search(words.plain)
         if found is not None:
             every = _EVERY_WORDS[found["w"]]
     if found is not None:
-        plain = plain[: found.start()] + " " + plain[found.end() :]
-    found = _COUNT_WORD.search(plain) or _LEADING_COUNT.search(plain)
+        words.cut(found)
+    found = _COUNT_WORD.search(words.plain) or _LEADING_COUNT.search(words.plain)
     if found is not None:
         count = _number(found["n"])
-        plain = plain[: found.start()] + " " + plain[found.end() :]
+        words.cut(found)
     if every is None:
-        found = _EVERY_SHORT.search(plain)
+        found = _EVERY_SHORT.search(words.plain)
         if found is not None:
             every = _days(found["n"], found["unit"])
-            plain = plain[: found.start()] + " " + plain[found.end() :]
-    when = " ".join(_FILLERS.sub(" ", plain).split())
-    return CycleWords(count or None, timedelta(days=every) if every else None, when.strip(" .;:-"))
+            words.cut(found)
+    for filler in list(_FILLERS.finditer(words.plain)):
+        words.cut(filler)
+    when = " ".join(words.typed.split()).strip(" .;:-")
+    return CycleWords(count or None, timedelta(days=every) if every else None, when)

@@ -17,11 +17,13 @@ from tests.fakes import MemoryDatabase
     ("typed", "count", "days", "when"),
     [
         ("4 2sem jeudi 14h", 4, 14, "jeudi 14h"),
-        ("4 séances toutes les 2 semaines à partir du 10 décembre 14h", 4, 14, "10 decembre 14h"),
-        ("quatre séances tous les quinze jours à partir du 10/12 à 14h", 4, 14, "10/12 a 14h"),
-        ("un cycle de 4 séances, une fois par semaine, le mardi à 18h", 4, 7, "le mardi a 18h"),
-        ("4 sessions every two weeks starting Thursday 2pm", 4, 14, "thursday 2pm"),
-        ("4 every other week from December 10 2pm", 4, 14, "december 10 2pm"),
+        ("4 séances toutes les 2 semaines à partir du 10 décembre 14h", 4, 14, "10 décembre 14h"),
+        ("quatre séances tous les quinze jours à partir du 10/12 à 14h", 4, 14, "10/12 à 14h"),
+        ("un cycle de 4 séances, une fois par semaine, le mardi à 18h", 4, 7, "le mardi à 18h"),
+        ("4 sessions every two weeks starting Thursday 2pm", 4, 14, "Thursday 2pm"),
+        ("4 every other week from December 10 2pm", 4, 14, "December 10 2pm"),
+        ("4 toutes les 2 semaines à partir d’aujourd’hui 18h", 4, 14, "aujourd'hui 18h"),
+        ("4 2w thursday 2pm", 4, 14, "thursday 2pm"),
         ("3 7j 2027-03-18 18:00", 3, 7, "2027-03-18 18:00"),
     ],
 )
