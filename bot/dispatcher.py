@@ -117,6 +117,7 @@ class Dispatcher:
                 defaults=self._defaults,
                 fallback_lang=lang,
                 english_command=parsed.english,
+                resolve_user=event.resolve_user,
             )
             try:
                 await self._run(ctx, event, parsed)

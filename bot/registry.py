@@ -43,7 +43,7 @@ def _arg(
 
 
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
-SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
+SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 
 # What people call each language, in either language ("/cercle langue anglais").
@@ -129,6 +129,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             "session",
             F,
             seance.open_seance,
+            (_arg("which", ArgKind.REST, "n|date|extra", "n|date|extra", required=False),),
             subcommands=(
                 CommandSpec(
                     "planifier",
@@ -164,7 +165,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     planning.move,
                     (
-                        _arg("number", ArgKind.INT, "n", "n"),
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
                         _arg("text", ArgKind.REST, "quand", "when"),
                     ),
                 ),
@@ -190,6 +191,37 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 CommandSpec("reprendre", "resume", F, seance.resume, aliases=("reprise",)),
                 CommandSpec("fin", "end", F, seance.close),
                 CommandSpec("annuler", "cancel", F, seance.cancel, (SEANCE_NUMBER,)),
+                CommandSpec(
+                    "nontenue",
+                    "notheld",
+                    F,
+                    seance.not_held,
+                    (_arg("number", ArgKind.SEANCE, "n|date", "n|date"),),
+                    aliases=("non-tenue", "not-held"),
+                    marks_present=False,
+                ),
+                CommandSpec(
+                    "modifier",
+                    "edit",
+                    F,
+                    seance.edit,
+                    (
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
+                        _arg(
+                            "field",
+                            ArgKind.CHOICE,
+                            "sujet|question|cas",
+                            "topic|question|case",
+                            choices=(
+                                Choice("subject", "sujet", "topic", ("subject",)),
+                                Choice("question", "question", "question"),
+                                Choice("case", "cas", "case"),
+                            ),
+                        ),
+                        _arg("value", ArgKind.REST, "texte", "text", required=False),
+                    ),
+                    marks_present=False,
+                ),
             ),
         ),
         CommandSpec(
@@ -323,6 +355,13 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ),
                         ),
                     ),
+                ),
+                CommandSpec(
+                    "relance",
+                    "nudge",
+                    F,
+                    circle.nudge,
+                    (_arg("minutes", ArgKind.WORD, "minutes|non", "minutes|off", required=False),),
                 ),
                 CommandSpec(
                     "conservation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
@@ -93,8 +93,7 @@ class CommandParser:
                 parent, spec, rest = spec, sub, sub_rest
             elif spec.handler is None or (sub_word and not spec.args):
                 if sub_word:
-                    words = {fold(w): s for s in spec.subcommands for w in s.words()}
-                    raise _unknown(sub_word, words, spec)
+                    raise unknown_word(sub_word, spec)
                 raise Refusal("command.missing_sub", command=spec.fr)
         args = self._parse_args(spec, rest, resolve_user, parent)
         return ParsedCommand(spec, args, parent, english)
@@ -130,9 +129,9 @@ class CommandParser:
             ):
                 continue  # an optional mention left out: the word belongs to what follows
             if (
-                arg.kind is ArgKind.INT
+                arg.kind in (ArgKind.INT, ArgKind.SEANCE)
                 and not arg.required
-                and not word.isdigit()
+                and not any(c.isdigit() for c in word)
                 and spec.args[-1].kind is ArgKind.REST
             ):
                 continue  # "/excuse je serai en déplacement": no number, the words follow
@@ -161,6 +160,12 @@ def _unknown(word: str, known: dict[str, CommandSpec], parent: CommandSpec | Non
     return Refusal("command.unknown", name=shown)
 
 
+def unknown_word(word: str, parent: CommandSpec) -> Refusal:
+    """The refusal for a word that is none of `parent`'s subcommands, with the nearest one."""
+    known = {fold(w): s for s in parent.subcommands for w in s.words()}
+    return _unknown(word, known, parent)
+
+
 def _usage_key(spec: CommandSpec, parent: CommandSpec | None) -> str:
     return f"{parent.fr} {spec.fr}" if parent else spec.fr
 
@@ -185,6 +190,12 @@ def _convert(
         if number < 1 or number > 1_000_000:
             raise Refusal("args.bad_number", value=word[:40], usage=usage)
         return number
+    if arg.kind is ArgKind.SEANCE:
+        if word.isdigit():
+            return _convert(replace(arg, kind=ArgKind.INT), word, resolve_user, spec, parent)
+        if any(c.isdigit() for c in word) and len(word) <= 12:
+            return word  # a date: the handler finds the séance of that day
+        raise Refusal("args.bad_seance", value=word[:40], usage=usage)
     if arg.kind is ArgKind.USER:
         user = resolve_user(word)
         if user is None:

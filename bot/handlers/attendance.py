@@ -9,6 +9,7 @@ from bot.commands.context import Context
 from bot.domain.roles import Role
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.lookup import find_seance
 from bot.handlers.turns import announce
 
 
@@ -26,8 +27,8 @@ _NUMBER_IN_WORDS = re.compile(
 )
 
 
-def _number_and_reason(args: dict[str, Any]) -> tuple[int | None, str | None]:
-    number: int | None = args.get("number")
+def _number_and_reason(args: dict[str, Any]) -> tuple[int | str | None, str | None]:
+    number: int | str | None = args.get("number")
     reason = " ".join(str(args.get("reason") or "").split()) or None
     if number is None and reason is not None:
         found = _NUMBER_IN_WORDS.match(reason)
@@ -68,9 +69,7 @@ async def excuse(ctx: Context, args: dict[str, Any]) -> None:
         if seance is None:
             raise Refusal("attendance.nothing_to_excuse")
     else:
-        seance = await ctx.uow.seances.by_number(circle.id, number)
-        if seance is None:
-            raise Refusal("seance.unknown_number", number=number)
+        seance = await find_seance(ctx, number)
     if seance.attendance.get(ctx.author) is AttendanceStatus.EXCUSED and (
         reason is None or seance.excuse_reasons.get(ctx.author) == reason
     ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -213,3 +214,31 @@ async def retention(ctx: Context, args: dict[str, Any]) -> None:
         ctx.say("circle.retention_set", days=days)
     else:
         ctx.say("circle.retention_set_never")
+
+
+MAX_NUDGE_MINUTES = 120
+
+
+async def nudge(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle relance 5|non`: after how long a turn on the open floor gets a private nudge."""
+    circle = ctx.require_circle()
+    value: str | None = args.get("minutes")
+    if value is None:
+        minutes = circle.settings.nudge_minutes
+        if minutes:
+            ctx.tell("circle.nudge_is", span=ctx.tr.span_text(ctx.lang, timedelta(minutes=minutes)))
+        else:
+            ctx.tell("circle.nudge_set_never")
+        return
+    folded = value.casefold().removesuffix("min").removesuffix("m")
+    if folded in _NEVER:
+        minutes = 0
+    elif folded.isdigit() and 1 <= int(folded) <= MAX_NUDGE_MINUTES:
+        minutes = int(folded)
+    else:
+        raise Refusal("circle.bad_nudge", value=value[:20], limit=MAX_NUDGE_MINUTES)
+    circle.settings.nudge_minutes = minutes
+    if minutes:
+        ctx.say("circle.nudge_set", span=ctx.tr.span_text(ctx.lang, timedelta(minutes=minutes)))
+    else:
+        ctx.say("circle.nudge_set_never")

@@ -12,6 +12,7 @@ from bot.domain.prompts import expected_length
 from bot.domain.roles import Role
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.lookup import find_seance, renumber_seances
 from bot.timing.cycle_words import CycleWords, read_cycle
 from bot.timing.dates import (
     MAX_YEARS_AHEAD,
@@ -177,6 +178,7 @@ async def _create(
         prep_question=question,
     )
     await ctx.uow.seances.add(seance)
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     return seance
 
@@ -218,9 +220,7 @@ async def _update_planned(
     ctx: Context, circle: Circle, number: int, subject: str | None, question: str | None
 ) -> None:
     """`/seance planifier 2 | sujet | question`: a planned séance gets its subject and question."""
-    seance = await ctx.uow.seances.by_number(circle.id, number)
-    if seance is None:
-        raise Refusal("seance.unknown_number", number=number)
+    seance = await find_seance(ctx, number)
     if seance.status is not SeanceStatus.PLANNED:
         raise Refusal("planning.not_planned_update", number=number)
     if subject is None and question is None:
@@ -276,8 +276,12 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
     lines = [
         ctx.t("planning.cycle_planned_in", count=count, zone=zone_label(ctx.tr, ctx.lang, ctx.tz))
     ]
-    for at, topic, prep in zip(instants, subjects, questions, strict=True):
-        seance = await _create(ctx, circle, at, topic, prep)
+    created = [
+        await _create(ctx, circle, at, topic, prep)
+        for at, topic, prep in zip(instants, subjects, questions, strict=True)
+    ]
+    for seance, at, topic in zip(created, instants, subjects, strict=True):
+        # numbers are read once all are planned: each new séance renumbers the cycle by date
         when_shown = ctx.tr.datetime_text(ctx.lang, ctx.tz, at)
         line = ctx.t("planning.list_line", number=seance.number, when=when_shown)
         if topic:
@@ -315,14 +319,13 @@ def _cycle_incomplete(ctx: Context, words: CycleWords, typed: str) -> Refusal:
 
 async def move(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    seance = await ctx.uow.seances.by_number(circle.id, args["number"])
-    if seance is None:
-        raise Refusal("seance.unknown_number", number=args["number"])
+    seance = await find_seance(ctx, args["number"])
     if seance.status is not SeanceStatus.PLANNED:
         raise Refusal("planning.not_planned", number=seance.number)
     at = parse_instant(ctx, args["text"])
     await ensure_free(ctx, circle, [at], moving=seance)
     seance.planned_at = at
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     ctx.say("planning.moved", number=seance.number, when=when_text(ctx, at))
 

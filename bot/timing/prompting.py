@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.commands.context import Context
 from bot.domain.items import ItemKind
-from bot.domain.prompts import Prompt, PromptKind, is_stale
+from bot.domain.prompts import Prompt, PromptKind, expected_length, is_stale
 from bot.domain.protocol import ProtocolBook
 from bot.domain.seance import Seance
 from bot.effects import Effect
@@ -158,11 +158,21 @@ class PromptPoster:
         elif kind is PromptKind.AUTO_CLOSE:
             ctx.seance = seance
             grace = timedelta(minutes=circle.settings.close_grace_minutes)
+            # Figures are facts: the phase and turns end when the séance really ended (its
+            # planned end, or the last thing that happened after it), not now.
+            ctx.now = min(ctx.now, self._really_ended(ctx, seance))
             await close_given(
                 ctx, seance, "prompt.auto_close", grace=self._tr.duration_text(lang, grace)
             )
             ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
             note_timebox(ctx, seance)
+
+    @staticmethod
+    def _really_ended(ctx: Context, seance: Seance) -> datetime:
+        assert seance.opened_at is not None
+        start = max(seance.planned_at or seance.opened_at, seance.opened_at)
+        planned_end = start + expected_length(ctx.protocols.get(seance.protocol))
+        return max(planned_end, seance.last_activity() or planned_end)
 
     async def _follow_up(self, ctx: Context, seance: Seance) -> None:
         circle = ctx.require_circle()

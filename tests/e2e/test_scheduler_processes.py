@@ -40,7 +40,9 @@ SOON = (
     "Empêché·e ? Tapez /excuse 1."
 )
 START = (
-    "[cercle] C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance."
+    "[cercle] C'est l'heure de la séance 1 — sujet : Déléguer ! "
+    "Animation : ouvrez-la avec /seance. "
+    "Participant·es : la séance commence, signalez-vous avec /present."
 )
 FOLLOW_UP = "[cercle] Suivi de la séance 1 : aucune action ouverte."
 

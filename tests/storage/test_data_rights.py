@@ -199,7 +199,7 @@ async def test_a_facilitator_erases_someone_who_left(db: UnitOfWorkFactory) -> N
     assert chat.refused == "forget.not_a_member"
     await chat.say("anim", "/oubli")
     assert chat.refused == "forget.last_facilitator"
-    await chat.say("anim", "/seance")
+    await chat.say("anim", "/seance extra")
     await chat.say("anim", "/oubli @alice")
     assert chat.refused == "forget.seance_open"
 

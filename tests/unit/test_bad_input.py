@@ -47,8 +47,9 @@ async def test_unknown_command_in_english(chat: Chat) -> None:
         ),
         (
             "/recap deux",
-            "args.bad_number",
-            "« deux » n'est pas un numéro valable. Usage : /recap [n]",
+            "args.bad_seance",
+            "« deux » n'est ni un numéro ni une date de séance (exemples : 2, 10/12). "
+            "Usage : /recap [n|date]",
         ),
         (
             "/seance cas",
@@ -141,7 +142,7 @@ async def test_refused_commands_do_not_commit(memory_db: MemoryDatabase) -> None
 
 async def test_accents_and_bang_prefix_work(chat: Chat) -> None:
     await start_circle(chat, "alice", protocol="libre")
-    await chat.say("anim", "/Séance phase suivante")
+    await chat.say("anim", "/Séance phase libre")
     assert chat.refused is None
     await chat.say("alice", "!tour")
     assert chat.public() == ["alice, vous avez la parole."]

@@ -51,7 +51,8 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
         "Empêché·e ? Tapez /excuse 1."
     ]
     assert await wait_until(chat, start) == [
-        "C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance."
+        "C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance. "
+        "Participant·es : la séance commence, signalez-vous avec /present."
     ]
     await chat.say("anim", "/seance")
     await chat.say("alice", "/action Appeler la fédération")
@@ -184,6 +185,7 @@ async def test_auto_open_and_auto_close(chat: Chat) -> None:
     start = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
     said = await wait_until(chat, start)
     assert said[-1].startswith("Séance 1 du cercle « Cercle ESS » ouverte.")
+    await chat.say("alice", "/present")
     # meteo lasts 15 + 60 minutes; 30 minutes of grace after that
     assert await wait_until(chat, start + timedelta(minutes=104)) == []
     said = await wait_until(chat, start + timedelta(minutes=105))
@@ -209,7 +211,8 @@ async def test_after_downtime_stale_prompts_are_dropped_useful_ones_fire_once(
     said = await scheduler.advance_to(later.now())
     texts = [e.text for e in said if hasattr(e, "text")]
     assert texts == [
-        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance.",
+        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance. "
+        "Participant·es : la séance commence, signalez-vous avec /present.",
     ]
     prompts = {p.kind.value: p for p in memory_db.store.prompts.values()}
     assert prompts["day_before"].dropped_at == later.now()
