@@ -252,7 +252,9 @@ async def test_two_instances_share_the_guilds_by_shard_and_a_replacement_takes_o
         assert answered_by(loopback.interactions[-1], sessions[place.shard])
         text = f"2026-12-10 14:00 | {place.guild.name} | Qu'apportez-vous à {place.guild.name} ?"
         said = await slash(loopback, place, "seance planifier", **{PLAN_OPTION: text})
-        assert said.startswith("Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00.")
+        assert said.startswith(
+            "Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00 (heure de Paris)."
+        )
         assert answered_by(loopback.interactions[-1], sessions[place.shard])
     assert [instance.handled for instance in first] == [4, 4]  # 2 commands x 2 guilds each
 
