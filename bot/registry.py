@@ -101,6 +101,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
         ),
         CommandSpec(
+            "actions",
+            "actions",
+            P,
+            items.open_actions,
+            (
+                _arg(
+                    "whose",
+                    ArgKind.CHOICE,
+                    "tout",
+                    "all",
+                    required=False,
+                    choices=(Choice("all", "tout", "all", ("toutes", "tous")),),
+                ),
+            ),
+            marks_present=False,
+        ),
+        CommandSpec(
             "meteo",
             "weather",
             P,
@@ -357,6 +374,32 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
                 CommandSpec(
+                    "ronde",
+                    "rounds",
+                    F,
+                    circle.round_order,
+                    (
+                        _arg(
+                            "order",
+                            ArgKind.CHOICE,
+                            "ordre",
+                            "order",
+                            required=False,
+                            choices=(
+                                Choice("arrival", "arrivee", "arrival"),
+                                Choice(
+                                    "facilitators_last",
+                                    "animation-derniere",
+                                    "facilitators-last",
+                                    ("animation-en-dernier", "animateurs-derniers"),
+                                ),
+                                Choice("shuffled", "hasard", "shuffled", ("aleatoire", "random")),
+                            ),
+                        ),
+                    ),
+                    aliases=("tours", "round"),
+                ),
+                CommandSpec(
                     "relance",
                     "nudge",
                     F,
@@ -395,7 +438,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec(
             "export",
             "export",
-            F,
+            P,
             export.export,
             (
                 _arg(

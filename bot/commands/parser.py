@@ -150,7 +150,7 @@ def _is_english(spec: CommandSpec, word: str) -> bool:
 def _unknown(word: str, known: dict[str, CommandSpec], parent: CommandSpec | None) -> Refusal:
     """An unknown (sub)command, with the nearest known one when a typo is likely."""
     shown = word[:40]
-    close = difflib.get_close_matches(fold(word)[:40], list(known), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(fold(word)[:40], list(known), n=1, cutoff=0.75)
     if close:
         spec = known[close[0]]
         suggestion = f"{parent.fr} {spec.fr}" if parent else spec.fr

@@ -446,6 +446,9 @@ class Seance:
     def finish(self, user: UserRef, order: QueueOrder, now: datetime) -> FloorChange:
         self._require_phase()
         if self.speaker != user:
+            mine = [t for t in self.turns if t.user == user]
+            if mine and mine[-1].outcome is TurnOutcome.TIMEOUT:
+                raise Refusal("turn.time_was_up")
             raise Refusal("turn.not_speaking")
         ended = self._end_turn(TurnOutcome.FINISHED, now)
         return self._merge(ended, self._give_floor_if_free(order, now))

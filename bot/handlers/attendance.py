@@ -16,7 +16,8 @@ from bot.handlers.turns import announce
 async def present(ctx: Context, args: dict[str, Any]) -> None:
     # The dispatcher already records anyone who sends a command during an open séance.
     seance = ctx.require_open_seance()
-    ctx.say("attendance.present", name=ctx.name(ctx.author), count=len(seance.present()))
+    present = ctx.tr.plural(ctx.lang, "attendance.present_count", len(seance.present()))
+    ctx.say("attendance.present", name=ctx.name(ctx.author), count=present)
 
 
 MAX_REASON = 300

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.context import Context
-from bot.domain.circle import LANGUAGES, Circle, QueueOrder
+from bot.domain.circle import LANGUAGES, Circle, QueueOrder, RoundOrder
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
@@ -203,6 +203,8 @@ async def retention(ctx: Context, args: dict[str, Any]) -> None:
     folded = value.casefold()
     for unit in ("jours", "jour", "days", "day", "j", "d"):
         folded = folded.removesuffix(unit)
+    if folded.isdigit() and int(folded) == 0:  # "keep nothing" or "keep forever"? ask
+        raise Refusal("circle.retention_zero", limit=MAX_RETENTION_DAYS)
     if folded in _NEVER:
         days = 0
     elif folded.isdigit() and 1 <= int(folded) <= MAX_RETENTION_DAYS:
@@ -242,3 +244,19 @@ async def nudge(ctx: Context, args: dict[str, Any]) -> None:
         ctx.say("circle.nudge_set", span=ctx.tr.span_text(ctx.lang, timedelta(minutes=minutes)))
     else:
         ctx.say("circle.nudge_set_never")
+
+
+async def round_order(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle ronde arrivee|animation-derniere|hasard`: the order of the rounds."""
+    circle = ctx.require_circle()
+    value: str | None = args.get("order")
+    keys = {
+        RoundOrder.ARRIVAL: "circle.round_order_arrival",
+        RoundOrder.FACILITATORS_LAST: "circle.round_order_facilitators_last",
+        RoundOrder.SHUFFLED: "circle.round_order_shuffled",
+    }
+    if value is None:
+        ctx.tell_text(ctx.t(keys[circle.settings.round_order]))
+        return
+    circle.settings.round_order = RoundOrder(value)
+    ctx.say_text(ctx.t(keys[circle.settings.round_order]))

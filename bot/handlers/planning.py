@@ -199,7 +199,8 @@ async def plan(ctx: Context, args: dict[str, Any]) -> None:
         ctx.say("planning.subject_set", subject=subject)
     if question:
         days = circle.settings.prep_days
-        ctx.say("planning.question_will_be_sent", question=question, days=days)
+        span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
+        ctx.say("planning.question_will_be_sent", question=question, days=span)
 
 
 def _slot_taken(ctx: Context, other: Seance, subject: str | None, question: str | None) -> Refusal:
@@ -236,7 +237,8 @@ async def _update_planned(
     if subject is not None:
         ctx.say("planning.subject_set", subject=subject)
     if question is not None:
-        ctx.say("planning.question_will_be_sent", question=question, days=circle.settings.prep_days)
+        span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
+        ctx.say("planning.question_will_be_sent", question=question, days=span)
 
 
 def _per_seance(text: str | None, count: int, key: str) -> list[str | None]:
@@ -288,16 +290,11 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
             line += ctx.t("prompt.subject", subject=topic)
         lines.append(line)
     shared = {q for q in questions if q}
+    span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
     if len(shared) == 1:
-        lines.append(
-            ctx.t(
-                "planning.question_will_be_sent",
-                question=shared.pop(),
-                days=circle.settings.prep_days,
-            )
-        )
+        lines.append(ctx.t("planning.question_will_be_sent", question=shared.pop(), days=span))
     elif shared:
-        lines.append(ctx.t("planning.questions_will_be_sent", days=circle.settings.prep_days))
+        lines.append(ctx.t("planning.questions_will_be_sent", days=span))
     ctx.say_text("\n".join(lines))
 
 
@@ -336,9 +333,10 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
     upcoming = [s for s in seances if s.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN)]
     done = sum(1 for s in seances if s.status is SeanceStatus.CLOSED)
     if not upcoming:
-        ctx.tell("planning.list_empty", done=done)
+        ctx.tell("planning.list_empty", done=ctx.tr.plural(ctx.lang, "planning.held", done))
         return
-    lines = [ctx.t("planning.list_header", name=circle.name, done=done)]
+    held = ctx.tr.plural(ctx.lang, "planning.held", done)
+    lines = [ctx.t("planning.list_header", name=circle.name, done=held)]
     for s in sorted(upcoming, key=lambda s: (s.planned_at or s.opened_at or ctx.now, s.number)):
         start = s.planned_at or s.opened_at
         when = ctx.tr.datetime_text(ctx.lang, ctx.tz, start) if start else "—"
@@ -427,7 +425,7 @@ def _describe(ctx: Context, circle: Circle) -> str:
     off = ctx.t("reminders.off")
 
     def days(n: int) -> str:
-        return ctx.t("reminders.days", count=n) if n else off
+        return ctx.tr.span_text(ctx.lang, timedelta(days=n)) if n else off
 
     lines = [
         ctx.t("reminders.header"),

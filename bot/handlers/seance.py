@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.parser import fold, unknown_word
+from bot.domain.circle import Circle, RoundOrder
 from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
@@ -39,6 +41,19 @@ def next_protocol_phase(ctx: Context, seance: Seance) -> PhaseSpec | None:
     return protocol.phases[seance.next_protocol_phase]
 
 
+def round_order(circle: Circle) -> list[UserRef]:
+    """Who speaks when in a round, by the circle's choice: as they arrived in the circle, the
+    facilitation last, or a new random order each round."""
+    people = [m.user for m in circle.roster()]
+    setting = circle.settings.round_order
+    if setting is RoundOrder.FACILITATORS_LAST:
+        last = {m.user for m in circle.facilitators()}
+        return [u for u in people if u not in last] + [u for u in people if u in last]
+    if setting is RoundOrder.SHUFFLED:
+        random.SystemRandom().shuffle(people)
+    return people
+
+
 def start_phase(
     ctx: Context,
     seance: Seance,
@@ -52,7 +67,7 @@ def start_phase(
         spec,
         ctx.now,
         circle.settings.queue_order,
-        [m.user for m in circle.roster()],
+        round_order(circle),
         from_protocol=from_protocol,
         speaker=speaker,
     )
@@ -61,7 +76,7 @@ def start_phase(
     title = phase_title(ctx.tr, ctx.lang, spec.key, spec.title)
     how = ctx.t(f"mode.{spec.mode.value}.how")
     if spec.duration:
-        duration = ctx.tr.duration_text(ctx.lang, spec.duration)
+        duration = ctx.tr.span_text(ctx.lang, spec.duration)
         ctx.say("phase.started_timed", title=title, how=how, duration=duration)
     else:
         ctx.say("phase.started", title=title, how=how)

@@ -80,7 +80,7 @@ class CatalogTranslator:
         days, rest = divmod(minutes, 24 * 60)
         hours, minutes = divmod(rest, 60)
         parts = [
-            str(format_unit(value, unit, length="long", locale=lang))
+            str(format_unit(value, unit, length="long", locale=lang)).replace("\xa0", " ")
             for value, unit in (
                 (days, "duration-day"),
                 (hours, "duration-hour"),
@@ -89,7 +89,9 @@ class CatalogTranslator:
             if value
         ]
         if not parts:
-            return str(format_unit(0, "duration-minute", length="long", locale=lang))
+            return str(format_unit(0, "duration-minute", length="long", locale=lang)).replace(
+                "\xa0", " "
+            )
         return " ".join(parts)
 
     def plural(self, lang: str, key: str, count: int, /, **args: object) -> str:

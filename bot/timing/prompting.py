@@ -143,7 +143,7 @@ class PromptPoster:
             ctx.say("prompt.day_before", number=seance.number, date=when, subject=subject)
         elif kind is PromptKind.SOON:
             assert seance.planned_at is not None
-            left = self._tr.duration_text(lang, seance.planned_at - ctx.now)
+            left = self._tr.span_text(lang, seance.planned_at - ctx.now)
             time = self._tr.time_text(lang, tz, seance.planned_at)
             ctx.say("prompt.soon", number=seance.number, left=left, time=time, subject=subject)
         elif kind is PromptKind.START:
@@ -162,7 +162,7 @@ class PromptPoster:
             # planned end, or the last thing that happened after it), not now.
             ctx.now = min(ctx.now, self._really_ended(ctx, seance))
             await close_given(
-                ctx, seance, "prompt.auto_close", grace=self._tr.duration_text(lang, grace)
+                ctx, seance, "prompt.auto_close", grace=self._tr.span_text(lang, grace)
             )
             ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
             note_timebox(ctx, seance)
@@ -181,7 +181,8 @@ class PromptPoster:
         if not open_actions:
             ctx.say("prompt.follow_up_none", number=seance.number)
             return
-        lines = [ctx.t("prompt.follow_up", number=seance.number, count=len(open_actions))]
+        still_open = ctx.tr.plural(ctx.lang, "report.open", len(open_actions))
+        lines = [ctx.t("prompt.follow_up", number=seance.number, count=still_open)]
         for item in open_actions:
             owner = circle.name_of(item.owner) if item.owner else "?"
             line = f"- #{item.number} {item.text} — {owner}"

@@ -29,8 +29,8 @@ def test_demo_plays_a_whole_seance_and_prints_the_recap() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[cercle] Cercle « Dirigeant·es ESS » créé." in out
-    assert "[cercle] Phase : Météo (15 min 00 s)." in out
-    assert "[cercle] eva est là (7 présent·es)." in out
+    assert "[cercle] Phase : Météo (15 minutes)." in out
+    assert "[cercle] eva est là (7 personnes présentes)." in out
     assert "[cercle] Temps écoulé pour chloe (2 min 00 s)." in out
     assert "## Récapitulatif — Dirigeant·es ESS, séance 1/1" in out
     recap = out.split("## Récapitulatif", 1)[1]

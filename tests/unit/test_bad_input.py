@@ -146,3 +146,10 @@ async def test_accents_and_bang_prefix_work(chat: Chat) -> None:
     assert chat.refused is None
     await chat.say("alice", "!tour")
     assert chat.public() == ["alice, vous avez la parole."]
+
+
+async def test_retention_zero_is_refused_with_both_meanings(chat: Chat) -> None:
+    await start_circle(chat)
+    await chat.say("anim", "/cercle conservation 0")
+    assert chat.refused == "circle.retention_zero"
+    assert "/cercle conservation jamais" in chat.text

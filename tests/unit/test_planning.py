@@ -30,7 +30,7 @@ async def test_plan_answers_with_the_date_written_out(chat: Chat) -> None:
     assert chat.public() == [
         "Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00 (heure de Paris).",
         "Sujet : Déléguer",
-        "Question de préparation, envoyée 3 jour(s) avant : Que ne déléguez-vous pas ?",
+        "Question de préparation, envoyée 3 jours avant : Que ne déléguez-vous pas ?",
     ]
 
 
@@ -47,7 +47,7 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
         "Empêché·e ? Tapez /excuse 1."
     ]
     assert await wait_until(chat, start - timedelta(minutes=15)) == [
-        "La séance 1 commence dans 15 min 00 s, à 14:00 — sujet : Déléguer. "
+        "La séance 1 commence dans 15 minutes, à 14:00 — sujet : Déléguer. "
         "Empêché·e ? Tapez /excuse 1."
     ]
     assert await wait_until(chat, start) == [
@@ -58,7 +58,7 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
     await chat.say("alice", "/action Appeler la fédération")
     await chat.say("anim", "/seance fin")
     assert await wait_until(chat, start + timedelta(days=7)) == [
-        "Une semaine après la séance 1 : où en sont les actions ? (1 ouvertes)\n"
+        "Une semaine après la séance 1 : où en sont les actions ? (1 ouverte)\n"
         "- #1 Appeler la fédération — alice"
     ]
     assert await wait_until(chat, start + timedelta(days=30)) == []
@@ -79,7 +79,7 @@ async def test_prompts_in_english_with_local_times(chat: Chat) -> None:
         "Can't make it? Type /excuse 1."
     ]
     assert await wait_until(chat, start - timedelta(minutes=15)) == [
-        "Session 1 starts in 15 min 00 s, at 09:00 — topic: Budget. Can't make it? Type /excuse 1."
+        "Session 1 starts in 15 minutes, at 09:00 — topic: Budget. Can't make it? Type /excuse 1."
     ]
 
 
@@ -159,7 +159,7 @@ async def test_list_shows_what_is_coming(chat: Chat) -> None:
     await chat.say("anim", "/seance planifier 2026-12-17 14:00")
     await chat.say("alice", "/seance liste")
     assert chat.private_to("alice") == [
-        "Séances à venir du cercle « Cercle ESS » (0 déjà tenue(s)) :\n"
+        "Séances à venir du cercle « Cercle ESS » (0 déjà tenue) :\n"
         "n° 1 — jeudi 10 décembre 2026 à 14:00 — sujet : Déléguer\n"
         "n° 2 — jeudi 17 décembre 2026 à 14:00"
     ]
@@ -190,7 +190,7 @@ async def test_auto_open_and_auto_close(chat: Chat) -> None:
     assert await wait_until(chat, start + timedelta(minutes=104)) == []
     said = await wait_until(chat, start + timedelta(minutes=105))
     assert said == [
-        "La séance 1 est restée ouverte 30 min 00 s après l'heure de fin prévue : je la termine. "
+        "La séance 1 est restée ouverte 30 minutes après l'heure de fin prévue : je la termine. "
         "Voici le récapitulatif."
     ]
     assert len(chat.recaps()) == 1
@@ -232,7 +232,7 @@ async def test_reminder_settings(chat: Chat) -> None:
     start = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
     assert await wait_until(chat, start - timedelta(minutes=31)) == []
     assert (await wait_until(chat, start - timedelta(minutes=30)))[0].startswith(
-        "La séance 1 commence dans 30 min 00 s"
+        "La séance 1 commence dans 30 minutes"
     )
     await chat.say("anim", "/cercle rappels avant bientôt")
     assert chat.refused == "reminders.bad_minutes"

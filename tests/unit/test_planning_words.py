@@ -46,7 +46,7 @@ async def test_a_cycle_in_natural_french_with_a_subject_per_seance(chat: Chat) -
         "n° 2 — jeudi 24 décembre 2026 à 14:00 — sujet : Recruter\n"
         "n° 3 — jeudi 7 janvier 2027 à 14:00 — sujet : Financer\n"
         "n° 4 — jeudi 21 janvier 2027 à 14:00 — sujet : Bilan\n"
-        "Question de préparation, envoyée 3 jour(s) avant : Quelle situation voulez-vous "
+        "Question de préparation, envoyée 3 jours avant : Quelle situation voulez-vous "
         "apporter ?"
     ]
 
@@ -65,7 +65,7 @@ async def test_a_cycle_in_english_with_one_question_each(memory_db: MemoryDataba
         "2 sessions planned (Paris time):\n"
         "#1 — Thursday 10 December 2026 at 14:00 — topic: Hiring\n"
         "#2 — Thursday 17 December 2026 at 14:00 — topic: Hiring\n"
-        "Each preparation question will be sent 3 day(s) before its session."
+        "Each preparation question will be sent 3 days before its session."
     ]
     questions = sorted((s.number, s.prep_question) for s in memory_db.store.seances.values())
     assert questions == [(1, "What went well?"), (2, "What went wrong?")]
@@ -112,7 +112,7 @@ async def test_planning_an_already_planned_slot_offers_to_update_it(
     assert chat.public() == [
         "Séance 1 (jeudi 10 décembre 2026 à 14:00 (heure de Paris)) mise à jour.",
         "Sujet : Déléguer",
-        "Question de préparation, envoyée 3 jour(s) avant : Que déléguer ?",
+        "Question de préparation, envoyée 3 jours avant : Que déléguer ?",
     ]
     (seance,) = memory_db.store.seances.values()
     assert (seance.subject, seance.prep_question) == ("Déléguer", "Que déléguer ?")
