@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--show-channel", action="store_true", help="print the channel of each message"
     )
+    for talking in (demo, console):
+        talking.add_argument(
+            "--log-level",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+            type=str.upper,
+            help="log level (default: WARNING, so log lines do not cut into the conversation)",
+        )
     run = sub.add_parser("run", help="run Cercle with the adapters of the configuration")
     run.add_argument("--config", dest="run_config", type=Path)
     web_cmd = sub.add_parser("web", help="serve the circles' web pages alone, for a data dir")
@@ -276,6 +283,18 @@ def _migrate_to_postgres(config: Config, sqlite: Path | None) -> int:
     return 0
 
 
+def _log_level(args: argparse.Namespace, config: Config) -> str:
+    """The demo and the console talk on the terminal: their logs stay quiet (WARNING and up)
+    unless `--log-level` asks for more; the service logs at the configured level."""
+    asked: str | None = getattr(args, "log_level", None)
+    if asked is not None:
+        return asked
+    if args.command in ("demo", "console"):
+        configured = logging.getLevelName(config.log_level)
+        return config.log_level if configured >= logging.WARNING else "WARNING"
+    return config.log_level
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -285,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from adapters.logs import configure_logging, secrets_of
 
-    configure_logging(config.log_level, config.log_format, secrets_of(config))
+    configure_logging(_log_level(args, config), config.log_format, secrets_of(config))
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "demo":
         return asyncio.run(_demo(config, args.lang))

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands.context import Context
+from bot.commands.hints import refusal_hint
 from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
 from bot.domain.circle import LANGUAGES, Circle, CircleSettings
@@ -279,5 +280,8 @@ class Dispatcher:
         self, event: CommandEvent, lang: str, refusal: Refusal, command: str | None
     ) -> Outcome:
         text = self._tr.text(lang, refusal.key, **self._localise_args(lang, refusal.args_))
+        hint = refusal_hint(self._tr, lang, self._parser, refusal)
+        if hint:
+            text += "\n" + hint
         reply = Reply(event.channel, text, to=event.author, private=True)
         return Outcome([reply], command, refused=refusal.key)

@@ -48,6 +48,12 @@ TEXT = _arg("text", ArgKind.REST, "texte", "text")
 SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 
+# What people call each language, in either language ("/cercle langue anglais").
+LANGUAGE_WORDS = {
+    "fr": ("francais", "french", "fra", "fr-fr", "fr-ca"),
+    "en": ("anglais", "english", "eng", "en-gb", "en-us"),
+}
+
 PHASE_CHOICES = (
     Choice("suivante", "suivante", "next"),
     Choice("tour", "tour", "round"),
@@ -72,7 +78,15 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec("suivant", "next", F, turns.suivant),
         CommandSpec("present", "here", P, attendance.present),
         CommandSpec(
-            "excuse", "excuse", P, attendance.excuse, (SEANCE_NUMBER,), marks_present=False
+            "excuse",
+            "excuse",
+            P,
+            attendance.excuse,
+            (
+                SEANCE_NUMBER,
+                _arg("reason", ArgKind.REST, "raison", "reason", required=False),
+            ),
+            marks_present=False,
         ),
         CommandSpec("note", "note", P, items.note, (TEXT,)),
         CommandSpec("decision", "decision", F, items.decision, (TEXT,)),
@@ -156,9 +170,12 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     planning.cycle,
                     (
-                        _arg("count", ArgKind.INT, "nombre", "count"),
-                        _arg("every", ArgKind.WORD, "intervalle", "interval"),
-                        _arg("text", ArgKind.REST, "première date", "first date"),
+                        _arg(
+                            "text",
+                            ArgKind.REST,
+                            "nombre intervalle date | sujets | question",
+                            "count interval date | topics | question",
+                        ),
                     ),
                 ),
                 CommandSpec(
@@ -271,7 +288,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "facilitator",
                     F,
                     circle.facilitator,
-                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                    (_arg("member", ArgKind.USER, "membre", "member", required=False),),
                     aliases=("animatrice",),
                 ),
                 CommandSpec(
@@ -292,7 +309,11 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ArgKind.CHOICE,
                             "langue",
                             "language",
-                            choices=tuple(Choice(code, code, code) for code in LANGUAGES),
+                            required=False,
+                            choices=tuple(
+                                Choice(code, code, code, LANGUAGE_WORDS.get(code, ()))
+                                for code in LANGUAGES
+                            ),
                         ),
                     ),
                 ),
@@ -301,7 +322,11 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "timezone",
                     F,
                     circle.timezone,
-                    (_arg("zone", ArgKind.WORD, "fuseau", "zone"),),
+                    (
+                        _arg(
+                            "zone", ArgKind.REST, "ville ou fuseau", "city or zone", required=False
+                        ),
+                    ),
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
                 CommandSpec(
@@ -348,6 +373,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ArgKind.CHOICE,
                             "état",
                             "state",
+                            required=False,
                             choices=(
                                 Choice("open", "ouvertes", "open", ("ouvert", "ouverte")),
                                 Choice("closed", "fermees", "closed", ("ferme", "fermee", "fermé")),
@@ -425,6 +451,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                             ArgKind.CHOICE,
                             "ordre",
                             "order",
+                            required=False,
                             choices=(
                                 Choice("fair", "equitable", "fair"),
                                 Choice("arrival", "arrivee", "arrival"),
@@ -503,7 +530,15 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             "help",
             A,
             help.help_command,
-            (_arg("topic", ArgKind.WORD, "commande", "command", required=False),),
+            (
+                _arg(
+                    "topic",
+                    ArgKind.REST,
+                    "commande [sous-commande]",
+                    "command [subcommand]",
+                    required=False,
+                ),
+            ),
             needs_circle=False,
             marks_present=False,
         ),

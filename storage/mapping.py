@@ -198,7 +198,12 @@ def turn_row(seance_id: int, t: Turn) -> Row:
 
 def attendance_rows(seance: Seance) -> dict[Any, Row]:
     return {
-        u.key: {"seance_id": seance.id, "user": u.key, "status": s.value}
+        u.key: {
+            "seance_id": seance.id,
+            "user": u.key,
+            "status": s.value,
+            "reason": seance.excuse_reasons.get(u),
+        }
         for u, s in seance.attendance.items()
     }
 
@@ -274,6 +279,8 @@ def seance_from_rows(
         )
     for a in attendance:
         seance.attendance[UserRef.from_key(a["user"])] = AttendanceStatus(a["status"])
+        if a.get("reason"):
+            seance.excuse_reasons[UserRef.from_key(a["user"])] = a["reason"]
     for c in checkins:
         seance.checkins[UserRef.from_key(c["user"])] = CheckIn(c["word"], c["recorded_at"])
     return seance

@@ -172,6 +172,7 @@ class AttendanceRow(SQLModel, table=True):
     )
     user: str = Field(primary_key=True)
     status: str
+    reason: str | None = None  # why an excused member is away, for the facilitators
 
 
 class CheckInRow(SQLModel, table=True):

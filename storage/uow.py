@@ -857,7 +857,7 @@ class _Seances:
         marks = await conn.execute(
             update(ATTENDANCE)
             .where(ATTENDANCE.c.seance_id.in_(ids), ATTENDANCE.c.user == key)
-            .values(user=anon)
+            .values(user=anon, reason=None)
         )
         words = await conn.execute(
             delete(CHECKIN).where(CHECKIN.c.seance_id.in_(ids), CHECKIN.c.user == key)

@@ -189,6 +189,7 @@ class _Seances:
             seances += 1 if mine else 0
             if user in seance.attendance:
                 status = seance.attendance.pop(user)
+                seance.excuse_reasons.pop(user, None)
                 marks += 1
                 if seance.status is not SeanceStatus.PLANNED:
                     seance.attendance[anonymous] = status

@@ -54,7 +54,7 @@ def slug(text: str) -> str:
     """A Discord option name: lower case, no accents, words joined by hyphens."""
     plain = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:32] or "x"
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:32].strip("-") or "x"
 
 
 class CatalogCommandTranslator(app_commands.Translator):

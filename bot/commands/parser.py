@@ -158,10 +158,18 @@ class CommandParser:
                 and resolve_user(word) is None
             ):
                 continue  # an optional mention left out: the word belongs to what follows
+            if (
+                arg.kind in (ArgKind.INT, ArgKind.SEANCE)
+                and not arg.required
+                and not any(c.isdigit() for c in word)
+                and spec.args[-1].kind is ArgKind.REST
+            ):
+                continue  # "/excuse je serai en déplacement": no number, the words follow
             rest = after
             values[arg.name] = _convert(arg, word, resolve_user, spec, parent)
-        if rest.strip():
+        if rest.strip() and spec.args:
             raise Refusal("args.too_many", extra=rest.strip()[:40], usage=_usage_key(spec, parent))
+        # A command that takes nothing ignores what follows: "/fini merci à tous" ends the turn.
         return values
 
 

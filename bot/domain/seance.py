@@ -169,6 +169,7 @@ class Seance:
     round_pending: list[UserRef] = field(default_factory=list)
     case_owner: UserRef | None = None
     attendance: dict[UserRef, AttendanceStatus] = field(default_factory=dict)
+    excuse_reasons: dict[UserRef, str] = field(default_factory=dict)  # for facilitators only
     paused_since: datetime | None = None
     arrivals: int = 0
     status_message_id: str | None = None
@@ -380,6 +381,7 @@ class Seance:
         if self.attendance.get(user) is AttendanceStatus.PRESENT:
             return None
         self.attendance[user] = AttendanceStatus.PRESENT
+        self.excuse_reasons.pop(user, None)
         phase = self.phase
         in_round = self.is_open and phase is not None and phase.mode is PhaseMode.ROUND
         if in_round and user not in self.round_order:
@@ -388,12 +390,14 @@ class Seance:
             return self._give_floor_if_free(order, now) or FloorChange()
         return FloorChange()
 
-    def excuse(self, user: UserRef) -> None:
+    def excuse(self, user: UserRef, reason: str | None = None) -> None:
         if self.status in (SeanceStatus.CLOSED, SeanceStatus.CANCELLED):
             raise Refusal("seance.not_excusable", number=self.number)
         if self.speaker == user or user in self.round_pending:
             raise Refusal("attendance.excuse_while_taking_part")
         self.attendance[user] = AttendanceStatus.EXCUSED
+        if reason:
+            self.excuse_reasons[user] = reason
         self.queue = [e for e in self.queue if e.user != user]
 
     # -- the floor -----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from bot.domain.circle import LANGUAGES, Circle, QueueOrder, RoundOrder
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
+from bot.timing.places import city_of, zones_for
+from bot.views.when import zone_label
 
 MAX_NAME_LENGTH = 80
 MAX_ZONE_LENGTH = 60  # the longest IANA names are about 30 characters
@@ -38,6 +40,10 @@ async def create(ctx: Context, args: dict[str, Any]) -> None:
 
 async def facilitator(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
+    if args.get("member") is None:
+        names = ", ".join(m.display_name for m in circle.roster() if m.role is Role.FACILITATOR)
+        ctx.tell("circle.facilitators_current", names=names)
+        return
     user: UserRef = args["member"]
     member = circle.member(user)
     if member is None:
@@ -64,17 +70,41 @@ async def protocol(ctx: Context, args: dict[str, Any]) -> None:
 
 async def language(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
+    if args.get("lang") is None:
+        ctx.tell("circle.language_current")
+        return
     circle.settings.language = args["lang"]
     ctx.say("circle.language_set")
 
 
 async def timezone(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle fuseau Montréal`: a city, a country or an IANA zone; nothing shows the current
+    zone and how to change it; a place with several zones lists them to pick from."""
     circle = ctx.require_circle()
-    zone: str = args["zone"]
-    if not valid_timezone(zone):
-        raise Refusal("circle.bad_timezone", zone=zone[:60])
+    typed: str | None = args.get("zone")
+    if typed is None:
+        zone = circle.settings.timezone
+        ctx.tell(
+            "circle.timezone_current",
+            zone=zone,
+            label=zone_label(ctx.tr, ctx.lang, zone),
+            now=ctx.tr.time_text(ctx.lang, zone, ctx.now),
+        )
+        return
+    zones = tuple(z for z in zones_for(typed) if valid_timezone(z))
+    if not zones:
+        raise Refusal("circle.bad_timezone", zone=typed[:60])
+    if len(zones) > 1:
+        choices = ", ".join(f"{z} ({city_of(z, ctx.lang)})" for z in zones)
+        raise Refusal("circle.timezone_choose", place=typed[:60], choices=choices, first=zones[0])
+    zone = zones[0]
     circle.settings.timezone = zone
-    ctx.say("circle.timezone_set", zone=zone, now=ctx.tr.datetime_text(ctx.lang, zone, ctx.now))
+    ctx.say(
+        "circle.timezone_set_place",
+        zone=zone,
+        label=zone_label(ctx.tr, ctx.lang, zone),
+        now=ctx.tr.time_text(ctx.lang, zone, ctx.now),
+    )
 
 
 def valid_timezone(zone: str) -> bool:
@@ -102,6 +132,11 @@ async def members(ctx: Context, args: dict[str, Any]) -> None:
 
 async def roster(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
+    if args.get("state") is None:
+        is_open = circle.settings.roster_open
+        state = ctx.t("circle.roster_is_open" if is_open else "circle.roster_is_closed")
+        ctx.tell_text(state + " " + ctx.t("circle.roster_how"))
+        return
     circle.settings.roster_open = args["state"] == "open"
     if circle.settings.roster_open:
         ctx.say("circle.roster_opened")
@@ -131,6 +166,10 @@ async def depart(ctx: Context, args: dict[str, Any]) -> None:
 
 async def queue_order(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
+    if args.get("order") is None:
+        current = ctx.t(f"circle.order_{circle.settings.queue_order.value}")
+        ctx.tell_text(current + " " + ctx.t("circle.order_how"))
+        return
     circle.settings.queue_order = QueueOrder(args["order"])
     ctx.say(f"circle.order_{circle.settings.queue_order.value}")
 

@@ -9,20 +9,24 @@ from zoneinfo import ZoneInfo
 from bot.commands.context import Context
 from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.roles import Role
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, SeanceSummary
+from bot.effects import Moment
 from bot.errors import Refusal
 from bot.handlers.lookup import find_seance, renumber_seances
+from bot.timing.cycle_words import CycleWords, read_cycle
 from bot.timing.dates import (
     MAX_YEARS_AHEAD,
     WhenError,
     local_series,
-    parse_every,
     parse_when,
 )
 from bot.timing.schedule import sync_prompts
+from bot.views.when import when_in_zone, zone_label
 
 MAX_CYCLE = 52
 MAX_TEXT = 500
+MAX_CYCLE_TEXT = 2000  # a subject and a question for each séance
 
 
 def when_refusal(ctx: Context, error: WhenError, typed: str) -> Refusal:
@@ -112,10 +116,10 @@ def _length(ctx: Context, circle: Circle) -> timedelta:
     return expected_length(ctx.protocols.get(circle.settings.protocol))
 
 
-async def ensure_free(
+async def clashing(
     ctx: Context, circle: Circle, instants: list[datetime], moving: Seance | None = None
-) -> None:
-    """Refuse instants that overlap another planned or open séance of the circle."""
+) -> SeanceSummary | None:
+    """The first planned or open séance of the circle that one of `instants` would overlap."""
     length = _length(ctx, circle)
     coming = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED, SeanceStatus.OPEN))
     others = [
@@ -126,20 +130,37 @@ async def ensure_free(
             start = other.planned_at or other.opened_at
             assert start is not None
             if abs(start - instant) < length:
-                raise Refusal(
-                    "planning.collision",
-                    number=other.number,
-                    when=ctx.tr.datetime_text(ctx.lang, ctx.tz, start),
-                )
+                return other
+    return None
 
 
-def _split(text: str) -> tuple[str, str | None, str | None]:
+async def ensure_free(
+    ctx: Context, circle: Circle, instants: list[datetime], moving: Seance | None = None
+) -> None:
+    """Refuse instants that overlap another planned or open séance of the circle."""
+    other = await clashing(ctx, circle, instants, moving)
+    if other is not None:
+        start = other.planned_at or other.opened_at
+        assert start is not None
+        raise Refusal(
+            "planning.collision",
+            number=other.number,
+            when=ctx.tr.datetime_text(ctx.lang, ctx.tz, start),
+        )
+
+
+def _split(text: str, limit: int = MAX_TEXT) -> tuple[str, str | None, str | None]:
     """`mardi 14h | Déléguer | Que ne déléguez-vous pas ?` → when, subject, question."""
-    if len(text) > MAX_TEXT:
-        raise Refusal("item.too_long", limit=MAX_TEXT)
+    if len(text) > limit:
+        raise Refusal("item.too_long", limit=limit)
     when, _, rest = text.partition("|")
     subject, _, question = rest.partition("|")
     return when.strip(), subject.strip() or None, question.strip() or None
+
+
+def when_text(ctx: Context, instant: datetime) -> str:
+    """The instant written out, with the circle's zone: a confirmation says how it was read."""
+    return when_in_zone(ctx.tr, ctx.lang, ctx.tz, instant)
 
 
 async def _create(
@@ -163,42 +184,136 @@ async def _create(
 async def plan(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     when, subject, question = _split(args["text"])
+    if when.isdigit():
+        await _update_planned(ctx, circle, int(when), subject, question)
+        return
     at = parse_instant(ctx, when)
-    await ensure_free(ctx, circle, [at])
+    other = await clashing(ctx, circle, [at])
+    if other is not None:
+        raise _slot_taken(ctx, other, subject, question)
     seance = await _create(ctx, circle, at, subject, question)
-    moment = ctx.moment(at)
+    moment = Moment(when_text(ctx, at), at)
     ctx.say("planning.planned", number=seance.number, when=moment.text, moments=(moment,))
+    if subject:
+        ctx.say("planning.subject_set", subject=subject)
     if question:
         days = circle.settings.prep_days
         span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
         ctx.say("planning.question_will_be_sent", question=question, days=span)
 
 
+def _slot_taken(
+    ctx: Context, other: SeanceSummary, subject: str | None, question: str | None
+) -> Refusal:
+    """The slot holds a séance already: offer to give it this subject and question, in the
+    person's own words, or to move it."""
+    start = other.planned_at or other.opened_at
+    assert start is not None
+    shown = when_text(ctx, start)
+    if other.status is not SeanceStatus.PLANNED:
+        return Refusal("planning.collision", number=other.number, when=shown)
+    if subject or question:
+        words = " | ".join([subject or "", question or ""]).rstrip(" |")
+        return Refusal("planning.slot_taken_update", number=other.number, when=shown, words=words)
+    return Refusal("planning.slot_taken", number=other.number, when=shown)
+
+
+async def _update_planned(
+    ctx: Context, circle: Circle, number: int, subject: str | None, question: str | None
+) -> None:
+    """`/seance planifier 2 | sujet | question`: a planned séance gets its subject and question."""
+    seance = await find_seance(ctx, number)
+    if seance.status is not SeanceStatus.PLANNED:
+        raise Refusal("planning.not_planned_update", number=number)
+    if subject is None and question is None:
+        raise Refusal("planning.update_needs_words", number=number)
+    if subject is not None:
+        seance.subject = subject
+    if question is not None:
+        seance.prep_question = question
+    await sync_prompts(ctx, seance)
+    start = seance.planned_at
+    shown = when_text(ctx, start) if start else "—"
+    ctx.say("planning.updated", number=seance.number, when=shown)
+    if subject is not None:
+        ctx.say("planning.subject_set", subject=subject)
+    if question is not None:
+        span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
+        ctx.say("planning.question_will_be_sent", question=question, days=span)
+
+
+def _per_seance(text: str | None, count: int, key: str) -> list[str | None]:
+    """One text for all the séances, or one per séance separated by `;`."""
+    if text is None:
+        return [None] * count
+    parts = [part.strip() or None for part in text.split(";")]
+    if len(parts) == 1:
+        return parts * count
+    if len(parts) != count:
+        raise Refusal(key, count=count, given=len(parts))
+    return parts
+
+
 async def cycle(ctx: Context, args: dict[str, Any]) -> None:
+    """`/seance cycle 4 2sem jeudi 14h | sujet 1 ; sujet 2 ; … | question`, or as people say
+    it: `4 séances toutes les deux semaines à partir du 10 décembre 14h`."""
     circle = ctx.require_circle()
-    count: int = args["count"]
+    schedule, subject, question = _split(args["text"], MAX_CYCLE_TEXT)
+    words = read_cycle(schedule)
+    if words.count is None or words.every is None or not words.when:
+        raise _cycle_incomplete(ctx, words, schedule)
+    count = words.count
     if count > MAX_CYCLE:
         raise Refusal("planning.cycle_too_long", limit=MAX_CYCLE)
-    try:
-        every = parse_every(args["every"])
-    except WhenError:
-        raise Refusal("planning.bad_interval", text=args["every"][:40]) from None
-    when, subject, question = _split(args["text"])
-    first = parse_instant(ctx, when)
+    every = words.every
+    subjects = _per_seance(subject, count, "planning.subjects_count")
+    questions = _per_seance(question, count, "planning.questions_count")
+    first = parse_instant(ctx, words.when)
     if every < _length(ctx, circle):
         raise Refusal("planning.interval_too_short")
     try:
         instants = local_series(first, count, every, ctx.tz)
     except WhenError as error:
-        raise when_refusal(ctx, error, when) from None
+        raise when_refusal(ctx, error, words.when) from None
     await ensure_free(ctx, circle, instants)
-    lines = [ctx.t("planning.cycle_planned", count=count)]
+    lines = [
+        ctx.t("planning.cycle_planned_in", count=count, zone=zone_label(ctx.tr, ctx.lang, ctx.tz))
+    ]
+    created = [
+        await _create(ctx, circle, at, topic, prep)
+        for at, topic, prep in zip(instants, subjects, questions, strict=True)
+    ]
     moments = []
-    for at in instants:
-        seance = await _create(ctx, circle, at, subject, question)
+    for seance, at, topic in zip(created, instants, subjects, strict=True):
+        # numbers are read once all are planned: each new séance renumbers the cycle by date
         moments.append(ctx.moment(at))
-        lines.append(ctx.t("planning.list_line", number=seance.number, when=moments[-1].text))
+        line = ctx.t("planning.list_line", number=seance.number, when=moments[-1].text)
+        if topic:
+            line += ctx.t("prompt.subject", subject=topic)
+        lines.append(line)
+    shared = {q for q in questions if q}
+    span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
+    if len(shared) == 1:
+        lines.append(ctx.t("planning.question_will_be_sent", question=shared.pop(), days=span))
+    elif shared:
+        lines.append(ctx.t("planning.questions_will_be_sent", days=span))
     ctx.say_text("\n".join(lines), moments=moments)
+
+
+def _cycle_incomplete(ctx: Context, words: CycleWords, typed: str) -> Refusal:
+    """What the cycle's description lacks, with the command written back with a stand-in."""
+    count = str(words.count) if words.count else "4"
+    every = f"{words.every.days}{ctx.t('planning.days_short')}" if words.every else "2sem"
+    if words.every and words.every.days % 7 == 0:
+        every = f"{words.every.days // 7}{ctx.t('planning.weeks_short')}"
+    when = words.when or ctx.t("planning.example_when")
+    if words.count is None:
+        key = "planning.cycle_needs_count"
+    elif words.every is None:
+        key = "planning.cycle_needs_interval"
+    else:
+        key = "planning.cycle_needs_date"
+    return Refusal(key, text=typed[:80], example=f"{count} {every} {when}")
 
 
 async def move(ctx: Context, args: dict[str, Any]) -> None:
@@ -211,7 +326,7 @@ async def move(ctx: Context, args: dict[str, Any]) -> None:
     seance.planned_at = at
     await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
-    moment = ctx.moment(at)
+    moment = Moment(when_text(ctx, at), at)
     ctx.say("planning.moved", number=seance.number, when=moment.text, moments=(moment,))
 
 
@@ -236,7 +351,22 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         if s.is_open:
             line += " " + ctx.t("planning.list_open")
         lines.append(line)
+        if ctx.role >= Role.FACILITATOR:
+            lines.extend(await _excused_line(ctx, s.id))
     ctx.tell_text("\n".join(lines), moments=moments)
+
+
+async def _excused_line(ctx: Context, seance_id: int) -> list[str]:
+    """Who sent apologies for a séance, with their reasons: for the facilitators' eyes."""
+    seance = await ctx.uow.seances.get(seance_id)
+    if seance is None:
+        return []
+    names = []
+    for user, status in seance.attendance.items():
+        if status is AttendanceStatus.EXCUSED:
+            reason = seance.excuse_reasons.get(user)
+            names.append(f"{ctx.name(user)} ({reason})" if reason else ctx.name(user))
+    return [ctx.t("planning.list_excused", names=", ".join(names))] if names else []
 
 
 # -- reminders --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 from bot.domain.seance import FloorChange, PassResult, TurnRequestResult
 from bot.effects import Reply
 from bot.handlers.checkin import from_turn_motive
@@ -32,7 +33,11 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
     if result is TurnRequestResult.GOT_FLOOR:
         announce(ctx, request.floor)
     elif result is TurnRequestResult.QUEUED:
-        ctx.tell("turn.queued", position=request.position)
+        motive = " ".join(str(args.get("motive") or "").split())
+        if motive and not in_checkin:
+            ctx.tell("turn.queued_topic", position=request.position, topic=motive)
+        else:
+            ctx.tell("turn.queued", position=request.position)
         _explain_moves(ctx, before)
     elif result is TurnRequestResult.ALREADY_QUEUED:
         if request.position is None:
@@ -85,4 +90,5 @@ async def suivant(ctx: Context, args: dict[str, Any]) -> None:
 async def file(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     seance = ctx.require_open_seance()
-    ctx.tell_text(status_text(ctx.tr, circle, seance, ctx.now))
+    topics = ctx.role >= Role.FACILITATOR
+    ctx.tell_text(status_text(ctx.tr, circle, seance, ctx.now, topics=topics))

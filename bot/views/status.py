@@ -15,7 +15,11 @@ from bot.views.wording import phase_title
 SHOWN_WAITING = 12  # names listed in the status; the rest are counted ("+N autres")
 
 
-def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -> str:
+def status_text(
+    tr: Translator, circle: Circle, seance: Seance, now: datetime, *, topics: bool = False
+) -> str:
+    """The status; with `topics`, what each person in the queue wants to speak about (for the
+    facilitators' eyes: the public status never shows it)."""
     lang = circle.settings.language
     lines: list[str] = []
     if not seance.is_open:
@@ -46,8 +50,12 @@ def status_text(tr: Translator, circle: Circle, seance: Seance, now: datetime) -
     waiting = seance.waiting(order, now)
     if waiting:
         key = "status.round" if phase and phase.mode is PhaseMode.ROUND else "status.queue"
+        said = {e.user: e.motive for e in seance.queue if e.motive and topics}
         shown = waiting[:SHOWN_WAITING]
-        names = ", ".join(f"{i}. {circle.name_of(u)}" for i, u in enumerate(shown, start=1))
+        names = ", ".join(
+            f"{i}. {circle.name_of(u)}" + (f" ({_short(said[u])})" if u in said else "")
+            for i, u in enumerate(shown, start=1)
+        )
         lines.append(tr.text(lang, key, names=names + _more(tr, lang, waiting)))
     elif phase is not None and phase.mode is PhaseMode.QUEUE:
         lines.append(tr.text(lang, "status.queue_empty"))
@@ -63,6 +71,11 @@ def _more(tr: Translator, lang: str, people: list[UserRef]) -> str:
     if len(people) <= SHOWN_WAITING:
         return ""
     return ", " + tr.text(lang, "status.more", count=len(people) - SHOWN_WAITING)
+
+
+def _short(topic: str, limit: int = 40) -> str:
+    topic = " ".join(topic.split())
+    return topic if len(topic) <= limit else topic[: limit - 1] + "…"
 
 
 def _left(tr: Translator, lang: str, prefix: str, left: timedelta) -> str:

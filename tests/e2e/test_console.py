@@ -108,7 +108,7 @@ def test_unreadable_script_is_exit_1_bad_lines_are_reported(tmp_path: Path) -> N
     assert run.returncode == 0
     assert "[script, line 1] expected 'name: text'" in run.stdout
     assert "[script, line 2] not a duration" in run.stdout
-    assert "Commandes de Cercle" in run.stdout
+    assert "Pour commencer : /cercle creer <nom>" in run.stdout  # no circle here yet
 
 
 def test_the_console_writes_published_recaps_and_exports_them_as_markdown(tmp_path: Path) -> None:

@@ -112,7 +112,8 @@ def plan(consoles: Consoles, **kwargs: Path) -> Console:
     out = first.run(PLAN)
     assert out == [
         PLAN,
-        "[cercle] Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00.",
+        "[cercle] Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00 (heure de Paris).",
+        "[cercle] Sujet : Déléguer",
         "[cercle] Question de préparation, envoyée 3 jours avant : Que déléguer ?",
     ]
     return first

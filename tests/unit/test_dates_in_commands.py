@@ -73,8 +73,9 @@ REFUSALS = [
     (
         "fr",
         "/cercle fuseau " + "A" * 300,
-        "« " + "A" * 60 + " » n'est pas un fuseau horaire connu. "
-        "Exemples : Europe/Paris, America/Montreal, Africa/Dakar.",
+        "Je ne connais pas le lieu ou le fuseau « " + "A" * 60 + " ». Donnez une grande ville "
+        "proche ou un fuseau, par exemple : /cercle fuseau Paris, /cercle fuseau Montréal, "
+        "/cercle fuseau Africa/Dakar.",
     ),
 ]
 

@@ -34,7 +34,7 @@ async def test_help_lists_what_one_may_use(chat: Chat) -> None:
     assert "/suivant" not in text
     await chat.say("anim", "/aide")
     (text,) = chat.private_to("anim")
-    assert "/cercle langue <fr|en>" in text
+    assert "/cercle langue [fr|en]" in text
     assert "/suivant" in text
 
 

@@ -37,7 +37,8 @@ async def test_plan_answers_with_the_date_written_out(chat: Chat) -> None:
     await make_circle(chat)
     await chat.say("anim", "/seance planifier 10/12 14h | Déléguer | Que ne déléguez-vous pas ?")
     assert chat.public() == [
-        "Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00.",
+        "Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00 (heure de Paris).",
+        "Sujet : Déléguer",
         "Question de préparation, envoyée 3 jours avant : Que ne déléguez-vous pas ?",
     ]
 
@@ -77,7 +78,10 @@ async def test_prompts_in_english_with_local_times(chat: Chat) -> None:
     await chat.say("anim", "/cercle langue en")
     await chat.say("anim", "/cercle fuseau America/Montreal")
     await chat.say("anim", "/session plan 2026-12-10 9:00am | Budget")
-    assert chat.public() == ["Session 1 planned for Thursday 10 December 2026 at 09:00."]
+    assert chat.public() == [
+        "Session 1 planned for Thursday 10 December 2026 at 09:00 (Montreal time).",
+        "Topic: Budget",
+    ]
     start = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)
     assert await wait_until(chat, start - timedelta(days=1)) == [
         "Reminder: session 1 is tomorrow, Thursday 10 December 2026 at 09:00 — topic: Budget. "
@@ -97,8 +101,9 @@ async def test_bad_dates_plan_nothing(memory_db: MemoryDatabase) -> None:
         "rien n'est planifié.",
         "/seance planifier quand ça nous chante": "Je ne comprends pas la date « quand ça nous "
         "chante ». Exemples : 2026-12-03 14:00, 3/12 14h, mardi 14h, demain 9h30.",
-        "/seance planifier 2026-12-10 15:00": "Ce créneau chevauche la séance 1 (jeudi 10 "
-        "décembre 2026 à 14:00) : rien n'est planifié.",
+        "/seance planifier 2026-12-10 15:00": "La séance 1 est déjà prévue le jeudi 10 décembre "
+        "2026 à 14:00 (heure de Paris). Pour la déplacer : /seance deplacer 1 <quand> ; pour lui "
+        "donner un sujet et une question : /seance planifier 1 | sujet | question",
         "/seance planifier 2027-03-28 02:30": "02:30 n'existe pas ce jour-là (passage à l'heure "
         "d'été). Proposition : dimanche 28 mars 2027 à 03:30.",
         "/seance planifier 2026-12-24": "Il manque l'heure dans « 2026-12-24 » "
@@ -124,7 +129,7 @@ async def test_weekly_cycle_keeps_local_time_across_clock_changes(chat: Chat) ->
     await make_circle(chat)
     await chat.say("anim", "/seance cycle 3 7j 2027-03-18 18:00")
     assert chat.public() == [
-        "3 séances planifiées :\n"
+        "3 séances planifiées (heure de Paris) :\n"
         "n° 1 — jeudi 18 mars 2027 à 18:00\n"
         "n° 2 — jeudi 25 mars 2027 à 18:00\n"
         "n° 3 — jeudi 1 avril 2027 à 18:00"
@@ -146,7 +151,9 @@ async def test_move_and_cancel_move_and_remove_the_prompts(chat: Chat) -> None:
     await make_circle(chat)
     await chat.say("anim", "/seance planifier 2026-12-10 14:00")
     await chat.say("anim", "/seance deplacer 1 2026-12-17 14:00")
-    assert chat.public() == ["La séance 1 est déplacée au jeudi 17 décembre 2026 à 14:00."]
+    assert chat.public() == [
+        "La séance 1 est déplacée au jeudi 17 décembre 2026 à 14:00 (heure de Paris)."
+    ]
     assert await wait_until(chat, datetime(2026, 12, 10, 13, 0, tzinfo=UTC)) == []
     await chat.say("anim", "/seance annuler 1")
     assert chat.public() == ["La séance 1 est annulée."]

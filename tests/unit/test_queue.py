@@ -101,5 +101,9 @@ async def test_motive_is_kept_but_not_shown_publicly(chat: Chat) -> None:
     await open_floor(chat, "alice", "bob")
     await chat.say("alice", "/tour")
     await chat.say("bob", "/tour une question sur le budget")
-    assert chat.private_to("bob") == ["C'est noté : vous êtes n° 1 dans la file."]
+    assert chat.private_to("bob") == [
+        "C'est noté : vous êtes n° 1 dans la file, pour « une question sur le budget » "
+        "(l'animation le voit dans /file)."
+    ]
     assert all("budget" not in t for t in chat.public())
+    assert "budget" not in (chat.status() or "")

@@ -84,7 +84,9 @@ async def test_numbers_follow_the_calendar_without_gaps(memory_db: MemoryDatabas
         "anim: /seance planifier 17/12 14h",
     )
     await chat.say("anim", "/seance planifier 8/12 14h")
-    assert chat.public() == ["Séance 1 planifiée le mardi 8 décembre 2026 à 14:00."]
+    assert chat.public() == [
+        "Séance 1 planifiée le mardi 8 décembre 2026 à 14:00 (heure de Paris)."
+    ]
     await chat.say("anim", "/seance annuler 10/12")
     assert chat.public() == ["La séance 2 est annulée."]
     await chat.say("anim", "/seance liste")

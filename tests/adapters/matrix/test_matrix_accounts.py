@@ -211,8 +211,10 @@ def label(body: str) -> str:
     """What a bot message is, for comparing whole histories; an unexpected one stays as is."""
     if body.startswith("Cercle « ") and " créé. " in body:
         return "created:" + body.split("»")[0].removeprefix("Cercle « ").strip()
-    if body == f"Séance 1 planifiée le {WHEN}.":
+    if body == f"Séance 1 planifiée le {WHEN} (heure de Paris).":
         return "planned"
+    if body.startswith("Sujet : "):
+        return "subject:" + body.removeprefix("Sujet : ")
     if body.startswith("Question de préparation, envoyée 3 jours avant : "):
         return "question:" + body.rpartition(" : ")[2]
     if body.startswith(f"Pour préparer la séance 1 ({WHEN}), une question : "):
@@ -293,6 +295,7 @@ async def test_each_account_posts_the_prompts_of_its_own_rooms(
         history_of[room_id] = [
             (bot, f"created:Cercle {letter}"),
             (bot, "planned"),
+            (bot, f"subject:Sujet {letter}"),
             (bot, f"question:Question {letter} ?"),
             (bot, "help"),
         ]
