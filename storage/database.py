@@ -90,10 +90,12 @@ class Database:
     aiosqlite's thread, so waiting for that process (up to the busy timeout) never freezes the
     loop, health checks included."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, inline: bool = True) -> None:
+        """`inline=False` never runs SQLite inline: for several instances in one process (tests
+        that stand for several processes), where one's wait would freeze the other's loop."""
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self._writer_lock = only_writer(url) if self.is_sqlite else None
+        self._writer_lock = only_writer(url) if self.is_sqlite and inline else None
         self.inline = self._writer_lock is not None
         self.engine: AsyncEngine | InlineSqliteEngine = (
             InlineSqliteEngine(url)

@@ -37,6 +37,7 @@ from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
+from bot.dispatcher import Outcome
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
@@ -172,6 +173,8 @@ class DiscordAdapter:
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_message: dict[tuple[str, int], int] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # commands being handled: a stop waits for them, so no transaction outlives the database
+        self._handling: set[asyncio.Future[Outcome]] = set()
         self.client.setup_hook = self._setup  # type: ignore[method-assign]
         self.client.event(self.on_ready)
 
@@ -241,6 +244,8 @@ class DiscordAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.client.close()
+        if self._handling:  # commands still in the core finish their transaction first
+            await asyncio.wait(set(self._handling), timeout=flush_seconds)
 
     # -- incoming --------------------------------------------------------------------------
 
@@ -278,6 +283,8 @@ class DiscordAdapter:
         )
         busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
+        self._handling.add(handling)
+        handling.add_done_callback(self._handling.discard)
         await acknowledge_in_time(interaction, handling, busy)
         outcome = await handling
         self.events.notice(outcome.command, outcome.effects)

@@ -177,7 +177,9 @@ async def cluster(
     numbers = itertools.count(1)
 
     async def start(shard: int) -> Instance:
-        database = Database(database_url)
+        # each instance stands for a process of its own: none runs SQLite inline in the loop
+        # they share (one's wait for the file's lock would freeze the other)
+        database = Database(database_url, inline=False)
         partition = Partition((Share("discord", SHARDS, (shard,)),))
         name = f"cercle-{shard}-{next(numbers)}"
         core = CercleCore(database, clock, instance=name, partition=partition)
