@@ -80,6 +80,11 @@ async def test_a_forgotten_fini_is_corrected_before_the_recap_is_published(
 ) -> None:
     c = FR if lang == "fr" else EN
     await _forgotten_fini(chat, c)
+    await chat.say("anim", c["help"])
+    usage = "/recap duree <@membre> <minutes> [n]" if lang == "fr" else "/recap duration <@member>"
+    assert usage in chat.text
+    await chat.say("alice", c["help"])
+    assert "/recap dur" not in chat.text  # facilitators only
     await chat.say("anim", f"{c['correct']} @alice 4 1")
     assert chat.refused == "recap.correct_not_closed"  # the séance is still running
     await chat.say("anim", c["end"])
