@@ -130,9 +130,17 @@ async def test_a_forgotten_fini_is_corrected_before_the_recap_is_published(
     speaking = _speaking_lines(published.markdown, lang)
     if lang == "fr":
         assert speaking[:2] == ["- alice : 5 min 00 s (2 tours)", "- bob : 3 min 00 s (1 tour)"]
+        assert (
+            "Durée corrigée par anim pour alice : 22 min 00 s enregistrées, 4 min 00 s retenues."
+            in published.markdown
+        )
         assert "Part équitable (participant·es présent·es) : 4 min 00 s" in published.markdown
     else:
         assert speaking[:2] == ["- alice: 5 min 00 s (2 turns)", "- bob: 3 min 00 s (1 turn)"]
+        assert (
+            "Length corrected by anim for alice: 22 min 00 s recorded, 4 min 00 s kept."
+            in published.markdown
+        )
     await chat.say("anim", f"{c['correct']} @alice 3 1")
     assert chat.refused == "recap.already_published"  # figures others have read stay put
 
