@@ -18,6 +18,7 @@ from bot.handlers import (
     link,
     planning,
     recap,
+    recap_correction,
     report,
     seance,
     seance_edit,
@@ -139,6 +140,18 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "retirer", "withhold", F, recap.withhold, (ITEM_NUMBER,), aliases=("remove",)
                 ),
                 CommandSpec("remettre", "restore", F, recap.restore, (ITEM_NUMBER,)),
+                CommandSpec(
+                    "duree",
+                    "duration",
+                    F,
+                    recap_correction.correct_duration,
+                    (
+                        _arg("member", ArgKind.USER, "membre", "member"),
+                        _arg("minutes", ArgKind.WORD, "minutes", "minutes"),
+                        _arg("which", ArgKind.INT, "n", "n", required=False),
+                    ),
+                    aliases=("length",),
+                ),
             ),
             aliases=("recapitulatif",),
             marks_present=False,

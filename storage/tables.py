@@ -286,3 +286,18 @@ class HandledEventRow(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True)
     handled_at: datetime = Field(sa_column=_instant())
+
+
+class TurnCorrectionRow(SQLModel, table=True):
+    """A facilitator's correction of a closed turn's length, with who made it and when (the
+    turn's own row keeps the times as they were recorded)."""
+
+    __tablename__ = "turn_correction"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    seq: int = Field(primary_key=True)
+    length_s: float
+    corrected_by: str
+    corrected_at: datetime = Field(sa_column=_instant())

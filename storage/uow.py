@@ -59,6 +59,7 @@ from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
 from storage import mapping
+from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
 from storage.outbox import SqlHandledEvents, SqlOutbox
@@ -71,6 +72,7 @@ from storage.tables import (
     PhaseRow,
     PromptRow,
     SeanceRow,
+    TurnCorrectionRow,
     TurnRow,
 )
 
@@ -81,6 +83,7 @@ MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 SEANCE: Table = SeanceRow.__table__  # type: ignore[attr-defined]
 PHASE: Table = PhaseRow.__table__  # type: ignore[attr-defined]
 TURN: Table = TurnRow.__table__  # type: ignore[attr-defined]
+TURN_CORRECTION: Table = TurnCorrectionRow.__table__  # type: ignore[attr-defined]
 ATTENDANCE: Table = AttendanceRow.__table__  # type: ignore[attr-defined]
 CHECKIN: Table = CheckInRow.__table__  # type: ignore[attr-defined]
 ITEM: Table = ItemRow.__table__  # type: ignore[attr-defined]
@@ -104,6 +107,7 @@ class _SeanceEntry:
     attendance: dict[Any, Row]
     checkins: dict[Any, Row]
     version: int = 0
+    corrections: dict[Any, Row] = field(default_factory=dict)
 
 
 RECENT_SEANCES = 32  # closed, planned or cancelled séances kept after use
@@ -361,6 +365,7 @@ class SqlUnitOfWork:
             and entry.phases == mapping.phase_rows(seance)
             and entry.attendance == mapping.attendance_rows(seance)
             and entry.checkins == mapping.checkin_rows(seance)
+            and entry.corrections == correction_rows(seance)
             and all(
                 entry.turns.get(t.seq) == mapping.turn_row(seance.id, t) for t in seance.turns[-2:]
             )
@@ -396,9 +401,11 @@ class SqlUnitOfWork:
             turns = _rows(await conn.execute(_rows_of(TURN, "seance_id"), key))
             marks = _rows(await conn.execute(_rows_of(ATTENDANCE, "seance_id"), key))
             words = _rows(await conn.execute(_rows_of(CHECKIN, "seance_id"), key))
+            fixes = _rows(await conn.execute(_rows_of(TURN_CORRECTION, "seance_id"), key))
             row = rows[0]
             version = row.pop("version")
             seance = mapping.seance_from_rows(row, phases, turns, marks, words)
+            apply_corrections(seance, fixes)
             entry = _SeanceEntry(
                 seance,
                 row,
@@ -407,6 +414,7 @@ class SqlUnitOfWork:
                 {a["user"]: a for a in marks},
                 {c["user"]: c for c in words},
                 version,
+                {f["seq"]: f for f in fixes},
             )
             self._cache.keep_seance(entry)
         self._touched_seances[seance_id] = entry
@@ -475,11 +483,13 @@ class SqlUnitOfWork:
         marks = mapping.attendance_rows(seance)
         words = mapping.checkin_rows(seance)
         previous, turns = self._turns_to_write(seance, entry)
+        fixes = correction_rows(seance)
         unchanged = (
             row == entry.row
             and phases == entry.phases
             and marks == entry.attendance
             and words == entry.checkins
+            and fixes == entry.corrections
             and all(previous.get(seq) == turn for seq, turn in turns.items())
         )
         if unchanged:
@@ -498,6 +508,10 @@ class SqlUnitOfWork:
             TURN, {"seance_id": key}, "seq", previous, turns, delete_missing=False
         )
         entry.turns.update(turns)
+        await self._write_children(
+            TURN_CORRECTION, {"seance_id": key}, "seq", entry.corrections, fixes
+        )
+        entry.corrections = fixes
 
     async def _write_versioned(
         self, table: Table, key: int, version: int, old: Row, new: Row
@@ -850,6 +864,11 @@ class _Seances:
         ).all()
         turns = await conn.execute(
             update(TURN).where(in_circle, TURN.c.user == key).values(user=anon)
+        )
+        await conn.execute(
+            update(TURN_CORRECTION)
+            .where(TURN_CORRECTION.c.seance_id.in_(ids), TURN_CORRECTION.c.corrected_by == key)
+            .values(corrected_by=anon)
         )
         dropped = await conn.execute(
             delete(ATTENDANCE).where(ATTENDANCE.c.seance_id.in_(planned), ATTENDANCE.c.user == key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -186,6 +186,9 @@ class _Seances:
             for turn in mine:
                 turn.user = anonymous
             turns += len(mine)
+            for turn in seance.turns:
+                if turn.corrected is not None and turn.corrected.by == user:
+                    turn.corrected = replace(turn.corrected, by=anonymous)
             seances += 1 if mine else 0
             if user in seance.attendance:
                 status = seance.attendance.pop(user)

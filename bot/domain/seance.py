@@ -70,6 +70,16 @@ class PhaseRun:
         return max(ZERO, end - self.started_at - self.paused)
 
 
+@dataclass(frozen=True, slots=True)
+class TurnCorrection:
+    """A facilitator's correction of a turn's length (a forgotten `/fini`), kept with who made
+    it and when, so the recap's figures stay facts one can trace."""
+
+    length: timedelta
+    by: UserRef
+    at: datetime
+
+
 @dataclass(slots=True)
 class Turn:
     """One person holding the floor once."""
@@ -83,12 +93,15 @@ class Turn:
     outcome: TurnOutcome | None = None
     warned: bool = False
     overrun_notified: bool = False
+    corrected: TurnCorrection | None = None
 
     @property
     def is_open(self) -> bool:
         return self.ended_at is None
 
     def elapsed(self, now: datetime, paused_since: datetime | None) -> timedelta:
+        if self.corrected is not None:
+            return self.corrected.length
         end = self.ended_at or paused_since or now
         return max(ZERO, end - self.started_at - self.paused)
 

@@ -87,6 +87,15 @@ def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dic
                             t.elapsed(t.ended_at or t.started_at, None).total_seconds(), 3
                         ),
                         "outcome": t.outcome.value if t.outcome else None,
+                        "corrected": (
+                            {
+                                "by": t.corrected.by.key,
+                                "name": who(t.corrected.by),
+                                "at": _iso(t.corrected.at),
+                            }
+                            if t.corrected
+                            else None
+                        ),
                     }
                     for t in s.turns
                 ],

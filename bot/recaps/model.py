@@ -39,6 +39,16 @@ class SpeakerLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrectionLine:
+    """A turn whose length a facilitator corrected: shown so the figures stay traceable."""
+
+    name: str
+    by: str
+    recorded: timedelta
+    kept: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class PhaseLine:
     """A phase with its planned and actual duration, and when it ran."""
 
@@ -97,6 +107,7 @@ class Recap:
     fair_share: timedelta | None = None  # mean speaking time of the participants present
     draft: bool = False  # awaiting approval: shown to facilitators only
     withheld: tuple[ItemLine, ...] = ()  # items kept out (listed in drafts only)
+    corrections: tuple[CorrectionLine, ...] = ()  # turn lengths corrected before publishing
 
     @property
     def spoken(self) -> timedelta:
@@ -196,6 +207,16 @@ def build_recap(
         fair_share=timedelta(seconds=round(share)) if share is not None else None,
         draft=draft,
         withheld=tuple(line(i) for i in chosen if i.withheld) if draft else (),
+        corrections=tuple(
+            CorrectionLine(
+                name(t.user),
+                name(t.corrected.by),
+                max(timedelta(0), (t.ended_at or now) - t.started_at - t.paused),
+                t.corrected.length,
+            )
+            for t in seance.turns
+            if t.corrected is not None
+        ),
     )
 
 
@@ -306,7 +327,17 @@ def recap_text(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapText:
             for s in recap.speakers
         ]
         share = fair_share_text(tr, lang, recap)
-        after = (share,) if share else ()
+        after = ((share,) if share else ()) + tuple(
+            t(
+                lang,
+                "recap.corrected_line",
+                name=c.name,
+                by=c.by,
+                recorded=tr.duration_text(lang, c.recorded),
+                kept=tr.duration_text(lang, c.kept),
+            )
+            for c in recap.corrections
+        )
         sections.append(Section("speaking", t(lang, "recap.speaking"), tuple(lines), after))
     else:
         sections.append(
