@@ -10,8 +10,10 @@ from typing import Any, Protocol, Self
 
 from bot.domain.circle import Circle
 from bot.domain.items import Item
+from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.rsvp import Rsvp
 from bot.domain.seance import Seance
 from bot.partition import EVERYTHING, Partition
 
@@ -109,6 +111,37 @@ class PromptRepository(Protocol):
         """Mark a claimed prompt as dropped (stale) instead of sent."""
 
 
+class PrepAnswerRepository(Protocol):
+    """Answers to preparation questions, one per person and séance."""
+
+    async def for_seance(self, seance_id: int) -> list[PrepAnswer]: ...
+
+    async def for_circle(self, circle_id: int) -> list[PrepAnswer]: ...
+
+    async def put(self, answer: PrepAnswer) -> None:
+        """Store the answer, replacing the person's earlier one for that séance."""
+
+    async def delete_for(self, circle_id: int, user: UserRef) -> int:
+        """Delete every answer the person gave in the circle; how many."""
+
+    async def purge(self, circle_id: int, cutoff: datetime) -> int:
+        """Delete the circle's answers given at or before `cutoff`; how many."""
+
+
+class RsvpRepository(Protocol):
+    """Who said they would come to which séance."""
+
+    async def for_seance(self, seance_id: int) -> list[Rsvp]: ...
+
+    async def for_circle(self, circle_id: int) -> list[Rsvp]: ...
+
+    async def put(self, rsvp: Rsvp) -> None:
+        """Store the answer, replacing the person's earlier one for that séance."""
+
+    async def delete_for(self, circle_id: int, user: UserRef) -> int:
+        """Delete every answer the person gave in the circle; how many."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
@@ -123,6 +156,12 @@ class UnitOfWork(Protocol):
 
     @property
     def prompts(self) -> PromptRepository: ...
+
+    @property
+    def answers(self) -> PrepAnswerRepository: ...
+
+    @property
+    def rsvps(self) -> RsvpRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

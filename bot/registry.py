@@ -16,8 +16,10 @@ from bot.handlers import (
     help,
     items,
     planning,
+    prepa,
     recap,
     report,
+    rsvp,
     seance,
     turns,
 )
@@ -71,6 +73,44 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec("present", "here", P, attendance.present),
         CommandSpec(
             "excuse", "excuse", P, attendance.excuse, (SEANCE_NUMBER,), marks_present=False
+        ),
+        CommandSpec(
+            "prepa",
+            "prep",
+            P,
+            prepa.answer,
+            (_arg("text", ArgKind.REST, "texte", "text", required=False),),
+            subcommands=(
+                CommandSpec("partager", "share", P, prepa.share, marks_present=False),
+                CommandSpec(
+                    "prive", "private", P, prepa.private, aliases=("privee",), marks_present=False
+                ),
+                CommandSpec("voir", "show", F, prepa.show, marks_present=False),
+            ),
+            aliases=("preparation",),
+            marks_present=False,
+        ),
+        CommandSpec(
+            "presence",
+            "rsvp",
+            P,
+            rsvp.presence,
+            (
+                _arg(
+                    "answer",
+                    ArgKind.CHOICE,
+                    "réponse",
+                    "answer",
+                    required=False,
+                    choices=(
+                        Choice("yes", "oui", "yes"),
+                        Choice("no", "non", "no"),
+                        Choice("maybe", "peut-etre", "maybe", ("peutetre", "pe")),
+                    ),
+                ),
+                SEANCE_NUMBER,
+            ),
+            marks_present=False,
         ),
         CommandSpec("note", "note", P, items.note, (TEXT,)),
         CommandSpec("decision", "decision", F, items.decision, (TEXT,)),
@@ -247,6 +287,13 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                                 Choice("follow_up", "suivi", "follow-up", ("followup",)),
                                 Choice("opening", "ouverture", "opening"),
                                 Choice("closing", "fermeture", "closing"),
+                                Choice(
+                                    "prep_reminder",
+                                    "reponses",
+                                    "answers",
+                                    ("relance", "prep-reminder"),
+                                ),
+                                Choice("action_reminder", "actions", "actions", ("echeances",)),
                             ),
                         ),
                         _arg("value", ArgKind.WORD, "valeur", "value", required=False),

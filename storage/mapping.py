@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder
-from bot.domain.items import Item, ItemKind
+from bot.domain.items import ActionProgress, Item, ItemKind
+from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt, PromptKind
 from bot.domain.protocol import PhaseMode
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.roles import Role
+from bot.domain.rsvp import Rsvp, RsvpAnswer
 from bot.domain.seance import (
     AttendanceStatus,
     CheckIn,
@@ -60,6 +62,8 @@ def circle_row(circle: Circle) -> Row:
         "close_grace_minutes": s.close_grace_minutes,
         "recap_approval": s.recap_approval,
         "retention_days": s.retention_days,
+        "prep_reminder": s.prep_reminder,
+        "action_reminder_days": s.action_reminder_days,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
@@ -99,6 +103,8 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         close_grace_minutes=row["close_grace_minutes"],
         recap_approval=bool(row["recap_approval"]),
         retention_days=row["retention_days"],
+        prep_reminder=bool(row["prep_reminder"]),
+        action_reminder_days=row["action_reminder_days"],
     )
     circle = Circle(
         id=row["id"],
@@ -276,6 +282,9 @@ def item_row(item: Item) -> Row:
         "due": item.due,
         "done_at": item.done_at,
         "withheld": item.withheld,
+        "progress": item.progress.value if item.progress else None,
+        "progress_note": item.progress_note,
+        "reminded_at": item.reminded_at,
     }
 
 
@@ -292,6 +301,9 @@ def item_from_row(row: Row) -> Item:
         due=row["due"],
         done_at=row["done_at"],
         withheld=bool(row["withheld"]),
+        progress=ActionProgress(row["progress"]) if row["progress"] else None,
+        progress_note=row["progress_note"],
+        reminded_at=row["reminded_at"],
     )
 
 
@@ -316,4 +328,46 @@ def prompt_from_row(row: Row) -> Prompt:
         due_at=row["due_at"],
         sent_at=row["sent_at"],
         dropped_at=row["dropped_at"],
+    )
+
+
+def answer_row(answer: PrepAnswer) -> Row:
+    return {
+        "seance_id": answer.seance_id,
+        "user": answer.user.key,
+        "circle_id": answer.circle_id,
+        "text": answer.text,
+        "shared": answer.shared,
+        "answered_at": answer.answered_at,
+    }
+
+
+def answer_from_row(row: Row) -> PrepAnswer:
+    return PrepAnswer(
+        circle_id=row["circle_id"],
+        seance_id=row["seance_id"],
+        user=UserRef.from_key(row["user"]),
+        text=row["text"],
+        answered_at=row["answered_at"],
+        shared=bool(row["shared"]),
+    )
+
+
+def rsvp_row(rsvp: Rsvp) -> Row:
+    return {
+        "seance_id": rsvp.seance_id,
+        "user": rsvp.user.key,
+        "circle_id": rsvp.circle_id,
+        "answer": rsvp.answer.value,
+        "answered_at": rsvp.answered_at,
+    }
+
+
+def rsvp_from_row(row: Row) -> Rsvp:
+    return Rsvp(
+        circle_id=row["circle_id"],
+        seance_id=row["seance_id"],
+        user=UserRef.from_key(row["user"]),
+        answer=RsvpAnswer(row["answer"]),
+        answered_at=row["answered_at"],
     )

@@ -42,6 +42,8 @@ class CircleRow(SQLModel, table=True):
     close_grace_minutes: int = 60
     recap_approval: bool = False
     retention_days: int = 365
+    prep_reminder: bool = False
+    action_reminder_days: int = 2
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
@@ -178,6 +180,9 @@ class ItemRow(SQLModel, table=True):
     due: date | None = None
     done_at: datetime | None = Field(default=None, sa_column=_instant(True))
     withheld: bool = False
+    progress: str | None = None
+    progress_note: str | None = None
+    reminded_at: datetime | None = Field(default=None, sa_column=_instant(True))
 
 
 class PromptRow(SQLModel, table=True):
@@ -217,3 +222,32 @@ class InstanceRow(SQLModel, table=True):
     shares_json: str = "[]"
     started_at: datetime = Field(sa_column=_instant())
     seen_at: datetime = Field(sa_column=_instant())
+
+
+class PrepAnswerRow(SQLModel, table=True):
+    """A member's answer to a séance's preparation question (deleted by retention)."""
+
+    __tablename__ = "prep_answer"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    circle_id: int = Field(index=True)
+    text: str
+    shared: bool = False
+    answered_at: datetime = Field(sa_column=_instant())
+
+
+class RsvpRow(SQLModel, table=True):
+    """A member's yes, no or maybe for a séance."""
+
+    __tablename__ = "rsvp"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    circle_id: int = Field(index=True)
+    answer: str
+    answered_at: datetime = Field(sa_column=_instant())

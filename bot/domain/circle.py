@@ -50,6 +50,8 @@ class CircleSettings:
     close_grace_minutes: int = 60  # a séance still open this long after its end is closed
     recap_approval: bool = False  # recaps go to the facilitators first; /recap publier posts them
     retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
+    prep_reminder: bool = False  # the day before, remind who has not answered the preparation
+    action_reminder_days: int = 2  # remind an action's owner this many days before it is due
 
 
 @dataclass(slots=True)

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from bot.commands.context import Context
 from bot.domain.circle import Circle
 from bot.domain.prompts import expected_length
+from bot.domain.roles import Role
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.rsvp import tally as rsvp_tally
 from bot.timing.dates import WhenError, local_series, parse_every, parse_when
 from bot.timing.schedule import sync_prompts
 
@@ -187,6 +189,8 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         if s.is_open:
             line += " " + ctx.t("planning.list_open")
         lines.append(line)
+        if ctx.role >= Role.FACILITATOR and s.status is SeanceStatus.PLANNED:
+            lines.append(await rsvp_tally(ctx, s))
     ctx.tell_text("\n".join(lines))
 
 
@@ -238,6 +242,15 @@ async def reminders(ctx: Context, args: dict[str, Any]) -> None:
         if value.casefold() not in {"auto", "automatique", "automatic", "manuelle", "manual"}:
             raise Refusal("reminders.bad_opening", value=value[:20])
         settings.auto_open = value.casefold().startswith("auto")
+    elif which == "prep_reminder":
+        if value.casefold() not in _ON | _OFF:
+            raise Refusal("reminders.bad_switch", value=value[:20])
+        settings.prep_reminder = value.casefold() in _ON
+    elif which == "action_reminder":
+        days = _number(value, ("jours", "jour", "days", "day", "j", "d"))
+        if days is None or days > 30:
+            raise Refusal("reminders.bad_days", value=value[:20])
+        settings.action_reminder_days = days
     else:
         minutes = _number(value, ("minutes", "minute", "min", "m"))
         if minutes is None or minutes < 5 or minutes > 24 * 60:
@@ -267,6 +280,11 @@ def _describe(ctx: Context, circle: Circle) -> str:
         ctx.t("reminders.follow_up", value=days(s.follow_up_days)),
         ctx.t("reminders.opening_auto" if s.auto_open else "reminders.opening_manual"),
         ctx.t("reminders.grace", value=ctx.t("reminders.minutes", count=s.close_grace_minutes)),
+        ctx.t(
+            "reminders.prep_reminder",
+            value=ctx.t("reminders.on") if s.prep_reminder else off,
+        ),
+        ctx.t("reminders.action_reminder", value=days(s.action_reminder_days)),
         ctx.t("reminders.zone", zone=s.timezone, now=_now_local(ctx, s.timezone)),
     ]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.prepa import reveal as reveal_answers
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
 from bot.recaps.posting import draft_for_facilitators, publish
@@ -104,6 +105,7 @@ async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> N
         seance.mark_present(present, circle.settings.queue_order, ctx.now)
     titles = " → ".join(phase_title(ctx.tr, ctx.lang, p.key, p.title) for p in used.phases)
     ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
+    await reveal_answers(ctx, seance)
     await sync_prompts(ctx, seance)
 
 

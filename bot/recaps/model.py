@@ -12,12 +12,13 @@ text alternative (`chart_alt`) is written from the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
+from bot.domain.preparation import PrepAnswer
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
@@ -59,6 +60,14 @@ class CheckInLine:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerLine:
+    """A preparation answer its author shared with the circle."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ItemLine:
     """A note, decision or action as shown in the recap."""
 
@@ -97,6 +106,7 @@ class Recap:
     fair_share: timedelta | None = None  # mean speaking time of the participants present
     draft: bool = False  # awaiting approval: shown to facilitators only
     withheld: tuple[ItemLine, ...] = ()  # items kept out (listed in drafts only)
+    shared_answers: tuple[AnswerLine, ...] = ()  # preparation answers their authors shared
 
     @property
     def spoken(self) -> timedelta:
@@ -115,6 +125,7 @@ def build_recap(
     items: list[Item],
     seances: list[Seance],
     names: Namer | None = None,
+    answers: Sequence[PrepAnswer] = (),
 ) -> Recap:
     """The recap of a closed séance; `seances` are all of the circle's (for n/N and what's next).
 
@@ -193,6 +204,11 @@ def build_recap(
         fair_share=timedelta(seconds=round(share)) if share is not None else None,
         draft=draft,
         withheld=tuple(line(i) for i in chosen if i.withheld) if draft else (),
+        shared_answers=tuple(
+            AnswerLine(name(a.user), a.text)
+            for a in sorted(answers, key=lambda a: order(a.user))
+            if a.shared and a.seance_id == seance.id
+        ),
     )
 
 
@@ -308,6 +324,11 @@ def recap_text(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapText:
     if recap.checkins:
         lines = [t(lang, "recap.checkin_line", name=c.name, word=c.word) for c in recap.checkins]
         sections.append(Section("checkins", t(lang, "recap.checkins"), tuple(lines)))
+    if recap.shared_answers:
+        lines = [
+            t(lang, "recap.answer_line", name=a.name, text=a.text) for a in recap.shared_answers
+        ]
+        sections.append(Section("preparation", t(lang, "recap.preparation"), tuple(lines)))
     for kind, key, heading in (
         (ItemKind.DECISION, "decisions", "recap.decisions"),
         (ItemKind.ACTION, "actions", "recap.actions"),

@@ -40,8 +40,14 @@ async def recap_of(ctx: Context, seance: Seance) -> Recap:
     circle = ctx.require_circle()
     items = await ctx.uow.items.for_seance(seance.id)
     seances = await ctx.uow.seances.for_circle(circle.id)
+    answers = await ctx.uow.answers.for_seance(seance.id)
     return build_recap(
-        circle, seance, items, seances, names=lambda u: person_name(ctx.tr, ctx.lang, circle, u)
+        circle,
+        seance,
+        items,
+        seances,
+        names=lambda u: person_name(ctx.tr, ctx.lang, circle, u),
+        answers=answers,
     )
 
 

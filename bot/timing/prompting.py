@@ -17,6 +17,7 @@ from bot.domain.protocol import ProtocolBook
 from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.errors import again_on_conflict
+from bot.handlers import prepa, rsvp
 from bot.handlers.seance import close_given, open_given
 from bot.locks import KeyedLocks
 from bot.partition import EVERYTHING, Partition
@@ -141,6 +142,7 @@ class PromptPoster:
             )
         elif kind is PromptKind.DAY_BEFORE:
             ctx.say("prompt.day_before", number=seance.number, date=when, subject=subject)
+            await rsvp.day_before(ctx, seance)
         elif kind is PromptKind.SOON:
             assert seance.planned_at is not None
             left = self._tr.duration_text(lang, seance.planned_at - ctx.now)
@@ -153,6 +155,8 @@ class PromptPoster:
                 note_timebox(ctx, seance)
             else:
                 ctx.say("prompt.start", number=seance.number, subject=subject)
+        elif kind is PromptKind.PREP_REMINDER:
+            await prepa.remind_unanswered(ctx, seance)
         elif kind is PromptKind.FOLLOW_UP:
             await self._follow_up(ctx, seance)
         elif kind is PromptKind.AUTO_CLOSE:
