@@ -206,7 +206,8 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
             items = await uow.items.for_circle(circle.id)
             answers = await uow.answers.for_circle(circle.id)
             rsvps = await uow.rsvps.for_circle(circle.id)
-            data.append(circle_data(circle, seances, items, answers, rsvps))
+            cases = await uow.cases.for_circle(circle.id)
+            data.append(circle_data(circle, seances, items, answers, rsvps, cases))
     json.dump({"circles": data}, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0

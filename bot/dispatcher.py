@@ -12,12 +12,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.parser import CommandParser, ParsedCommand
 from bot.commands.spec import CommandSpec
-from bot.domain.circle import CircleSettings
+from bot.domain.circle import LANGUAGES, Circle, CircleSettings
 from bot.domain.protocol import ProtocolBook
 from bot.domain.roles import Role
 from bot.effects import Effect, Reply
@@ -93,12 +94,14 @@ class Dispatcher:
     async def _handle(self, event: CommandEvent) -> Outcome:
         async with self._uow_factory() as uow:
             circle = await uow.circles.by_channel(event.channel)
-            lang = circle.settings.language if circle else "fr"
+            lang = circle.settings.language if circle else self._language_for(event)
             now = self._clock.now()
+            joins = circle is not None and self._joins(circle, event)
             try:
                 parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
-                return self._refused(event, lang, refusal, None)
+                joined = joins and await self._join_anyway(event, now)
+                return self._refused(event, lang, refusal, None, joined)
             ctx = Context(
                 uow=uow,
                 circle=circle,
@@ -111,6 +114,8 @@ class Dispatcher:
                 protocols=self._protocols,
                 commands=self._commands,
                 defaults=self._defaults,
+                fallback_lang=lang,
+                english_command=parsed.english,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -121,7 +126,8 @@ class Dispatcher:
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
-                return self._refused(event, lang, refusal, parsed.spec.key)
+                joined = joins and await self._join_anyway(event, now)
+                return self._refused(event, lang, refusal, parsed.spec.key, joined)
             except TryAgain:
                 raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
@@ -168,13 +174,39 @@ class Dispatcher:
         if ctx.circle is not None and seance is not None:
             ctx.effects.append(status_view(self._tr, ctx.circle, seance, ctx.now))
 
+    @staticmethod
+    def _joins(circle: Circle, event: CommandEvent) -> bool:
+        """Whether this command makes its author a member, whatever becomes of the command."""
+        open_door = circle.settings.roster_open or event.platform_facilitator
+        return open_door and circle.member(event.author) is None
+
+    async def _join_anyway(self, event: CommandEvent, now: datetime) -> bool:
+        """Record a newcomer whose first command was refused: nobody is lost on the way in."""
+        async with self._uow_factory() as uow:
+            circle = await uow.circles.by_channel(event.channel)
+            if circle is None or not self._joins(circle, event):
+                return False
+            circle.add_member(event.author, event.author_name, Role.PARTICIPANT, now)
+            circle.settle(event.home, event.shard_key)
+            await uow.commit()
+        return True
+
+    def _language_for(self, event: CommandEvent) -> str:
+        """Where there is no circle: the platform's locale for this person, else the default."""
+        hint = (event.locale or "").split("-")[0].split("_")[0].casefold()
+        return hint if hint in LANGUAGES else self._defaults.language
+
     def _localise_args(self, lang: str, args: dict[str, Any]) -> dict[str, Any]:
         """Turn a refusal's `usage` (a command key) and `arg` (a name) into the user's words."""
+        out = dict(args)
+        suggested = self._parser.by_key(str(args["suggestion"])) if "suggestion" in args else None
+        if suggested is not None:
+            spec, parent = suggested
+            out["suggestion"] = " ".join(w.name(lang) for w in (parent, spec) if w is not None)
         found = self._parser.by_key(str(args["usage"])) if "usage" in args else None
         if found is None:
-            return args
+            return out
         spec, parent = found
-        out = dict(args)
         out["usage"] = spec.usage(lang, parent.name(lang) if parent else None)
         for arg in spec.args:
             if arg.name == args.get("arg"):
@@ -182,8 +214,15 @@ class Dispatcher:
         return out
 
     def _refused(
-        self, event: CommandEvent, lang: str, refusal: Refusal, command: str | None
+        self,
+        event: CommandEvent,
+        lang: str,
+        refusal: Refusal,
+        command: str | None,
+        joined: bool = False,
     ) -> Outcome:
         text = self._tr.text(lang, refusal.key, **self._localise_args(lang, refusal.args_))
+        if joined:
+            text += "\n" + self._tr.text(lang, "circle.joined_anyway")
         reply = Reply(event.channel, text, to=event.author, private=True)
         return Outcome([reply], command, refused=refusal.key)

@@ -30,3 +30,6 @@ class CommandEvent:
     # The bot account and (Discord) server it came through: see bot/partition.py.
     home: str | None = None
     shard_key: int | None = None
+    # The person's interface language as the platform reports it (Discord's interaction
+    # locale, "en-US"), when it does: it chooses a new circle's language.
+    locale: str | None = None

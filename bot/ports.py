@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
 from bot.domain.preparation import PrepAnswer
@@ -142,6 +143,19 @@ class RsvpRepository(Protocol):
         """Delete every answer the person gave in the circle; how many."""
 
 
+class CaseRepository(Protocol):
+    """Cases proposed for coming séances, with their votes."""
+
+    async def for_circle(self, circle_id: int) -> list[CaseProposal]: ...
+
+    async def add(self, case: CaseProposal) -> None:
+        """Store a new proposal and give it the circle's next number."""
+
+    async def update(self, case: CaseProposal) -> None: ...
+
+    async def delete(self, circle_id: int, number: int) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
@@ -162,6 +176,9 @@ class UnitOfWork(Protocol):
 
     @property
     def rsvps(self) -> RsvpRepository: ...
+
+    @property
+    def cases(self) -> CaseRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

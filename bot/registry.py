@@ -9,9 +9,11 @@ from bot.domain.circle import LANGUAGES
 from bot.domain.roles import Role
 from bot.handlers import (
     attendance,
+    cases,
     checkin,
     circle,
     export,
+    followup,
     forget,
     help,
     items,
@@ -47,6 +49,7 @@ def _arg(
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
 SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
+NOTE = _arg("note", ArgKind.REST, "mot", "word", required=False)
 
 PHASE_CHOICES = (
     Choice("suivante", "suivante", "next"),
@@ -112,6 +115,22 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
             marks_present=False,
         ),
+        CommandSpec(
+            "cas",
+            "case",
+            P,
+            cases.listing,
+            subcommands=(
+                CommandSpec("proposer", "propose", P, cases.propose, (TEXT,), marks_present=False),
+                CommandSpec("voter", "vote", P, cases.vote, (ITEM_NUMBER,), marks_present=False),
+                CommandSpec("clore", "close", F, cases.close, marks_present=False),
+                CommandSpec(
+                    "choisir", "choose", F, cases.choose, (SEANCE_NUMBER,), marks_present=False
+                ),
+            ),
+            aliases=("cases",),
+            marks_present=False,
+        ),
         CommandSpec("note", "note", P, items.note, (TEXT,)),
         CommandSpec("decision", "decision", F, items.decision, (TEXT,)),
         CommandSpec(
@@ -124,6 +143,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 CommandSpec(
                     "fait", "done", P, items.action_done, (ITEM_NUMBER,), aliases=("faite",)
                 ),
+                CommandSpec(
+                    "encours",
+                    "progress",
+                    P,
+                    followup.in_progress,
+                    (ITEM_NUMBER, NOTE),
+                    aliases=("en-cours", "in-progress", "inprogress"),
+                ),
+                CommandSpec(
+                    "bloque",
+                    "blocked",
+                    P,
+                    followup.blocked,
+                    (ITEM_NUMBER, NOTE),
+                    aliases=("bloquee",),
+                ),
+                CommandSpec("aide", "help", P, followup.needs_help, (ITEM_NUMBER, NOTE)),
             ),
         ),
         CommandSpec(
@@ -268,6 +304,21 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     (_arg("zone", ArgKind.WORD, "fuseau", "zone"),),
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
+                CommandSpec(
+                    "voix",
+                    "votes",
+                    F,
+                    cases.set_votes,
+                    (_arg("count", ArgKind.INT, "nombre", "count"),),
+                ),
+                CommandSpec(
+                    "depart",
+                    "leave",
+                    F,
+                    circle.depart,
+                    (_arg("member", ArgKind.USER, "membre", "member"),),
+                    aliases=("parti", "partie", "left"),
+                ),
                 CommandSpec(
                     "rappels",
                     "reminders",

@@ -1,4 +1,4 @@
-"""Repositories for what members say between séances: preparation answers and RSVPs.
+"""Repositories for what members say between séances: preparation answers, RSVPs, cases.
 
 They are plain rows beside the séance, not part of its aggregate: an answer written while
 someone else changes the séance (a facilitator moving it) must not collide with that change,
@@ -10,17 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, func, insert, select, update
 
+from bot.domain.cases import CaseProposal
 from bot.domain.preparation import PrepAnswer
 from bot.domain.refs import UserRef
 from bot.domain.rsvp import Rsvp
 from storage import mapping
 from storage.mapping import Row
-from storage.tables import PrepAnswerRow, RsvpRow
+from storage.tables import CaseProposalRow, PrepAnswerRow, RsvpRow
 
 PREP_ANSWER: Table = PrepAnswerRow.__table__  # type: ignore[attr-defined]
 RSVP: Table = RsvpRow.__table__  # type: ignore[attr-defined]
+CASE: Table = CaseProposalRow.__table__  # type: ignore[attr-defined]
 
 
 class _Connected(Protocol):
@@ -99,3 +101,30 @@ class Rsvps(_PerSeanceRows):
 
     async def put(self, rsvp: Rsvp) -> None:
         await self._replace(mapping.rsvp_row(rsvp))
+
+
+class Cases:
+    """`CaseRepository` on SQL."""
+
+    def __init__(self, uow: _Connected) -> None:
+        self._uow = uow
+
+    async def for_circle(self, circle_id: int) -> list[CaseProposal]:
+        query = select(CASE).where(CASE.c.circle_id == circle_id).order_by(CASE.c.number)
+        return [mapping.case_from_row(r) for r in _rows(await self._uow.conn.execute(query))]
+
+    async def add(self, case: CaseProposal) -> None:
+        query = select(func.max(CASE.c.number)).where(CASE.c.circle_id == case.circle_id)
+        highest = (await self._uow.conn.execute(query)).scalar()
+        case.number = int(highest or 0) + 1
+        await self._uow.conn.execute(insert(CASE).values(**mapping.case_row(case)))
+
+    async def update(self, case: CaseProposal) -> None:
+        row = mapping.case_row(case)
+        key = (CASE.c.circle_id == row.pop("circle_id"), CASE.c.number == row.pop("number"))
+        await self._uow.conn.execute(update(CASE).where(*key).values(**row))
+
+    async def delete(self, circle_id: int, number: int) -> None:
+        await self._uow.conn.execute(
+            delete(CASE).where(CASE.c.circle_id == circle_id, CASE.c.number == number)
+        )

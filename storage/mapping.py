@@ -6,7 +6,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder
+from bot.domain.cases import CaseProposal, CaseStatus
+from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder, RoundOrder
 from bot.domain.items import ActionProgress, Item, ItemKind
 from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt, PromptKind
@@ -64,6 +65,10 @@ def circle_row(circle: Circle) -> Row:
         "retention_days": s.retention_days,
         "prep_reminder": s.prep_reminder,
         "action_reminder_days": s.action_reminder_days,
+        "case_votes": s.case_votes,
+        "case_voting_open": s.case_voting_open,
+        "round_order": s.round_order.value,
+        "nudge_minutes": s.nudge_minutes,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
@@ -81,6 +86,7 @@ def member_rows(circle: Circle) -> dict[Any, Row]:
             "role": int(m.role),
             "position": m.position,
             "joined_at": m.joined_at,
+            "left_at": m.left_at,
         }
         for m in circle.members.values()
     }
@@ -105,6 +111,10 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         retention_days=row["retention_days"],
         prep_reminder=bool(row["prep_reminder"]),
         action_reminder_days=row["action_reminder_days"],
+        case_votes=row["case_votes"],
+        case_voting_open=bool(row["case_voting_open"]),
+        round_order=RoundOrder(row.get("round_order") or RoundOrder.ARRIVAL),
+        nudge_minutes=row.get("nudge_minutes", 5),
     )
     circle = Circle(
         id=row["id"],
@@ -121,7 +131,12 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
     for m in members:
         user = UserRef.from_key(m["user"])
         circle.members[user] = Member(
-            user, m["display_name"], Role(m["role"]), m["position"], m["joined_at"]
+            user,
+            m["display_name"],
+            Role(m["role"]),
+            m["position"],
+            m["joined_at"],
+            m.get("left_at"),
         )
     return circle
 
@@ -370,4 +385,31 @@ def rsvp_from_row(row: Row) -> Rsvp:
         user=UserRef.from_key(row["user"]),
         answer=RsvpAnswer(row["answer"]),
         answered_at=row["answered_at"],
+    )
+
+
+def case_row(case: CaseProposal) -> Row:
+    return {
+        "circle_id": case.circle_id,
+        "number": case.number,
+        "title": case.title,
+        "holder": case.holder.key,
+        "proposed_at": case.proposed_at,
+        "status": case.status.value,
+        "seance_id": case.seance_id,
+        "votes_json": json.dumps({u.key: n for u, n in sorted(case.votes.items())}),
+    }
+
+
+def case_from_row(row: Row) -> CaseProposal:
+    votes = json.loads(row["votes_json"] or "{}")
+    return CaseProposal(
+        circle_id=row["circle_id"],
+        number=row["number"],
+        title=row["title"],
+        holder=UserRef.from_key(row["holder"]),
+        proposed_at=row["proposed_at"],
+        status=CaseStatus(row["status"]),
+        seance_id=row["seance_id"],
+        votes={UserRef.from_key(k): int(n) for k, n in votes.items()},
     )

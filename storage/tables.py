@@ -44,6 +44,10 @@ class CircleRow(SQLModel, table=True):
     retention_days: int = 365
     prep_reminder: bool = False
     action_reminder_days: int = 2
+    case_votes: int = 3
+    case_voting_open: bool = True
+    round_order: str = "arrival"
+    nudge_minutes: int = 5
     item_counter: int = 0
     seance_counter: int = 0
     anonymous_counter: int = 0
@@ -65,6 +69,7 @@ class MemberRow(SQLModel, table=True):
     role: int
     position: int
     joined_at: datetime = Field(sa_column=_instant())
+    left_at: datetime | None = Field(default=None, sa_column=_instant(True))
 
 
 class SeanceRow(SQLModel, table=True):
@@ -251,3 +256,20 @@ class RsvpRow(SQLModel, table=True):
     circle_id: int = Field(index=True)
     answer: str
     answered_at: datetime = Field(sa_column=_instant())
+
+
+class CaseProposalRow(SQLModel, table=True):
+    """A case a member proposed for a coming séance, with the votes it has."""
+
+    __tablename__ = "case_proposal"
+
+    circle_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="CASCADE"), primary_key=True)
+    )
+    number: int = Field(primary_key=True)
+    title: str
+    holder: str
+    proposed_at: datetime = Field(sa_column=_instant())
+    status: str
+    seance_id: int | None = None
+    votes_json: str = "{}"

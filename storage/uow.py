@@ -52,7 +52,7 @@ from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
 from storage import mapping
-from storage.between import PrepAnswers, Rsvps
+from storage.between import Cases, PrepAnswers, Rsvps
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
 from storage.tables import (
@@ -208,6 +208,7 @@ class SqlUnitOfWork:
         self.prompts = _Prompts(self)
         self.answers = PrepAnswers(self)
         self.rsvps = Rsvps(self)
+        self.cases = Cases(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
 from bot.domain.preparation import PrepAnswer
@@ -32,6 +33,7 @@ class MemoryStore:
     prompts: dict[int, Prompt] = field(default_factory=dict)
     answers: dict[tuple[int, UserRef], PrepAnswer] = field(default_factory=dict)
     rsvps: dict[tuple[int, UserRef], Rsvp] = field(default_factory=dict)
+    cases: dict[tuple[int, int], CaseProposal] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -275,6 +277,26 @@ class _Rsvps:
         return len(keys)
 
 
+class _Cases:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def for_circle(self, circle_id: int) -> list[CaseProposal]:
+        found = [c for (cid, _), c in self.store.cases.items() if cid == circle_id]
+        return copy.deepcopy(sorted(found, key=lambda c: c.number))
+
+    async def add(self, case: CaseProposal) -> None:
+        numbers = [n for (cid, n) in self.store.cases if cid == case.circle_id]
+        case.number = max(numbers, default=0) + 1
+        self.store.cases[(case.circle_id, case.number)] = copy.deepcopy(case)
+
+    async def update(self, case: CaseProposal) -> None:
+        self.store.cases[(case.circle_id, case.number)] = copy.deepcopy(case)
+
+    async def delete(self, circle_id: int, number: int) -> None:
+        self.store.cases.pop((circle_id, number), None)
+
+
 class MemoryUnitOfWork:
     def __init__(self, owner: MemoryDatabase) -> None:
         self._owner = owner
@@ -288,6 +310,7 @@ class MemoryUnitOfWork:
         self.prompts = _Prompts(self._work)
         self.answers = _Answers(self._work)
         self.rsvps = _Rsvps(self._work)
+        self.cases = _Cases(self._work)
 
     async def __aenter__(self) -> Self:
         return self

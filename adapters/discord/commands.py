@@ -37,6 +37,8 @@ BASE_SUBCOMMAND = {
     "seance": ("ouvrir", "open"),
     "action": ("ajouter", "add"),
     "recap": ("voir", "show"),
+    "prepa": ("repondre", "answer"),
+    "cas": ("liste", "list"),
 }
 DEFAULT_BASE_SUBCOMMAND = ("lancer", "run")
 DESCRIPTION_LIMIT = 100

@@ -40,10 +40,12 @@ class Context:
     wakeups: dict[str, Wakeup | None] = field(default_factory=dict)  # applied after commit
     seance: Seance | None = None  # the open séance, when the dispatcher loaded one
     drawings: list[Drawing] = field(default_factory=list)  # charts drawn after commit
+    fallback_lang: str = "fr"  # where there is no circle: the person's locale or the default
+    english_command: bool = False  # the command was typed by its English name
 
     @property
     def lang(self) -> str:
-        return self.circle.settings.language if self.circle else "fr"
+        return self.circle.settings.language if self.circle else self.fallback_lang
 
     @property
     def tz(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class ParsedCommand:
     spec: CommandSpec
     args: dict[str, Any]
     parent: CommandSpec | None = None
+    english: bool = False  # typed with its English name (`/circle create`)
 
 
 def fold(word: str) -> str:
@@ -80,18 +82,22 @@ class CommandParser:
         name = head[1:]
         spec = self.find(name)
         if spec is None:
-            raise Refusal("command.unknown", name=name)
+            raise _unknown(name, self._by_word, None)
+        english = _is_english(spec, name)
         parent: CommandSpec | None = None
         if spec.subcommands:
             sub_word, sub_rest = _split_first(rest)
             sub = _find(spec.subcommands, sub_word) if sub_word else None
             if sub is not None:
+                english = english or _is_english(sub, sub_word)
                 parent, spec, rest = spec, sub, sub_rest
             elif spec.handler is None or (sub_word and not spec.args):
                 if sub_word:
-                    raise Refusal("command.unknown_sub", command=spec.fr, name=sub_word)
+                    words = {fold(w): s for s in spec.subcommands for w in s.words()}
+                    raise _unknown(sub_word, words, spec)
                 raise Refusal("command.missing_sub", command=spec.fr)
-        return ParsedCommand(spec, self._parse_args(spec, rest, resolve_user, parent), parent)
+        args = self._parse_args(spec, rest, resolve_user, parent)
+        return ParsedCommand(spec, args, parent, english)
 
     def _parse_args(
         self,
@@ -128,6 +134,23 @@ class CommandParser:
         if rest.strip():
             raise Refusal("args.too_many", extra=rest.strip()[:40], usage=_usage_key(spec, parent))
         return values
+
+
+def _is_english(spec: CommandSpec, word: str) -> bool:
+    return fold(word) == fold(spec.en) != fold(spec.fr)
+
+
+def _unknown(word: str, known: dict[str, CommandSpec], parent: CommandSpec | None) -> Refusal:
+    """An unknown (sub)command, with the nearest known one when a typo is likely."""
+    shown = word[:40]
+    close = difflib.get_close_matches(fold(word)[:40], list(known), n=1, cutoff=0.7)
+    if close:
+        spec = known[close[0]]
+        suggestion = f"{parent.fr} {spec.fr}" if parent else spec.fr
+        return Refusal("command.did_you_mean", name=shown, suggestion=suggestion)
+    if parent is not None:
+        return Refusal("command.unknown_sub", command=parent.fr, name=shown)
+    return Refusal("command.unknown", name=shown)
 
 
 def _usage_key(spec: CommandSpec, parent: CommandSpec | None) -> str:

@@ -20,6 +20,14 @@ class QueueOrder(StrEnum):
     ARRIVAL = "arrival"  # strictly by arrival
 
 
+class RoundOrder(StrEnum):
+    """Who speaks when in a round (check-in, closing): the order of the roster or shuffled."""
+
+    ARRIVAL = "arrival"  # in the order people arrived in the séance
+    FACILITATORS_LAST = "facilitators_last"  # participants first, the facilitation last
+    SHUFFLED = "shuffled"  # a new random order each round
+
+
 @dataclass(slots=True)
 class Member:
     """A person in a circle's roster; `position` is their place in roster order."""
@@ -29,6 +37,11 @@ class Member:
     role: Role
     position: int
     joined_at: datetime
+    left_at: datetime | None = None  # left the cycle: history kept, no longer expected
+
+    @property
+    def active(self) -> bool:
+        return self.left_at is None
 
 
 @dataclass(slots=True)
@@ -52,6 +65,10 @@ class CircleSettings:
     retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
     prep_reminder: bool = False  # the day before, remind who has not answered the preparation
     action_reminder_days: int = 2  # remind an action's owner this many days before it is due
+    case_votes: int = 3  # votes each member has to choose the next case
+    case_voting_open: bool = True  # a facilitator closes the vote with /cas clore
+    round_order: RoundOrder = RoundOrder.ARRIVAL
+    nudge_minutes: int = 5  # a turn on the open floor this long gets a private nudge (0: never)
 
 
 @dataclass(slots=True)
@@ -90,6 +107,10 @@ class Circle:
 
     def roster(self) -> list[Member]:
         return sorted(self.members.values(), key=lambda m: m.position)
+
+    def expected(self) -> list[Member]:
+        """The participants a séance expects: not facilitators, not people who left the cycle."""
+        return [m for m in self.roster() if m.role is Role.PARTICIPANT and m.active]
 
     def facilitators(self) -> list[Member]:
         return [m for m in self.roster() if m.role is Role.FACILITATOR]

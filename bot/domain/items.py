@@ -14,6 +14,7 @@ class ActionProgress(StrEnum):
 
     IN_PROGRESS = "in_progress"
     BLOCKED = "blocked"
+    NEEDS_HELP = "needs_help"
 
 
 class ItemKind(StrEnum):

@@ -28,6 +28,7 @@ class PromptKind(StrEnum):
     FOLLOW_UP = "follow_up"  # open actions, days after
     AUTO_CLOSE = "auto_close"  # a séance left open long after its end is closed
     PREP_REMINDER = "prep_reminder"  # the day before, to who has not answered the preparation
+    ACTION_DUE = "action_due"  # owners of the séance's actions, days before they are due
 
 
 # How late a prompt may still be posted (after downtime); later, it is dropped as stale.
@@ -39,7 +40,11 @@ GRACE: dict[PromptKind, timedelta] = {
     PromptKind.FOLLOW_UP: timedelta(days=2),
     PromptKind.AUTO_CLOSE: timedelta(days=365),
     PromptKind.PREP_REMINDER: timedelta(hours=6),
+    PromptKind.ACTION_DUE: timedelta(days=2),
 }
+
+# Prompts a feature keeps by itself, not derived from the séance's state by `wanted_prompts`.
+OWN_SCHEDULE = frozenset({PromptKind.ACTION_DUE})
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
 from bot.domain.preparation import PrepAnswer
@@ -31,6 +32,7 @@ def circle_data(
     items: list[Item],
     answers: Sequence[PrepAnswer] = (),
     rsvps: Sequence[Rsvp] = (),
+    cases: Sequence[CaseProposal] = (),
 ) -> dict[str, Any]:
     names = {m.user: m.display_name for m in circle.members.values()}
 
@@ -149,6 +151,19 @@ def circle_data(
                 "progress_note": i.progress_note,
             }
             for i in items
+        ],
+        "cases": [
+            {
+                "number": c.number,
+                "title": c.title,
+                "holder": c.holder.key,
+                "name": who(c.holder),
+                "status": c.status.value,
+                "seance": next((s.number for s in seances if s.id == c.seance_id), None),
+                "proposed_at": _iso(c.proposed_at),
+                "votes": {u.key: n for u, n in sorted(c.votes.items())},
+            }
+            for c in cases
         ],
     }
 

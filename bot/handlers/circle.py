@@ -7,12 +7,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.context import Context
-from bot.domain.circle import Circle, QueueOrder
+from bot.domain.circle import LANGUAGES, Circle, QueueOrder
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
 
 MAX_NAME_LENGTH = 80
+MAX_ZONE_LENGTH = 60  # the longest IANA names are about 30 characters
 
 
 async def create(ctx: Context, args: dict[str, Any]) -> None:
@@ -21,9 +22,12 @@ async def create(ctx: Context, args: dict[str, Any]) -> None:
     name = " ".join(str(args.get("name") or "").split()) or "Cercle"
     if len(name) > MAX_NAME_LENGTH:
         raise Refusal("circle.name_too_long", limit=MAX_NAME_LENGTH)
-    circle = Circle(
-        id=0, name=name, channel=ctx.channel, created_at=ctx.now, settings=replace(ctx.defaults)
-    )
+    settings = replace(ctx.defaults)
+    if ctx.english_command:
+        settings.language = "en"
+    elif ctx.fallback_lang in LANGUAGES:
+        settings.language = ctx.fallback_lang
+    circle = Circle(id=0, name=name, channel=ctx.channel, created_at=ctx.now, settings=settings)
     circle.add_member(ctx.author, ctx.author_name, Role.FACILITATOR, ctx.now)
     await ctx.uow.circles.add(circle)
     ctx.circle = circle
@@ -73,11 +77,11 @@ async def timezone(ctx: Context, args: dict[str, Any]) -> None:
 
 
 def valid_timezone(zone: str) -> bool:
-    if not zone or zone.startswith(("/", ".")) or ".." in zone:
+    if not zone or len(zone) > MAX_ZONE_LENGTH or zone.startswith(("/", ".")) or ".." in zone:
         return False
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         return False
     return True
 
@@ -87,6 +91,8 @@ async def members(ctx: Context, args: dict[str, Any]) -> None:
     lines = [ctx.t("circle.members_header", name=circle.name, count=len(circle.members))]
     for m in circle.roster():
         role = ctx.t(f"role.{m.role.name.lower()}")
+        if not m.active:
+            role = ctx.t("circle.member_has_left")
         lines.append(f"{m.position}. {m.display_name} — {role}")
     state = "circle.roster_is_open" if circle.settings.roster_open else "circle.roster_is_closed"
     lines.append(ctx.t(state))
@@ -96,7 +102,30 @@ async def members(ctx: Context, args: dict[str, Any]) -> None:
 async def roster(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     circle.settings.roster_open = args["state"] == "open"
-    ctx.say("circle.roster_opened" if circle.settings.roster_open else "circle.roster_closed")
+    if circle.settings.roster_open:
+        ctx.say("circle.roster_opened")
+        return
+    # Closing the door: show who is in, so the facilitation sees who is missing.
+    people = [m for m in circle.roster() if m.active]
+    names = ", ".join(m.display_name for m in people)
+    ctx.say("circle.roster_closed_with", count=len(people), names=names)
+
+
+async def depart(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle depart @eva`: Eva left the cycle; her history stays, nobody waits for her."""
+    circle = ctx.require_circle()
+    user: UserRef = args["member"]
+    member = circle.member(user)
+    if member is None:
+        raise Refusal("circle.not_a_member", name=user.id[:60])
+    if not member.active:
+        raise Refusal("circle.already_left", name=member.display_name)
+    if member.role is Role.FACILITATOR and len(circle.facilitators()) == 1:
+        raise Refusal("circle.last_facilitator_cannot_leave", name=member.display_name)
+    member.left_at = ctx.now
+    if member.role is Role.FACILITATOR:
+        member.role = Role.PARTICIPANT
+    ctx.say("circle.member_left", name=member.display_name)
 
 
 async def queue_order(ctx: Context, args: dict[str, Any]) -> None:

@@ -12,41 +12,41 @@ from bot.domain.items import Item, ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
+from bot.handlers.followup import sync_action_reminder
+from bot.handlers.planning import day_refusal
+from bot.timing.dates import WhenError, parse_day
 
 MAX_ITEM_LENGTH = 1000
 
+# Words that introduce a due date; the explicit ones refuse what they cannot read, the others
+# ("pour le comité", "avant la réunion") leave words that are not a day in the text.
 _DUE = re.compile(
-    r"\s*(?:échéance|echeance|due|avant le|avant|pour le|by)\s*:?\s*"
-    r"(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?)\s*$",
+    r"(?:^|[\s,;(])(?P<word>échéance|echeance|due|deadline|avant le|avant|pour le|pour|"
+    r"d'ici le|d'ici|d’ici le|d’ici|by|before)\s*:?\s+",
     re.IGNORECASE,
 )
+_EXPLICIT = {"échéance", "echeance", "due", "deadline"}
+_TRAILING = " \t,;:.-–—"
 
 
-def parse_due(text: str, today: date) -> tuple[str, date | None]:
-    """Split `écrire le budget échéance 15/12` into the text and its due date."""
-    match = _DUE.search(text)
-    if match is None:
-        return text, None
-    raw = match.group("date")
-    try:
-        if "-" in raw:
-            year, month, day = (int(p) for p in raw.split("-"))
-            due = date(year, month, day)
-        else:
-            parts = [int(p) for p in raw.split("/")]
-            day, month = parts[0], parts[1]
-            if len(parts) == 3:
-                year = parts[2] + 2000 if parts[2] < 100 else parts[2]
-                due = date(year, month, day)
-            else:
-                due = date(today.year, month, day)
-                if due < today:
-                    due = date(today.year + 1, month, day)
-    except ValueError:
-        raise Refusal("item.bad_due", value=raw) from None
-    if due < today:
-        raise Refusal("item.due_in_past", value=raw)
-    return text[: match.start()].strip(), due
+def parse_due(text: str, today: date, lang: str) -> tuple[str, date | None]:
+    """Split `écrire le budget, échéance demain.` into `écrire le budget` and its due date.
+
+    The last due word followed by a day wins; raises WhenError when a day follows but cannot be
+    used (passed, impossible, contradicting its weekday) or an explicit due word has no day."""
+    for match in reversed(list(_DUE.finditer(text))):
+        tail = text[match.end() :].strip()
+        try:
+            due = parse_day(tail, lang=lang, today=today)
+        except WhenError as error:
+            if error.reason != "unparseable":
+                error.detail["text"] = tail[:80]
+                raise
+            if match["word"].casefold() in _EXPLICIT:
+                raise WhenError("unparseable", {"text": tail[:80]}) from None
+            continue
+        return text[: match.start()].rstrip(_TRAILING), due
+    return text.rstrip(_TRAILING), None
 
 
 async def _record(
@@ -91,8 +91,14 @@ async def action(ctx: Context, args: dict[str, Any]) -> None:
     if owner not in circle.members:
         raise Refusal("circle.not_a_member", name=owner.id)
     today = datetime.fromtimestamp(ctx.now.timestamp(), ZoneInfo(ctx.tz)).date()
-    text, due = parse_due(args["text"], today)
+    try:
+        text, due = parse_due(args["text"], today, ctx.lang)
+    except WhenError as error:
+        typed = str(error.detail.get("text", ""))
+        raise day_refusal(ctx, error, typed, "item.bad_due_words") from None
     item = await _record(ctx, ItemKind.ACTION, text, owner=owner, due=due)
+    if due is not None and item.seance_id is not None:
+        await sync_action_reminder(ctx, item.seance_id)
     if due is not None:
         ctx.say(
             "item.action_recorded_due",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,8 +12,15 @@ from bot.domain.prompts import expected_length
 from bot.domain.roles import Role
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.followup import sync_action_reminder
 from bot.handlers.rsvp import tally as rsvp_tally
-from bot.timing.dates import WhenError, local_series, parse_every, parse_when
+from bot.timing.dates import (
+    MAX_YEARS_AHEAD,
+    WhenError,
+    local_series,
+    parse_every,
+    parse_when,
+)
 from bot.timing.schedule import sync_prompts
 
 MAX_CYCLE = 52
@@ -51,7 +58,49 @@ def when_refusal(ctx: Context, error: WhenError, typed: str) -> Refusal:
         )
     if error.reason == "missing_time":
         return Refusal("planning.missing_time", text=typed)
-    return Refusal("planning.unparseable", text=typed)
+    return day_refusal(ctx, error, typed, "planning.unparseable")
+
+
+def day_refusal(ctx: Context, error: WhenError, typed: str, unparseable: str) -> Refusal:
+    """The refusals a day can get, planned séance or due date alike: each offers a reading."""
+    detail = error.detail
+
+    def shown(key: str) -> str:
+        at, day = detail.get(key + "_at"), detail.get(key)
+        if isinstance(at, datetime):
+            return ctx.tr.datetime_text(ctx.lang, ctx.tz, at)
+        return ctx.tr.day_text(ctx.lang, day) if isinstance(day, date) else typed
+
+    if error.reason == "past_day":
+        following = detail["suggestion"]
+        assert isinstance(following, date)
+        example = following.isoformat() if ctx.lang == "en" else following.strftime("%d/%m/%Y")
+        return Refusal(
+            "planning.past_day",
+            day=shown("day"),
+            year=following.year,
+            example=example,
+        )
+    if error.reason == "weekday_mismatch":
+        return Refusal(
+            "planning.weekday_mismatch", text=typed, first=shown("day"), second=shown("weekday_day")
+        )
+    if error.reason == "no_such_date":
+        return Refusal("planning.no_such_date", text=typed)
+    if error.reason == "year_out_of_range":
+        return Refusal(
+            "planning.year_out_of_range",
+            year=str(detail.get("year", ""))[:12],
+            limit=ctx.now.year + MAX_YEARS_AHEAD,
+        )
+    if error.reason == "past":
+        return Refusal("item.due_in_past", value=shown("when"))
+    if error.reason == "ambiguous":
+        candidates = detail["candidates"]
+        assert isinstance(candidates, tuple)
+        first, second = (ctx.tr.day_text(ctx.lang, d) for d in candidates)
+        return Refusal("planning.ambiguous", text=typed, first=first, second=second)
+    return Refusal(unparseable, text=typed)
 
 
 def parse_instant(ctx: Context, text: str) -> datetime:
@@ -251,6 +300,8 @@ async def reminders(ctx: Context, args: dict[str, Any]) -> None:
         if days is None or days > 30:
             raise Refusal("reminders.bad_days", value=value[:20])
         settings.action_reminder_days = days
+        for seance in await ctx.uow.seances.for_circle(circle.id):
+            await sync_action_reminder(ctx, seance.id)
     else:
         minutes = _number(value, ("minutes", "minute", "min", "m"))
         if minutes is None or minutes < 5 or minutes > 24 * 60:

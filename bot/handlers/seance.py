@@ -10,6 +10,7 @@ from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.followup import look_back
 from bot.handlers.prepa import reveal as reveal_answers
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
@@ -118,6 +119,8 @@ async def phase(ctx: Context, args: dict[str, Any]) -> None:
         if spec is None:
             raise Refusal("phase.no_more")
         start_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
+        if len(seance.phases) == 1:
+            await look_back(ctx, seance)
         return
     spec = ADHOC_PHASES[which]
     assert spec is not None
@@ -170,7 +173,7 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     """Close the séance, say so with `key`, and post its recap (or, in approval mode, show the
     draft to the facilitators)."""
     circle = ctx.require_circle()
-    seance.close(ctx.now, [m.user for m in circle.roster()])
+    seance.close(ctx.now, [m.user for m in circle.expected()])
     ctx.say_text(ctx.t(key, number=seance.number, **args))
     await sync_prompts(ctx, seance)
     if circle.settings.recap_approval:

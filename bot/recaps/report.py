@@ -136,9 +136,7 @@ def drift_alerts(circle: Circle, seances: Sequence[Seance], names: Namer) -> lis
     in the last two: the moment for a facilitator to call them."""
     closed = closed_seances(seances)
     alerts: list[Alert] = []
-    for member in circle.roster():
-        if member.role is Role.FACILITATOR:
-            continue
+    for member in circle.expected():
         mine = [s for s in closed if member.user in s.attendance]
         missed = silent = 0
         for s in reversed(mine):

@@ -9,12 +9,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-WhenReason = Literal["unparseable", "missing_time", "ambiguous", "past", "nonexistent"]
+WhenReason = Literal[
+    "unparseable",
+    "missing_time",
+    "ambiguous",
+    "past",
+    "nonexistent",
+    "past_day",
+    "weekday_mismatch",
+    "no_such_date",
+    "year_out_of_range",
+]
 
 
 class WhenError(ValueError):
@@ -25,7 +35,14 @@ class WhenError(ValueError):
     - ambiguous: {"candidates": (day-first reading, month-first reading)}, both UTC;
     - past: {"when": the UTC instant that is not after `now`};
     - nonexistent: {"suggestion": the same wall time shifted by the gap, as UTC,
-      "local": the naive wall time that does not exist}, plus {"index": n} from local_series.
+      "local": the naive wall time that does not exist}, plus {"index": n} from local_series;
+    - past_day: a day typed without a year that has just passed, {"day": that date this year,
+      "suggestion": the same day next year (a date)}: never moved a year on silently;
+    - weekday_mismatch: {"day": the date as typed, "weekday_day": the nearest date on the
+      weekday typed}, both dates; parse_when adds each as an instant at the time typed
+      (`day_at`, `weekday_day_at`, and `suggestion_at` for past_day);
+    - no_such_date: {"text": the text as typed} (31/02);
+    - year_out_of_range: {"year": the year typed} (too far back or ahead to mean anything).
     """
 
     reason: WhenReason
@@ -161,6 +178,8 @@ _EVERY_WORDS: dict[str, int] = {
 _MAX_EVERY_DAYS = 366
 _MAX_OFFSET_DAYS = 3660
 _YEARS_AHEAD = 8  # enough to reach the next 29 February
+MAX_YEARS_AHEAD = 10  # a year typed further ahead than this is a typo (9999)
+_JUST_PASSED = timedelta(days=92)  # a day without a year passed this recently: ask, do not roll
 _MAX_TEXT = 200  # longer is not a date, and is not worth scanning
 
 
@@ -284,6 +303,7 @@ class _Calendar:
     month: int
     year: int | None
     numeric: bool
+    weekday: int | None = None  # a weekday typed beside the date, to check it
 
 
 _Day = _Offset | _Weekday | _Calendar
@@ -342,10 +362,13 @@ def _which_day(words: str) -> _Day | None:
         else:
             core.append(token)
     if core:
-        # A weekday beside a full date ("mardi 3 décembre") is taken as decoration: the date wins.
+        # A weekday beside a full date ("mardi 3 décembre") must agree with it (checked later).
         if offset is not None or is_next:
             return None
-        return _calendar(" ".join(core))
+        found_day = _calendar(" ".join(core))
+        if found_day is not None and weekday is not None:
+            found_day = replace(found_day, weekday=weekday)
+        return found_day
     if weekday is not None:
         return None if offset is not None else _Weekday(weekday, is_next)
     if is_next:
@@ -405,6 +428,106 @@ def _next_date(day: int, month: int, today: date, ok: Callable[[date], bool]) ->
     return None
 
 
+def _one_day(
+    day: int,
+    month: int,
+    year: int | None,
+    today: date,
+    ahead: Callable[[date], bool],
+    text: str,
+) -> date:
+    """The date `day`/`month` (of `year`) means, or why it means nothing usable."""
+    if year is not None:
+        if not 1900 <= year <= today.year + MAX_YEARS_AHEAD:
+            raise WhenError("year_out_of_range", {"year": year})
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise WhenError("no_such_date", {"text": text}) from None
+    if _next_date(day, month, today, lambda _: True) is None:
+        raise WhenError("no_such_date", {"text": text})
+    try:
+        this_year = date(today.year, month, day)
+    except ValueError:  # 29 February: the next year that has one
+        found = _next_date(day, month, today, ahead)
+        assert found is not None
+        return found
+    if ahead(this_year):
+        return this_year
+    if today - this_year <= _JUST_PASSED:
+        following = _next_date(day, month, date(today.year + 1, 1, 1), lambda _: True)
+        raise WhenError("past_day", {"day": this_year, "suggestion": following})
+    found = _next_date(day, month, today, ahead)
+    assert found is not None
+    return found
+
+
+def calendar_days(
+    which: _Calendar,
+    lang: str,
+    today: date,
+    ahead: Callable[[date], bool] | None,
+    text: str,
+) -> list[date]:
+    """The dates a calendar day can mean (two for an English numeric date read both ways);
+    raises WhenError when none is usable. `ahead` says whether a date is still to come (by
+    default: today or later)."""
+    still_to_come = ahead or (lambda d: d >= today)
+    readings = [(which.day, which.month)]
+    if which.numeric and lang.lower().startswith("en") and which.day != which.month:
+        readings.append((which.month, which.day))
+    days: list[date] = []
+    errors: list[WhenError] = []
+    for day_number, month in readings:
+        try:
+            days.append(_one_day(day_number, month, which.year, today, still_to_come, text))
+        except WhenError as error:
+            errors.append(error)
+    if not days:
+        raise errors[0]
+    if which.weekday is not None:
+        agreeing = [d for d in days if d.weekday() == which.weekday]
+        if not agreeing:
+            typed = days[0]
+            gap = (which.weekday - typed.weekday()) % 7
+            nearest = typed + timedelta(days=gap if gap <= 3 else gap - 7)
+            if not still_to_come(nearest):
+                nearest += timedelta(days=7)
+            raise WhenError("weekday_mismatch", {"day": typed, "weekday_day": nearest})
+        days = agreeing
+    return days
+
+
+def parse_day(text: str, *, lang: str, today: date) -> date:
+    """A day as people type it for a due date (`demain`, `15/12`, `vendredi`, `le 15 décembre`,
+    `dans 3 jours`), today or later; WhenError like `parse_when` otherwise (a time of day is not
+    expected: `unparseable`)."""
+    unparseable = WhenError("unparseable", {"text": text})
+    if len(text) > _MAX_TEXT:
+        raise unparseable
+    plain = _normalise(text).strip(" .;:!?")
+    clock, _, time_ok = _take_time(plain)
+    which = _which_day(plain) if time_ok and clock is None else None
+    if which is None or (isinstance(which, _Offset) and not which.said):
+        raise unparseable
+    try:
+        if isinstance(which, _Calendar):
+            days = calendar_days(which, lang, today, None, text)
+            if len(days) > 1:
+                raise WhenError("ambiguous", {"candidates": tuple(days)})
+            day = days[0]
+        elif isinstance(which, _Offset):
+            day = today + timedelta(days=which.days)
+        else:
+            gap = (which.weekday - today.weekday()) % 7
+            day = today + timedelta(days=gap + (7 if which.next and gap == 0 else 0))
+    except OverflowError:
+        raise unparseable from None
+    if day < today:
+        raise WhenError("past", {"when": day})
+    return day
+
+
 def parse_when(text: str, *, lang: str, tz: str, now: datetime) -> datetime:
     """What a French or English speaker types, in the circle's zone `tz`, as an aware UTC
     instant strictly after `now`.
@@ -458,22 +581,15 @@ def _resolve(
 
     # Which day(s) the words could mean, before knowing whether a time was given.
     if isinstance(which, _Calendar):
-        readings = [(which.day, which.month)]
-        if which.numeric and lang.lower().startswith("en") and which.day != which.month:
-            readings.append((which.month, which.day))
-        days: list[date] = []
-        for day_number, month in readings:
-            if which.year is None:
-                found = _next_date(day_number, month, today, ahead if clock else lambda _: True)
-                if found is not None:
-                    days.append(found)
-                continue
-            try:
-                days.append(date(which.year, month, day_number))
-            except ValueError:
-                continue
-        if not days:
-            raise WhenError("unparseable", {"text": text})
+        try:
+            days = calendar_days(which, lang, today, ahead if clock else None, text)
+        except WhenError as error:
+            # the readings offered, at the time typed (an instant each)
+            for key in ("day", "suggestion", "weekday_day"):
+                value = error.detail.get(key)
+                if clock is not None and isinstance(value, date):
+                    error.detail[key + "_at"] = instant(value)[0]
+            raise
         if clock is None:
             raise WhenError("missing_time", {"text": text})
         if len(days) > 1:

@@ -18,9 +18,10 @@ async def test_command_in_a_channel_with_no_circle(chat: Chat) -> None:
 
 async def test_unknown_command(chat: Chat) -> None:
     await start_circle(chat)
-    await chat.say("alice", "/danse")
+    await chat.say("alice", "/chanter")
     assert chat.text == (
-        "Je ne connais pas la commande « danse ». Tapez /aide pour la liste des commandes."
+        "Je ne connais pas la commande « chanter ». Tapez /aide pour la liste des commandes.\n"
+        "Vous faites maintenant partie du cercle."
     )
 
 
@@ -28,8 +29,11 @@ async def test_unknown_command_in_english(chat: Chat) -> None:
     await start_circle(chat)
     await chat.say("anim", "/cercle langue en")
     assert chat.public() == ["The circle now speaks English."]
-    await chat.say("alice", "/dance")
-    assert chat.text == 'I don\'t know the command "dance". Type /help for the list of commands.'
+    await chat.say("alice", "/sing")
+    assert chat.text == (
+        'I don\'t know the command "sing". Type /help for the list of commands.\n'
+        "You are now a member of the circle."
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,7 +59,7 @@ async def test_unknown_command_in_english(chat: Chat) -> None:
         ("/seance nimporte", "command.unknown_sub", None),
         ("/fini maintenant", "args.too_many", None),
         ("/action faire le budget échéance 2020-01-01", "item.due_in_past", None),
-        ("/action faire le budget échéance 31/02/2027", "item.bad_due", None),
+        ("/action faire le budget échéance 31/02/2027", "planning.no_such_date", None),
         ("/tour " + "x" * 5000, "command.too_long", None),
     ],
 )
@@ -121,7 +125,9 @@ async def test_circle_cannot_be_created_twice(chat: Chat) -> None:
     await start_circle(chat)
     await chat.say("other", "/cercle creer Autre")
     assert chat.refused == "circle.already_exists"
-    assert chat.text == "Ce salon a déjà un cercle : « Test »."
+    assert chat.text == (
+        "Ce salon a déjà un cercle : « Test ».\nVous faites maintenant partie du cercle."
+    )
 
 
 async def test_refused_commands_do_not_commit(memory_db: MemoryDatabase) -> None:

@@ -164,9 +164,151 @@ async def test_forgetting_removes_answers_and_rsvps(chat: Chat) -> None:
     await plan_circle(chat)
     await chat.script("bob: /prepa Ma réponse", "bob: /presence peut-etre")
     await chat.say("bob", "/oubli")
-    assert "réponses de préparation et de présence (2) supprimées ;" in chat.text
+    erased = "réponses de préparation et de présence, voix et cas proposés (2) supprimés ;"
+    assert erased in chat.text
     await chat.say("bob", "/oubli confirmer")
     await chat.say("anim", "/prepa voir")
     assert "Ma réponse" not in chat.text
     await chat.say("anim", "/presence")
     assert "bob" not in chat.text
+
+
+async def test_an_action_between_seances_reminded_blocked_then_done(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /present",
+        "alice: /action Relancer le conseil échéance 2026-12-17",
+        "bob: /action Appeler la banque",
+        "anim: /decision On mutualise la compta",
+        "anim: /seance fin",
+    )
+    # two days before the due date, at 09:00 in Paris, alice alone is reminded, privately
+    await until(chat, datetime(2026, 12, 15, 7, 59, tzinfo=UTC))
+    assert confidential_to(chat, "alice") == []
+    await until(chat, datetime(2026, 12, 15, 8, 0, tzinfo=UTC))
+    assert confidential_to(chat, "alice") == [
+        "Rappel : votre action n° 1 « Relancer le conseil » est prévue pour le "
+        "jeudi 17 décembre 2026. Où en êtes-vous ? /action fait 1, /action encours 1, "
+        "/action bloque 1 [mot] ou /action aide 1 [mot]."
+    ]
+    assert chat.public() == []
+    await chat.say("bob", "/action bloque 1 pas moi")
+    assert chat.refused == "action.not_yours_progress"
+    await chat.say("alice", "/action bloque 9")
+    assert chat.refused == "action.unknown"
+    await chat.say("alice", "/action bloque 1 le budget n'est pas voté")
+    assert chat.public() == [
+        "Action n° 1 bloquée : Relancer le conseil (alice).",
+        "« le budget n'est pas voté »",
+    ]
+    await chat.say("bob", "/action encours 2")
+    await chat.say("alice", "/action fait 1")
+    await chat.say("alice", "/action encours 1")
+    assert chat.refused == "action.already_done"
+    await chat.wait(days=3)  # no second reminder
+    assert confidential_to(chat, "alice") == []
+    await chat.script(
+        "anim: /seance planifier 2026-12-20 14:00 | Suite",
+    )
+    await until(chat, datetime(2026, 12, 20, 13, 0, tzinfo=UTC))
+    await chat.script("anim: /seance", "anim: /seance phase suivante")
+    assert chat.public()[-1] == (
+        "Retour sur la séance 1\n"
+        "Décisions :\n"
+        "- #3 On mutualise la compta\n"
+        "Actions ouvertes (1) :\n"
+        "- #2 Appeler la banque — bob — en cours"
+    )
+    await chat.say("anim", "/seance phase suivante")
+    assert "Retour sur la séance" not in chat.text  # once, at the first phase
+
+
+async def test_the_follow_up_shows_how_each_action_stands(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /seance",
+        "alice: /action Relancer le conseil",
+        "anim: /seance fin",
+        "alice: /action aide 1 qui connaît la présidente ?",
+    )
+    await chat.wait(days=7)
+    assert chat.public() == [
+        "Une semaine après la séance 1 : où en sont les actions ? (1 ouvertes)\n"
+        "- #1 Relancer le conseil — alice — besoin d'aide (qui connaît la présidente ?)"
+    ]
+
+
+async def test_cases_proposed_voted_and_chosen_for_the_next_seance(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /cercle protocole codev",
+        "alice: /aide",
+        "bob: /aide",
+        "chloe: /aide",
+        "anim: /seance planifier 2026-12-10 14:00",
+        "alice: /cas proposer Déléguer la compta sans tout lâcher",
+        "bob: /cas proposer Un salarié qui décroche",
+        "chloe: /cas proposer Parler argent avec un client",
+        "chloe: /cas proposer Le conseil qui ne décide rien",
+    )
+    assert chat.public() == [
+        "Cas n° 4 proposé par chloe : Le conseil qui ne décide rien. Votez avec /cas voter 4."
+    ]
+    await chat.script(
+        "alice: /cas voter 2",
+        "alice: /cas voter 2",
+        "alice: /cas voter 1",
+        "chloe: /cas voter 1",
+        "chloe: /cas voter 2",
+        "bob: /cas voter 1",
+    )
+    await chat.say("alice", "/cas voter 3")
+    assert chat.refused == "cases.no_votes_left"
+    assert chat.text == "Vous avez déjà utilisé vos 3 voix."
+    await chat.say("bob", "/cas voter 9")
+    assert chat.refused == "cases.unknown"
+    await chat.say("bob", "/cas choisir")
+    assert chat.refused == "permission.facilitator_only"
+    await chat.say("bob", "/cas")
+    assert chat.private_to("bob") == [
+        "Cas proposés (4) :\n"
+        "- n° 1 Déléguer la compta sans tout lâcher — alice — 3 voix\n"
+        "- n° 2 Un salarié qui décroche — bob — 3 voix\n"
+        "- n° 3 Parler argent avec un client — chloe — 0 voix\n"
+        "- n° 4 Le conseil qui ne décide rien — chloe — 0 voix\n"
+        "Vote ouvert : il vous reste 2 voix sur 3 (/cas voter <n>)."
+    ]
+    await chat.say("anim", "/cas clore")
+    await chat.say("bob", "/cas voter 2")
+    assert chat.refused == "cases.vote_closed"
+    await chat.say("anim", "/cas choisir")  # a tie: case 1 goes first (equal history)
+    assert chat.public() == [
+        "Séance 1 (jeudi 10 décembre 2026 à 14:00) : le cas de alice — Déléguer la compta sans "
+        "tout lâcher (3 voix). alice tiendra l'exposé, le contrat et le plan d'action."
+    ]
+    await chat.say("bob", "/cas")
+    assert chat.private_to("bob")[0].startswith("Cas proposés (3) :\n- n° 2 Un salarié")
+    await until(chat, SEANCE_1)
+    await chat.script(
+        "anim: /seance", "anim: /seance phase suivante", "anim: /seance phase suivante"
+    )
+    assert chat.texts[-1] == "alice, vous avez la parole."  # the exposé goes to the holder
+
+
+async def test_a_tie_goes_to_who_has_held_a_case_least(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /seance planifier 2026-12-10 14:00",
+        "alice: /cas proposer Premier",
+        "bob: /cas proposer Second",
+        "anim: /cas choisir 1",
+        "anim: /seance planifier 2026-12-17 14:00",
+        "alice: /cas proposer Encore moi",
+        "alice: /cas voter 3",
+        "bob: /cas voter 2",
+    )
+    await until(chat, SEANCE_1.replace(day=11))
+    await chat.say("anim", "/cas choisir")
+    assert "le cas de bob — Second (1 voix)" in chat.public()[0]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.timing.dates import WhenError, local_series, parse_every, parse_when, to_utc
+from bot.timing.dates import (
+    WhenError,
+    local_series,
+    parse_day,
+    parse_every,
+    parse_when,
+    to_utc,
+)
 
 PARIS = "Europe/Paris"
 MONTREAL = "America/Montreal"
@@ -95,7 +102,7 @@ def test_numeric_dates(lang: str, text: str, expected: str) -> None:
         ("fr", "3 dec 14:00", "2026-12-03 13:00"),
         ("fr", "3 déc. 14h", "2026-12-03 13:00"),
         ("fr", "  3   décembre   à  14h  ", "2026-12-03 13:00"),
-        ("fr", "mardi 3 décembre à 14h", "2026-12-03 13:00"),
+        ("fr", "jeudi 3 décembre à 14h", "2026-12-03 13:00"),
         ("fr", "le 3 décembre 2026 à 14h30", "2026-12-03 13:30"),
         ("fr", "1er décembre 9h", "2026-12-01 08:00"),
         ("fr", "15 janvier 10h", "2027-01-15 09:00"),
@@ -240,11 +247,10 @@ def test_times_of_day(text: str, expected: str) -> None:
         ("en", "Jan 3 2pm", "2027-01-03 13:00"),
         ("en", "13/01 2pm", "2027-01-13 13:00"),
         ("en", "01/13 2pm", "2027-01-13 13:00"),
-        # Today still counts while the time is ahead, then it is next year's.
+        # Today still counts while the time is ahead.
         ("fr", "26/11 12h", "2026-11-26 11:00"),
-        ("fr", "26/11 10h", "2027-11-26 09:00"),
-        ("fr", "26 novembre 11h", "2027-11-26 10:00"),
-        ("fr", "25/11 14h", "2027-11-25 13:00"),
+        # Long passed this year: the coming one, months ahead.
+        ("fr", "3/06 14h", "2027-06-03 12:00"),
         # 29 February: the next year that has one.
         ("fr", "29/02 10h", "2028-02-29 09:00"),
     ],
@@ -294,18 +300,7 @@ def test_english_month_names_are_never_ambiguous() -> None:
         ("fr", "bonjour 14h"),
         ("fr", "à"),
         ("fr", "14"),
-        ("fr", "31/02 14h"),
-        ("fr", "31/02"),
-        ("fr", "30/02/2027 10h"),
-        ("fr", "31/04 10h"),
-        ("fr", "32/01 10h"),
-        ("fr", "0/01 10h"),
-        ("fr", "2026-13-01 10h"),
-        ("fr", "2026-02-30 10:00"),
         ("fr", "3 foo 14h"),
-        ("fr", "35 décembre 14h"),
-        ("en", "13/13 2pm"),
-        ("en", "31/02 2pm"),
         ("fr", "25h"),
         ("fr", "24h"),
         ("fr", "24:00"),
@@ -679,3 +674,118 @@ def test_parse_every_refuses(text: str) -> None:
         parse_every(text)
     assert caught.value.reason == "unparseable"
     assert caught.value.detail == {"text": text}
+
+
+# --- parse_when and parse_day: days that mean nothing usable -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "day", "suggestion"),
+    [
+        ("fr", "26/11 10h", "2026-11-26", "2027-11-26"),
+        ("fr", "26 novembre 11h", "2026-11-26", "2027-11-26"),
+        ("fr", "25/11 14h", "2026-11-25", "2027-11-25"),
+        ("en", "November 1 2pm", "2026-11-01", "2027-11-01"),
+    ],
+)
+def test_a_day_just_passed_is_refused_with_next_year_offered(
+    lang: str, text: str, day: str, suggestion: str
+) -> None:
+    error = refusal(text, lang)
+    assert error.reason == "past_day"
+    assert error.detail["day"] == date.fromisoformat(day)
+    assert error.detail["suggestion"] == date.fromisoformat(suggestion)
+    assert isinstance(error.detail["suggestion_at"], datetime)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("fr", "31/02 14h"),
+        ("fr", "31/02"),
+        ("fr", "30/02/2027 10h"),
+        ("fr", "31/04 10h"),
+        ("fr", "32/01 10h"),
+        ("fr", "0/01 10h"),
+        ("fr", "2026-13-01 10h"),
+        ("fr", "2026-02-30 10:00"),
+        ("fr", "35 décembre 14h"),
+        ("en", "13/13 2pm"),
+        ("en", "31/02 2pm"),
+        ("en", "February 30 2pm"),
+    ],
+)
+def test_impossible_dates_are_named(lang: str, text: str) -> None:
+    assert refusal(text, lang).reason == "no_such_date"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "year"),
+    [("fr", "9999-12-30 14h", 9999), ("en", "12/30/9999 2pm", 9999), ("fr", "1/1/1500 10h", 1500)],
+)
+def test_absurd_years_are_refused(lang: str, text: str, year: int) -> None:
+    error = refusal(text, lang)
+    assert error.reason == "year_out_of_range"
+    assert error.detail["year"] == year
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "typed", "weekday_day"),
+    [
+        ("fr", "vendredi 10/12 14h", "2026-12-10", "2026-12-11"),
+        ("fr", "lundi 10 décembre à 14h", "2026-12-10", "2026-12-07"),
+        ("en", "friday December 10 2pm", "2026-12-10", "2026-12-11"),
+    ],
+)
+def test_a_weekday_that_contradicts_the_date_gives_both_readings(
+    lang: str, text: str, typed: str, weekday_day: str
+) -> None:
+    error = refusal(text, lang)
+    assert error.reason == "weekday_mismatch"
+    assert error.detail["day"] == date.fromisoformat(typed)
+    assert error.detail["weekday_day"] == date.fromisoformat(weekday_day)
+    assert error.detail["day_at"] == utc(f"{typed} 13:00")
+
+
+TODAY = date(2026, 12, 3)  # a Thursday
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("fr", "demain", "2026-12-04"),
+        ("fr", "vendredi", "2026-12-04"),
+        ("fr", "jeudi", "2026-12-03"),
+        ("fr", "le 15 décembre", "2026-12-15"),
+        ("fr", "15/12", "2026-12-15"),
+        ("fr", "15/01", "2027-01-15"),
+        ("fr", "dans 2 semaines", "2026-12-17"),
+        ("en", "tomorrow", "2026-12-04"),
+        ("en", "friday.", "2026-12-04"),
+        ("en", "December 15th", "2026-12-15"),
+        ("en", "2026-12-15", "2026-12-15"),
+    ],
+)
+def test_due_days_in_words(lang: str, text: str, expected: str) -> None:
+    assert parse_day(text, lang=lang, today=TODAY) == date.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "reason"),
+    [
+        ("fr", "01/12", "past_day"),
+        ("fr", "31/02", "no_such_date"),
+        ("fr", "vendredi 10/12", "weekday_mismatch"),
+        ("fr", "9999-12-30", "year_out_of_range"),
+        ("fr", "2026-12-01", "past"),
+        ("fr", "demain 14h", "unparseable"),
+        ("fr", "le comité", "unparseable"),
+        ("en", "3/12", "ambiguous"),
+        ("en", "friday 10/12/2026", "weekday_mismatch"),
+        ("en", "the board", "unparseable"),
+    ],
+)
+def test_due_days_that_cannot_be_used(lang: str, text: str, reason: str) -> None:
+    with pytest.raises(WhenError) as caught:
+        parse_day(text, lang=lang, today=TODAY)
+    assert caught.value.reason == reason

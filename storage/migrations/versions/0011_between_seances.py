@@ -1,7 +1,7 @@
-"""between séances: preparation answers, RSVPs, action progress and reminders
+"""between séances: preparation answers, RSVPs, action progress and reminders, cases
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-07 03:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"  # brief: "0007"; chained after issue 11's 0010 once merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -25,6 +25,12 @@ def upgrade() -> None:
         )
         batch.add_column(
             sa.Column("action_reminder_days", sa.Integer(), nullable=False, server_default="2")
+        )
+        batch.add_column(
+            sa.Column("case_votes", sa.Integer(), nullable=False, server_default="3")
+        )
+        batch.add_column(
+            sa.Column("case_voting_open", sa.Boolean(), nullable=False, server_default=sa.true())
         )
     with op.batch_alter_table("item") as batch:
         batch.add_column(sa.Column("progress", sa.String(), nullable=True))
@@ -53,9 +59,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seance_id", "user"),
     )
     op.create_index("ix_rsvp_circle_id", "rsvp", ["circle_id"], unique=False)
+    op.create_table(
+        "case_proposal",
+        sa.Column("circle_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(), nullable=False),
+        sa.Column("holder", sa.String(), nullable=False),
+        sa.Column("proposed_at", UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(), nullable=False),
+        sa.Column("seance_id", sa.Integer(), nullable=True),
+        sa.Column("votes_json", sa.String(), nullable=False),
+        sa.ForeignKeyConstraint(["circle_id"], ["circle.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("circle_id", "number"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("case_proposal")
     op.drop_index("ix_rsvp_circle_id", table_name="rsvp")
     op.drop_table("rsvp")
     op.drop_index("ix_prep_answer_circle_id", table_name="prep_answer")
@@ -65,5 +85,7 @@ def downgrade() -> None:
         batch.drop_column("progress_note")
         batch.drop_column("progress")
     with op.batch_alter_table("circle") as batch:
+        batch.drop_column("case_voting_open")
+        batch.drop_column("case_votes")
         batch.drop_column("action_reminder_days")
         batch.drop_column("prep_reminder")
