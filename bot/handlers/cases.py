@@ -14,7 +14,7 @@ from typing import Any
 from bot.commands.context import Context
 from bot.domain.cases import MAX_CASE_TITLE, CaseProposal, CaseStatus, most_voted, votes_used
 from bot.domain.refs import UserRef
-from bot.domain.seance import SeanceStatus
+from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.prepa import next_planned
 
@@ -150,3 +150,14 @@ async def set_votes(ctx: Context, args: dict[str, Any]) -> None:
         raise Refusal("cases.bad_vote_count", limit=MAX_CASE_VOTES)
     circle.settings.case_votes = count
     ctx.say("cases.vote_count_set", count=count)
+
+
+# Phases in which the case holder listens: the group works on the case without them.
+HOLDER_LISTENS = frozenset({"consultation"})
+
+
+def refuse_listening_holder(ctx: Context, seance: Seance) -> None:
+    """The case holder asking for the floor during the consultation is told, kindly, why not."""
+    phase = seance.phase
+    if phase is not None and phase.key in HOLDER_LISTENS and seance.case_owner == ctx.author:
+        raise Refusal("cases.holder_listens")

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.domain.seance import FloorChange, PassResult, TurnRequestResult
+from bot.handlers.cases import refuse_listening_holder
 from bot.handlers.checkin import from_turn_motive
 from bot.views.status import status_text
 from bot.views.wording import floor_messages
@@ -20,6 +21,7 @@ def announce(ctx: Context, change: FloorChange) -> None:
 async def tour(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     seance = ctx.require_open_seance()
+    refuse_listening_holder(ctx, seance)
     order = circle.settings.queue_order
     in_checkin = seance.in_checkin_round()
     request = seance.request_turn(ctx.author, args.get("motive"), order, ctx.now)

@@ -312,3 +312,22 @@ async def test_a_tie_goes_to_who_has_held_a_case_least(chat: Chat) -> None:
     await until(chat, SEANCE_1.replace(day=11))
     await chat.say("anim", "/cas choisir")
     assert "le cas de bob — Second (1 voix)" in chat.public()[0]
+
+
+async def test_the_case_holder_listens_during_the_consultation(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /cercle protocole codev",
+        "anim: /seance planifier 2026-12-10 14:00",
+        "bob: /cas proposer Un salarié qui décroche",
+        "anim: /cas choisir",
+    )
+    await until(chat, SEANCE_1)
+    await chat.script("anim: /seance", "alice: /present", "bob: /present")
+    for _ in range(5):  # retour, exposé, clarification, contrat, consultation
+        await chat.script("anim: /seance phase suivante")
+    await chat.say("bob", "/tour")
+    assert chat.refused == "cases.holder_listens"
+    assert chat.private_to("bob")[0].startswith("Pendant la consultation, la personne qui porte")
+    await chat.say("alice", "/tour")
+    assert chat.refused is None
