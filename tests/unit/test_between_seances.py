@@ -331,3 +331,28 @@ async def test_the_case_holder_listens_during_the_consultation(chat: Chat) -> No
     assert chat.private_to("bob")[0].startswith("Pendant la consultation, la personne qui porte")
     await chat.say("alice", "/tour")
     assert chat.refused is None
+
+
+async def test_single_speaker_phases_are_left_out_of_the_fair_share(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /cercle protocole codev",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /present",
+        "anim: /seance cas @bob",
+        "anim: /seance phase suivante",  # retour: a round
+        "anim: /passe",
+        "alice: /passe",
+        "bob: /passe",
+        "anim: /seance phase suivante",  # exposé: bob alone
+    )
+    await chat.wait(minutes=8)
+    await chat.script("bob: /fini", "anim: /seance phase suivante", "alice: /tour")
+    await chat.wait(minutes=2)
+    await chat.script("alice: /fini", "anim: /seance fin")
+    recap = chat.recaps()[-1]
+    assert "### Phases à une voix (hors part équitable)\n- bob : 8 min 00 s (1 tour)" in recap
+    speaking = recap.split("### Temps de parole")[1].split("###")[0]
+    assert "- alice : 2 min 00 s (1 tour)" in speaking
+    assert "8 min" not in speaking
