@@ -290,9 +290,10 @@ def test_two_processes_share_a_busy_schedule(tmp_path: Path, consoles: Consoles)
             f"La séance {number} commence dans 15 min 00 s,",
             f"C'est l'heure de la séance {number} —",
             f"Suivi de la séance {number} :",
+            f"Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance {number}).",
         ):
             assert count(transcripts, mark) == 1, mark
-    assert count(transcripts, "[cercle]") == 40
+    assert count(transcripts, "[cercle]") == 48
     uri = (data_dir / "cercle.sqlite3").resolve().as_uri() + "?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
         states = db.execute(
