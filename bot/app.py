@@ -21,7 +21,7 @@ from bot.timing.clock import Clock
 from bot.timing.deadlines import next_deadline
 from bot.timing.prompting import PromptPoster
 from bot.timing.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
-from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, timebox_key
+from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, nudge_of, timebox_key
 from bot.timing.timeboxes import TimeKeeper
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class CercleCore:
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
         for seance in seances:
-            deadline = next_deadline(seance)
+            deadline = next_deadline(seance, nudge_of(None))
             if deadline is not None:
                 self.scheduler.wake_at(timebox_key(seance.id), max(deadline, now), TIMEBOX_GRACE)
         # the first pass waits a little: not in the middle of a start's catching up

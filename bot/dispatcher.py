@@ -92,16 +92,32 @@ class Dispatcher:
         return outcome
 
     async def _handle(self, event: CommandEvent) -> Outcome:
+        outcome, joinable_in = await self._attempt(event)
+        if outcome.refused is None or joinable_in is None:
+            return outcome
+        # A newcomer's refused command still makes them a member: nobody is lost on the way
+        # in. In its own transaction, once the refused one is over (SQLite has one writer).
+        if not await self._join_anyway(event, self._clock.now()):
+            return outcome
+        joined = self._tr.text(joinable_in, "circle.joined_anyway")
+        effects = [
+            dataclasses.replace(e, text=f"{e.text}\n{joined}") if isinstance(e, Reply) else e
+            for e in outcome.effects
+        ]
+        return dataclasses.replace(outcome, effects=effects)
+
+    async def _attempt(self, event: CommandEvent) -> tuple[Outcome, str | None]:
+        """Handle the command in one transaction; with the language to say so in, when its
+        author, unknown to the circle, would join it even though the command was refused."""
         async with self._uow_factory() as uow:
             circle = await uow.circles.by_channel(event.channel)
             lang = circle.settings.language if circle else self._language_for(event)
             now = self._clock.now()
-            joins = circle is not None and self._joins(circle, event)
+            joinable_in = lang if circle is not None and self._joins(circle, event) else None
             try:
                 parsed = self._parser.parse(event.text, event.resolve_user)
             except Refusal as refusal:
-                joined = joins and await self._join_anyway(event, now)
-                return self._refused(event, lang, refusal, None, joined)
+                return self._refused(event, lang, refusal, None), joinable_in
             ctx = Context(
                 uow=uow,
                 circle=circle,
@@ -116,6 +132,7 @@ class Dispatcher:
                 defaults=self._defaults,
                 fallback_lang=lang,
                 english_command=parsed.english,
+                resolve_user=event.resolve_user,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -126,17 +143,17 @@ class Dispatcher:
                 await uow.commit()
             except Refusal as refusal:
                 await uow.rollback()
-                joined = joins and await self._join_anyway(event, now)
-                return self._refused(event, lang, refusal, parsed.spec.key, joined)
+                return self._refused(event, lang, refusal, parsed.spec.key), joinable_in
             except TryAgain:
                 raise  # rolled back; handle() runs the command again on fresh data
             except Exception:
                 await uow.rollback()
                 log.exception("command %s failed", parsed.spec.key)
-                return self._refused(event, lang, Refusal("command.failed"), parsed.spec.key)
+                failed = Refusal("command.failed")
+                return self._refused(event, lang, failed, parsed.spec.key), None
         apply_wakeups(self._scheduler, ctx.wakeups)
         self.handled[parsed.spec.key] += 1
-        return Outcome(await finish(ctx.effects, ctx.drawings), parsed.spec.key)
+        return Outcome(await finish(ctx.effects, ctx.drawings), parsed.spec.key), None
 
     async def _run(self, ctx: Context, event: CommandEvent, parsed: ParsedCommand) -> None:
         spec = parsed.spec
@@ -214,15 +231,8 @@ class Dispatcher:
         return out
 
     def _refused(
-        self,
-        event: CommandEvent,
-        lang: str,
-        refusal: Refusal,
-        command: str | None,
-        joined: bool = False,
+        self, event: CommandEvent, lang: str, refusal: Refusal, command: str | None
     ) -> Outcome:
         text = self._tr.text(lang, refusal.key, **self._localise_args(lang, refusal.args_))
-        if joined:
-            text += "\n" + self._tr.text(lang, "circle.joined_anyway")
         reply = Reply(event.channel, text, to=event.author, private=True)
         return Outcome([reply], command, refused=refusal.key)

@@ -215,6 +215,14 @@ class Translator(Protocol):
 
     def duration_text(self, lang: str, span: timedelta) -> str: ...
 
+    def span_text(self, lang: str, span: timedelta) -> str:
+        """A span in words, to the minute: `15 minutes`, `1 heure 30 minutes`, `2 jours`."""
+        ...
+
+    def plural(self, lang: str, key: str, count: int, /, **args: object) -> str:
+        """The message `key.one` or `key.other`, by the language's plural rule for `count`."""
+        ...
+
     def languages(self) -> Sequence[str]: ...
 
 

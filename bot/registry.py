@@ -47,7 +47,7 @@ def _arg(
 
 
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
-SEANCE_NUMBER = _arg("number", ArgKind.INT, "n", "n", required=False)
+SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
 NOTE = _arg("note", ArgKind.REST, "mot", "word", required=False)
 
@@ -163,6 +163,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
         ),
         CommandSpec(
+            "actions",
+            "actions",
+            P,
+            items.open_actions,
+            (
+                _arg(
+                    "whose",
+                    ArgKind.CHOICE,
+                    "tout",
+                    "all",
+                    required=False,
+                    choices=(Choice("all", "tout", "all", ("toutes", "tous")),),
+                ),
+            ),
+            marks_present=False,
+        ),
+        CommandSpec(
             "meteo",
             "weather",
             P,
@@ -191,6 +208,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             "session",
             F,
             seance.open_seance,
+            (_arg("which", ArgKind.REST, "n|date|extra", "n|date|extra", required=False),),
             subcommands=(
                 CommandSpec(
                     "planifier",
@@ -223,7 +241,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     planning.move,
                     (
-                        _arg("number", ArgKind.INT, "n", "n"),
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
                         _arg("text", ArgKind.REST, "quand", "when"),
                     ),
                 ),
@@ -249,6 +267,37 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 CommandSpec("reprendre", "resume", F, seance.resume, aliases=("reprise",)),
                 CommandSpec("fin", "end", F, seance.close),
                 CommandSpec("annuler", "cancel", F, seance.cancel, (SEANCE_NUMBER,)),
+                CommandSpec(
+                    "nontenue",
+                    "notheld",
+                    F,
+                    seance.not_held,
+                    (_arg("number", ArgKind.SEANCE, "n|date", "n|date"),),
+                    aliases=("non-tenue", "not-held"),
+                    marks_present=False,
+                ),
+                CommandSpec(
+                    "modifier",
+                    "edit",
+                    F,
+                    seance.edit,
+                    (
+                        _arg("number", ArgKind.SEANCE, "n|date", "n|date"),
+                        _arg(
+                            "field",
+                            ArgKind.CHOICE,
+                            "sujet|question|cas",
+                            "topic|question|case",
+                            choices=(
+                                Choice("subject", "sujet", "topic", ("subject",)),
+                                Choice("question", "question", "question"),
+                                Choice("case", "cas", "case"),
+                            ),
+                        ),
+                        _arg("value", ArgKind.REST, "texte", "text", required=False),
+                    ),
+                    marks_present=False,
+                ),
             ),
         ),
         CommandSpec(
@@ -389,6 +438,39 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     ),
                 ),
                 CommandSpec(
+                    "ronde",
+                    "rounds",
+                    F,
+                    circle.round_order,
+                    (
+                        _arg(
+                            "order",
+                            ArgKind.CHOICE,
+                            "ordre",
+                            "order",
+                            required=False,
+                            choices=(
+                                Choice("arrival", "arrivee", "arrival"),
+                                Choice(
+                                    "facilitators_last",
+                                    "animation-derniere",
+                                    "facilitators-last",
+                                    ("animation-en-dernier", "animateurs-derniers"),
+                                ),
+                                Choice("shuffled", "hasard", "shuffled", ("aleatoire", "random")),
+                            ),
+                        ),
+                    ),
+                    aliases=("tours", "round"),
+                ),
+                CommandSpec(
+                    "relance",
+                    "nudge",
+                    F,
+                    circle.nudge,
+                    (_arg("minutes", ArgKind.WORD, "minutes|non", "minutes|off", required=False),),
+                ),
+                CommandSpec(
                     "conservation",
                     "retention",
                     F,
@@ -419,7 +501,7 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
         CommandSpec(
             "export",
             "export",
-            F,
+            P,
             export.export,
             (
                 _arg(

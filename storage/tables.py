@@ -76,7 +76,8 @@ class SeanceRow(SQLModel, table=True):
     """A séance, with the live state of the floor while it is open."""
 
     __tablename__ = "seance"
-    __table_args__ = (UniqueConstraint("circle_id", "number"),)
+    # not unique: séances are renumbered by date in place (bot/domain/numbering.py)
+    __table_args__ = (Index("ix_seance_circle_id_number", "circle_id", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
     circle_id: int = Field(

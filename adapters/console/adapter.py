@@ -1,7 +1,7 @@
 """Lines like `alice: /tour` in, the bot's answers out, on a real or simulated clock.
 
 A line is `name: text` (a message from user `name`), `:clock +90s` (move the simulated clock;
-`s`, `m`, `h` units, combinable as `+1h30m`), `:salon NAME` (send the next lines to another
+`d`, `h`, `m`, `s` units, combinable as `+1h30m`), `:salon NAME` (send the next lines to another
 channel), a comment starting with `#`, or blank.
 
 A recap is printed as Markdown, followed by `[graphique] <text alternative>` when it has a
@@ -34,7 +34,7 @@ PLATFORM = "console"
 DEFAULT_CHANNEL = "salon"
 
 _LINE = re.compile(r"^(?P<name>[\w.\-]+)\s*:\s?(?P<text>.*)$", re.UNICODE)
-_SPAN = re.compile(r"(\d+)\s*([hms])")
+_SPAN = re.compile(r"(\d+)([dhms])")
 
 
 class ScriptError(ValueError):
@@ -42,11 +42,11 @@ class ScriptError(ValueError):
 
 
 def parse_span(text: str) -> timedelta:
-    """`+90s`, `+5m`, `+1h30m` → a duration."""
+    """`+90s`, `+5m`, `+1h30m`, `+4d` → a duration."""
     body = text.strip().removeprefix("+").replace(" ", "")
     if not body or _SPAN.sub("", body):
-        raise ScriptError(f"not a duration: {text!r} (examples: +90s, +5m, +1h30m)")
-    units = {"h": 3600, "m": 60, "s": 1}
+        raise ScriptError(f"not a duration: {text!r} (examples: +90s, +5m, +1h30m, +4d)")
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
     return timedelta(seconds=sum(int(n) * units[u] for n, u in _SPAN.findall(body)))
 
 

@@ -201,6 +201,7 @@ class DiscordAdapter:
             resolve_user=resolve_mention,
             home=DISCORD_HOME,
             shard_key=interaction.guild_id,
+            locale=str(interaction.locale.value) if interaction.locale else None,
         )
         handling = asyncio.ensure_future(self.core.handle(event))
         done, _ = await asyncio.wait({handling}, timeout=ACK_WITHIN_SECONDS)

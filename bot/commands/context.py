@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,7 @@ class Context:
     drawings: list[Drawing] = field(default_factory=list)  # charts drawn after commit
     fallback_lang: str = "fr"  # where there is no circle: the person's locale or the default
     english_command: bool = False  # the command was typed by its English name
+    resolve_user: Callable[[str], UserRef | None] | None = None  # a mention as typed → person
 
     @property
     def lang(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
@@ -93,8 +93,7 @@ class CommandParser:
                 parent, spec, rest = spec, sub, sub_rest
             elif spec.handler is None or (sub_word and not spec.args):
                 if sub_word:
-                    words = {fold(w): s for s in spec.subcommands for w in s.words()}
-                    raise _unknown(sub_word, words, spec)
+                    raise unknown_word(sub_word, spec)
                 raise Refusal("command.missing_sub", command=spec.fr)
         args = self._parse_args(spec, rest, resolve_user, parent)
         return ParsedCommand(spec, args, parent, english)
@@ -143,7 +142,7 @@ def _is_english(spec: CommandSpec, word: str) -> bool:
 def _unknown(word: str, known: dict[str, CommandSpec], parent: CommandSpec | None) -> Refusal:
     """An unknown (sub)command, with the nearest known one when a typo is likely."""
     shown = word[:40]
-    close = difflib.get_close_matches(fold(word)[:40], list(known), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(fold(word)[:40], list(known), n=1, cutoff=0.75)
     if close:
         spec = known[close[0]]
         suggestion = f"{parent.fr} {spec.fr}" if parent else spec.fr
@@ -151,6 +150,12 @@ def _unknown(word: str, known: dict[str, CommandSpec], parent: CommandSpec | Non
     if parent is not None:
         return Refusal("command.unknown_sub", command=parent.fr, name=shown)
     return Refusal("command.unknown", name=shown)
+
+
+def unknown_word(word: str, parent: CommandSpec) -> Refusal:
+    """The refusal for a word that is none of `parent`'s subcommands, with the nearest one."""
+    known = {fold(w): s for s in parent.subcommands for w in s.words()}
+    return _unknown(word, known, parent)
 
 
 def _usage_key(spec: CommandSpec, parent: CommandSpec | None) -> str:
@@ -177,6 +182,12 @@ def _convert(
         if number < 1 or number > 1_000_000:
             raise Refusal("args.bad_number", value=word[:40], usage=usage)
         return number
+    if arg.kind is ArgKind.SEANCE:
+        if word.isdigit():
+            return _convert(replace(arg, kind=ArgKind.INT), word, resolve_user, spec, parent)
+        if any(c.isdigit() for c in word) and len(word) <= 12:
+            return word  # a date: the handler finds the séance of that day
+        raise Refusal("args.bad_seance", value=word[:40], usage=usage)
     if arg.kind is ArgKind.USER:
         user = resolve_user(word)
         if user is None:

@@ -23,6 +23,7 @@ class ArgKind(StrEnum):
     USER = "user"  # a mention of a person
     CHOICE = "choice"  # one of declared values (each with French and English spellings)
     REST = "rest"  # the rest of the line, as typed
+    SEANCE = "seance"  # a séance by its number (2) or its date (10/12, 2026-12-10)
 
 
 @dataclass(frozen=True, slots=True)

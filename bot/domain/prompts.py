@@ -81,7 +81,7 @@ def wanted_prompts(
     """Every prompt a séance should have in its present state, with its due instant."""
     wanted: dict[PromptKind, datetime] = {}
     start = seance.planned_at or seance.opened_at
-    if start is None or seance.status is SeanceStatus.CANCELLED:
+    if start is None or seance.status in (SeanceStatus.CANCELLED, SeanceStatus.NOT_HELD):
         return wanted
     if seance.status is SeanceStatus.PLANNED and seance.planned_at is not None:
         at = seance.planned_at
@@ -121,4 +121,4 @@ def is_stale(prompt: Prompt, seance: Seance, now: datetime) -> bool:
         return seance.status is not SeanceStatus.PLANNED
     if prompt.kind is PromptKind.AUTO_CLOSE:
         return seance.status is not SeanceStatus.OPEN
-    return seance.status is SeanceStatus.CANCELLED
+    return seance.status in (SeanceStatus.CANCELLED, SeanceStatus.NOT_HELD)

@@ -20,12 +20,14 @@ ZERO = timedelta(0)
 
 
 class SeanceStatus(StrEnum):
-    """Where a séance is in its life: planned → open → closed, or cancelled."""
+    """Where a séance is in its life: planned → open → closed, or cancelled; a séance closed
+    with nobody there (or marked so by the facilitation) was not held."""
 
     PLANNED = "planned"
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    NOT_HELD = "not_held"
 
 
 class AttendanceStatus(StrEnum):
@@ -319,6 +321,24 @@ class Seance:
         self.closed_at = now
         return ended
 
+    def last_activity(self) -> datetime | None:
+        """When something last happened on the floor: a phase or turn began or ended."""
+        moments = [self.opened_at] if self.opened_at else []
+        for run in self.phases:
+            moments.extend(m for m in (run.started_at, run.ended_at) if m)
+        for turn in self.turns:
+            moments.extend(m for m in (turn.started_at, turn.ended_at) if m)
+        return max(moments, default=None)
+
+    def mark_not_held(self) -> None:
+        """Nobody was there after all: no recap, no absences, not counted in the cycle."""
+        if self.status is not SeanceStatus.CLOSED:
+            raise Refusal("seance.not_closed_yet", number=self.number)
+        self.status = SeanceStatus.NOT_HELD
+        self.attendance = {
+            u: s for u, s in self.attendance.items() if s is not AttendanceStatus.ABSENT
+        }
+
     def cancel(self) -> None:
         if self.status not in (SeanceStatus.PLANNED, SeanceStatus.OPEN):
             raise Refusal("seance.not_cancellable", number=self.number)
@@ -374,7 +394,13 @@ class Seance:
     def request_turn(
         self, user: UserRef, motive: str | None, order: QueueOrder, now: datetime
     ) -> TurnRequest:
-        phase = self._require_phase()
+        self._require_open()
+        phase = self.phase
+        if phase is None:  # before the first phase: the hand is raised for when the floor opens
+            if not any(e.user == user for e in self.queue):
+                self.arrivals += 1
+                self.queue.append(QueueEntry(user, self.arrivals, motive or None))
+            return TurnRequest(TurnRequestResult.WAIT_NEXT_PHASE)
         if self.speaker == user:
             return TurnRequest(TurnRequestResult.ALREADY_SPEAKING)
         if phase.mode is PhaseMode.ROUND and user in self.round_pending:
@@ -416,6 +442,9 @@ class Seance:
     def finish(self, user: UserRef, order: QueueOrder, now: datetime) -> FloorChange:
         self._require_phase()
         if self.speaker != user:
+            mine = [t for t in self.turns if t.user == user]
+            if mine and mine[-1].outcome is TurnOutcome.TIMEOUT:
+                raise Refusal("turn.time_was_up")
             raise Refusal("turn.not_speaking")
         ended = self._end_turn(TurnOutcome.FINISHED, now)
         return self._merge(ended, self._give_floor_if_free(order, now))

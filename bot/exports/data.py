@@ -61,6 +61,7 @@ def circle_data(
                 "role": m.role.name.lower(),
                 "position": m.position,
                 "joined_at": _iso(m.joined_at),
+                "left_at": _iso(m.left_at),
             }
             for m in circle.roster()
         ],

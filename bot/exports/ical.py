@@ -8,7 +8,6 @@ daylight saving changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,39 +21,6 @@ from bot.ports import Translator
 from bot.views.wording import phase_title
 
 PRODID = "-//Cercle//Cercle//FR"
-
-
-@dataclass(frozen=True, slots=True)
-class _Wording:
-    """The few words of the calendar file, per language (kept here, not in the catalogs)."""
-
-    summary: str  # {circle}, {number}
-    subject: str  # appended to the summary: {subject}
-    question: str  # {question}
-    agenda: str  # {phases}
-    channel: str  # {channel}
-    cancelled: str
-
-
-_WORDING = {
-    "fr": _Wording(
-        summary="{circle} — séance {number}",
-        subject=" : {subject}",
-        question="Question de préparation : {question}",
-        agenda="Déroulé : {phases}",
-        channel="Salon : {channel}",
-        cancelled="Séance annulée.",
-    ),
-    "en": _Wording(
-        summary="{circle} — session {number}",
-        subject=": {subject}",
-        question="Preparation question: {question}",
-        agenda="Agenda: {phases}",
-        channel="Channel: {channel}",
-        cancelled="This session is cancelled.",
-    ),
-}
-_DEFAULT_LANGUAGE = "fr"
 
 
 def seance_uid(circle: Circle, seance: Seance) -> str:
@@ -73,8 +39,7 @@ def circle_calendar(
 ) -> bytes:
     """The circle's séances (those with a planned or opening time) as an `.ics` file."""
     _require_aware(now, "now")
-    lang = circle.settings.language if circle.settings.language in _WORDING else _DEFAULT_LANGUAGE
-    words = _WORDING[lang]
+    lang = circle.settings.language
     zone = ZoneInfo(circle.settings.timezone)
     label = channel_label or circle.channel.key
 
@@ -96,9 +61,9 @@ def circle_calendar(
         end = (start_utc + expected_length(protocol)).astimezone(zone)
         spans.append((start, end))
 
-        summary = words.summary.format(circle=circle.name, number=seance.number)
+        summary = tr.text(lang, "ical.summary", circle=circle.name, number=seance.number)
         if seance.subject:
-            summary += words.subject.format(subject=seance.subject)
+            summary += tr.text(lang, "ical.subject", subject=seance.subject)
         cancelled = seance.status is SeanceStatus.CANCELLED
 
         event = Event()
@@ -107,7 +72,7 @@ def circle_calendar(
         event.add("dtstart", start)
         event.add("dtend", end)
         event.add("summary", summary)
-        event.add("description", _description(words, seance, protocol, tr, lang, label))
+        event.add("description", _description(seance, protocol, tr, lang, label))
         event.add("location", label)
         event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
@@ -119,12 +84,22 @@ def circle_calendar(
         first = date(min(s for s, _ in spans).year - 1, 1, 1)
         last = date(max(e for _, e in spans).year + 2, 1, 1)
         calendar.add_missing_timezones(first_date=first, last_date=last)
+        # icalendar explains the zone's range in English: say it in the circle's language
+        note = tr.text(
+            lang,
+            "ical.timezone_range",
+            first=tr.day_text(lang, first),
+            last=tr.day_text(lang, last),
+        )
+        for component in calendar.walk("VTIMEZONE"):
+            if "COMMENT" in component:
+                component.pop("COMMENT")
+                component.add("comment", note)
     data: bytes = calendar.to_ical()
     return data
 
 
 def _description(
-    words: _Wording,
     seance: Seance,
     protocol: Protocol | None,
     tr: Translator,
@@ -133,16 +108,16 @@ def _description(
 ) -> str:
     lines: list[str] = []
     if seance.status is SeanceStatus.CANCELLED:
-        lines.append(words.cancelled)
+        lines.append(tr.text(lang, "ical.cancelled"))
     if seance.prep_question:
-        lines.append(words.question.format(question=seance.prep_question))
+        lines.append(tr.text(lang, "ical.question", question=seance.prep_question))
     if protocol is not None and protocol.phases:
         phases = ", ".join(
             _phase_text(tr, lang, phase.key, phase.title, phase.duration)
             for phase in protocol.phases
         )
-        lines.append(words.agenda.format(phases=phases))
-    lines.append(words.channel.format(channel=channel))
+        lines.append(tr.text(lang, "ical.agenda", phases=phases))
+    lines.append(tr.text(lang, "ical.channel", channel=channel))
     return "\n".join(lines)
 
 
@@ -152,9 +127,7 @@ def _phase_text(
     name = phase_title(tr, lang, key, title)
     if duration is None:
         return name
-    seconds = round(duration.total_seconds())
-    length = f"{seconds // 60} min" if seconds % 60 == 0 else tr.duration_text(lang, duration)
-    return f"{name} ({length})"
+    return f"{name} ({tr.span_text(lang, duration)})"
 
 
 def _require_aware(instant: datetime, what: str) -> None:

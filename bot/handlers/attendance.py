@@ -7,18 +7,20 @@ from typing import Any
 from bot.commands.context import Context
 from bot.domain.seance import AttendanceStatus, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.lookup import find_seance
 from bot.handlers.turns import announce
 
 
 async def present(ctx: Context, args: dict[str, Any]) -> None:
     # The dispatcher already records anyone who sends a command during an open séance.
     seance = ctx.require_open_seance()
-    ctx.say("attendance.present", name=ctx.name(ctx.author), count=len(seance.present()))
+    present = ctx.tr.plural(ctx.lang, "attendance.present_count", len(seance.present()))
+    ctx.say("attendance.present", name=ctx.name(ctx.author), count=present)
 
 
 async def excuse(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    number: int | None = args.get("number")
+    number: int | str | None = args.get("number")
     if number is None:
         seance = ctx.seance if ctx.seance and ctx.seance.is_open else None
         if seance is None:
@@ -32,9 +34,7 @@ async def excuse(ctx: Context, args: dict[str, Any]) -> None:
         if seance is None:
             raise Refusal("attendance.nothing_to_excuse")
     else:
-        seance = await ctx.uow.seances.by_number(circle.id, number)
-        if seance is None:
-            raise Refusal("seance.unknown_number", number=number)
+        seance = await find_seance(ctx, number)
     if seance.attendance.get(ctx.author) is AttendanceStatus.EXCUSED:
         ctx.tell("attendance.already_excused", number=seance.number)
         return

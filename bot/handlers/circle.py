@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.context import Context
-from bot.domain.circle import LANGUAGES, Circle, QueueOrder
+from bot.domain.circle import LANGUAGES, Circle, QueueOrder, RoundOrder
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
@@ -163,6 +164,8 @@ async def retention(ctx: Context, args: dict[str, Any]) -> None:
     folded = value.casefold()
     for unit in ("jours", "jour", "days", "day", "j", "d"):
         folded = folded.removesuffix(unit)
+    if folded.isdigit() and int(folded) == 0:  # "keep nothing" or "keep forever"? ask
+        raise Refusal("circle.retention_zero", limit=MAX_RETENTION_DAYS)
     if folded in _NEVER:
         days = 0
     elif folded.isdigit() and 1 <= int(folded) <= MAX_RETENTION_DAYS:
@@ -174,3 +177,47 @@ async def retention(ctx: Context, args: dict[str, Any]) -> None:
         ctx.say("circle.retention_set", days=days)
     else:
         ctx.say("circle.retention_set_never")
+
+
+MAX_NUDGE_MINUTES = 120
+
+
+async def nudge(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle relance 5|non`: after how long a turn on the open floor gets a private nudge."""
+    circle = ctx.require_circle()
+    value: str | None = args.get("minutes")
+    if value is None:
+        minutes = circle.settings.nudge_minutes
+        if minutes:
+            ctx.tell("circle.nudge_is", span=ctx.tr.span_text(ctx.lang, timedelta(minutes=minutes)))
+        else:
+            ctx.tell("circle.nudge_set_never")
+        return
+    folded = value.casefold().removesuffix("min").removesuffix("m")
+    if folded in _NEVER:
+        minutes = 0
+    elif folded.isdigit() and 1 <= int(folded) <= MAX_NUDGE_MINUTES:
+        minutes = int(folded)
+    else:
+        raise Refusal("circle.bad_nudge", value=value[:20], limit=MAX_NUDGE_MINUTES)
+    circle.settings.nudge_minutes = minutes
+    if minutes:
+        ctx.say("circle.nudge_set", span=ctx.tr.span_text(ctx.lang, timedelta(minutes=minutes)))
+    else:
+        ctx.say("circle.nudge_set_never")
+
+
+async def round_order(ctx: Context, args: dict[str, Any]) -> None:
+    """`/cercle ronde arrivee|animation-derniere|hasard`: the order of the rounds."""
+    circle = ctx.require_circle()
+    value: str | None = args.get("order")
+    keys = {
+        RoundOrder.ARRIVAL: "circle.round_order_arrival",
+        RoundOrder.FACILITATORS_LAST: "circle.round_order_facilitators_last",
+        RoundOrder.SHUFFLED: "circle.round_order_shuffled",
+    }
+    if value is None:
+        ctx.tell_text(ctx.t(keys[circle.settings.round_order]))
+        return
+    circle.settings.round_order = RoundOrder(value)
+    ctx.say_text(ctx.t(keys[circle.settings.round_order]))

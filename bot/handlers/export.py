@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.roles import Role
 from bot.effects import FilePost
+from bot.errors import Refusal
 from bot.exports.data import circle_data, recaps_markdown
 from bot.views.wording import slug
 
@@ -14,6 +16,8 @@ from bot.views.wording import slug
 async def export(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     fmt: str = args.get("format") or "json"
+    if fmt != "ics" and ctx.role < Role.FACILITATOR:  # the calendar holds no personal data
+        raise Refusal("export.facilitators_only")
     seances = await ctx.uow.seances.for_circle(circle.id)
     if fmt == "ics":
         from bot.exports.ical import circle_calendar

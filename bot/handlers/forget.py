@@ -21,6 +21,7 @@ from bot.domain.items import ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
+from bot.views.wording import of_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
     stored = await stored_about(ctx, circle, target)
     if not confirmed:
         mention = "" if target == ctx.author else f" @{name}"
-        lines = [ctx.t("forget.preview", name=name)]
+        lines = [ctx.t("forget.preview", of_name=of_name(ctx.lang, name))]
         lines += ["- " + line for line in _lines(ctx, stored, ctx.t("forget.anonymous_word"))]
         lines.append(ctx.t("forget.others"))
         lines.append(ctx.t("forget.confirm_with", mention=mention))
@@ -118,7 +119,7 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
         await ctx.uow.items.update(item)
     del circle.members[target]
     label = ctx.t("person.anonymous", number=anonymous.id)
-    lines = [ctx.t("forget.done", name=name)]
+    lines = [ctx.t("forget.done", of_name=of_name(ctx.lang, name))]
     lines += ["- " + line for line in _lines(ctx, stored, label)]
     lines.append(ctx.t("forget.others"))
     ctx.tell_text("\n".join(lines), confidential=True)

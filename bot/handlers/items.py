@@ -133,3 +133,33 @@ async def action_done(ctx: Context, args: dict[str, Any]) -> None:
     item.done_at = ctx.now
     await ctx.uow.items.update(item)
     ctx.say("action.done", number=number, text=item.text, name=ctx.name(ctx.author))
+
+
+async def open_actions(ctx: Context, args: dict[str, Any]) -> None:
+    """`/actions`: the open actions with their numbers — one's own, or all for the facilitation
+    (`/actions tout` for a participant who wants to see everyone's)."""
+    circle = ctx.require_circle()
+    everyone = ctx.role >= Role.FACILITATOR or args.get("whose") == "all"
+    actions = [
+        i
+        for i in await ctx.uow.items.for_circle(circle.id)
+        if i.kind is ItemKind.ACTION
+        and i.done_at is None
+        and not i.withheld
+        and (everyone or ctx.author in (i.owner, i.author))
+    ]
+    if not actions:
+        ctx.tell("actions.none_all" if everyone else "actions.none_mine")
+        return
+    lines = [ctx.t("actions.header_all" if everyone else "actions.header_mine")]
+    for item in sorted(actions, key=lambda i: (i.due or date.max, i.number)):
+        owner = ctx.name(item.owner) if item.owner else "—"
+        if item.due:
+            due = ctx.tr.day_text(ctx.lang, item.due)
+            lines.append(
+                ctx.t("actions.line_due", number=item.number, text=item.text, owner=owner, due=due)
+            )
+        else:
+            lines.append(ctx.t("actions.line", number=item.number, text=item.text, owner=owner))
+    lines.append(ctx.t("actions.how_to_close"))
+    ctx.tell_text("\n".join(lines))

@@ -13,6 +13,7 @@ from bot.domain.roles import Role
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.followup import sync_action_reminder
+from bot.handlers.lookup import find_seance, renumber_seances
 from bot.handlers.rsvp import tally as rsvp_tally
 from bot.timing.dates import (
     MAX_YEARS_AHEAD,
@@ -160,6 +161,7 @@ async def _create(
         prep_question=question,
     )
     await ctx.uow.seances.add(seance)
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     return seance
 
@@ -177,7 +179,8 @@ async def plan(ctx: Context, args: dict[str, Any]) -> None:
     )
     if question:
         days = circle.settings.prep_days
-        ctx.say("planning.question_will_be_sent", question=question, days=days)
+        span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
+        ctx.say("planning.question_will_be_sent", question=question, days=span)
 
 
 async def cycle(ctx: Context, args: dict[str, Any]) -> None:
@@ -208,14 +211,13 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
 
 async def move(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    seance = await ctx.uow.seances.by_number(circle.id, args["number"])
-    if seance is None:
-        raise Refusal("seance.unknown_number", number=args["number"])
+    seance = await find_seance(ctx, args["number"])
     if seance.status is not SeanceStatus.PLANNED:
         raise Refusal("planning.not_planned", number=seance.number)
     at = parse_instant(ctx, args["text"])
     await ensure_free(ctx, circle, [at], moving=seance)
     seance.planned_at = at
+    await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     ctx.say("planning.moved", number=seance.number, when=ctx.tr.datetime_text(ctx.lang, ctx.tz, at))
 
@@ -226,9 +228,10 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
     upcoming = [s for s in seances if s.status in (SeanceStatus.PLANNED, SeanceStatus.OPEN)]
     done = sum(1 for s in seances if s.status is SeanceStatus.CLOSED)
     if not upcoming:
-        ctx.tell("planning.list_empty", done=done)
+        ctx.tell("planning.list_empty", done=ctx.tr.plural(ctx.lang, "planning.held", done))
         return
-    lines = [ctx.t("planning.list_header", name=circle.name, done=done)]
+    held = ctx.tr.plural(ctx.lang, "planning.held", done)
+    lines = [ctx.t("planning.list_header", name=circle.name, done=held)]
     for s in sorted(upcoming, key=lambda s: (s.planned_at or s.opened_at or ctx.now, s.number)):
         start = s.planned_at or s.opened_at
         when = ctx.tr.datetime_text(ctx.lang, ctx.tz, start) if start else "—"
@@ -238,7 +241,8 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         if s.is_open:
             line += " " + ctx.t("planning.list_open")
         lines.append(line)
-        if ctx.role >= Role.FACILITATOR and s.status is SeanceStatus.PLANNED:
+        answered = s.status is SeanceStatus.PLANNED and await ctx.uow.rsvps.for_seance(s.id)
+        if ctx.role >= Role.FACILITATOR and answered:
             lines.append(await rsvp_tally(ctx, s))
     ctx.tell_text("\n".join(lines))
 
@@ -318,7 +322,7 @@ def _describe(ctx: Context, circle: Circle) -> str:
     off = ctx.t("reminders.off")
 
     def days(n: int) -> str:
-        return ctx.t("reminders.days", count=n) if n else off
+        return ctx.tr.span_text(ctx.lang, timedelta(days=n)) if n else off
 
     lines = [
         ctx.t("reminders.header"),

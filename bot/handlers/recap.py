@@ -14,17 +14,16 @@ from bot.domain.items import Item
 from bot.domain.roles import Role
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.lookup import find_seance
 from bot.recaps.posting import post_recap, publish, recap_of
 
 
-async def _closed(ctx: Context, number: int | None, *, pending: bool = False) -> Seance:
+async def _closed(ctx: Context, number: int | str | None, *, pending: bool = False) -> Seance:
     circle = ctx.require_circle()
     if number is not None:
-        seance = await ctx.uow.seances.by_number(circle.id, number)
-        if seance is None:
-            raise Refusal("seance.unknown_number", number=number)
+        seance = await find_seance(ctx, number)
         if seance.status is not SeanceStatus.CLOSED:
-            raise Refusal("recap.not_closed", number=number)
+            raise Refusal("recap.not_closed", number=seance.number)
         return seance
     closed = [
         s

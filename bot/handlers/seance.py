@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands.context import Context
+from bot.commands.parser import fold, unknown_word
+from bot.domain.circle import Circle, RoundOrder
 from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.followup import look_back
+from bot.handlers.lookup import find_seance, renumber_seances
 from bot.handlers.prepa import reveal as reveal_answers
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
@@ -19,6 +23,10 @@ from bot.timing.schedule import sync_prompts
 from bot.views.wording import phase_title
 
 STILL_OPENABLE = timedelta(hours=12)  # how long after its planned time a séance may be opened
+MAX_EDIT = 500
+OPENS_EARLY = timedelta(hours=3)  # `/seance` opens a planned séance from this long before
+OPENS_LATE = timedelta(hours=6)  # ... to this long after its planned time
+EXTRA_WORDS = frozenset({"extra", "supplementaire", "imprevue", "adhoc", "ad-hoc", "unplanned"})
 
 ADHOC_PHASES = {
     "suivante": None,
@@ -35,6 +43,19 @@ def next_protocol_phase(ctx: Context, seance: Seance) -> PhaseSpec | None:
     return protocol.phases[seance.next_protocol_phase]
 
 
+def round_order(circle: Circle) -> list[UserRef]:
+    """Who speaks when in a round, by the circle's choice: as they arrived in the circle, the
+    facilitation last, or a new random order each round."""
+    people = [m.user for m in circle.roster()]
+    setting = circle.settings.round_order
+    if setting is RoundOrder.FACILITATORS_LAST:
+        last = {m.user for m in circle.facilitators()}
+        return [u for u in people if u not in last] + [u for u in people if u in last]
+    if setting is RoundOrder.SHUFFLED:
+        random.SystemRandom().shuffle(people)
+    return people
+
+
 def start_phase(
     ctx: Context,
     seance: Seance,
@@ -48,7 +69,7 @@ def start_phase(
         spec,
         ctx.now,
         circle.settings.queue_order,
-        [m.user for m in circle.roster()],
+        round_order(circle),
         from_protocol=from_protocol,
         speaker=speaker,
     )
@@ -57,7 +78,7 @@ def start_phase(
     title = phase_title(ctx.tr, ctx.lang, spec.key, spec.title)
     how = ctx.t(f"mode.{spec.mode.value}.how")
     if spec.duration:
-        duration = ctx.tr.duration_text(ctx.lang, spec.duration)
+        duration = ctx.tr.span_text(ctx.lang, spec.duration)
         ctx.say("phase.started_timed", title=title, how=how, duration=duration)
     else:
         ctx.say("phase.started", title=title, how=how)
@@ -69,28 +90,62 @@ def start_phase(
 
 
 async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
+    """`/seance`: the séance planned for now; `/seance 2` or `/seance 10/12`: that planned one
+    anyway; `/seance extra`: an unplanned séance. A séance planned days away is never opened
+    instead of the one meant: the answer says which is planned and how to choose."""
     circle = ctx.require_circle()
+    which = " ".join(str(args.get("which") or "").split())
+    ref = _seance_ref(ctx, which) if which and fold(which) not in EXTRA_WORDS else None
     if ctx.seance is not None and ctx.seance.is_open:
         raise Refusal("seance.already_open", number=ctx.seance.number)
     protocol = ctx.protocols.get(circle.settings.protocol)
     if protocol is None:
         raise Refusal("circle.unknown_protocol", name=circle.settings.protocol)
-    # The planned séance of today (or still to come); one planned long ago that never took
-    # place is not opened instead of an ad-hoc one.
-    planned = [
-        s
-        for s in await ctx.uow.seances.for_circle(circle.id)
-        if s.status is SeanceStatus.PLANNED
-        and (s.planned_at is None or s.planned_at >= ctx.now - STILL_OPENABLE)
-    ]
-    if planned:
-        seance = min(planned, key=lambda s: (s.planned_at or ctx.now, s.number))
-    else:
+    seances = await ctx.uow.seances.for_circle(circle.id)
+    planned = [s for s in seances if s.status is SeanceStatus.PLANNED]
+    seance: Seance | None = None
+    if ref is not None:
+        seance = await find_seance(ctx, ref)
+        if seance.status is not SeanceStatus.PLANNED:
+            raise Refusal("seance.not_openable", number=seance.number)
+    elif not which:
+        near = [s for s in planned if s.planned_at is None or _near(s.planned_at, ctx)]
+        if near:
+            seance = min(near, key=lambda s: abs((s.planned_at or ctx.now) - ctx.now))
+        else:
+            coming = [
+                s for s in planned if s.planned_at and s.planned_at >= ctx.now - STILL_OPENABLE
+            ]
+            if coming:
+                first = min(coming, key=lambda s: s.planned_at or ctx.now)
+                assert first.planned_at is not None
+                raise Refusal(
+                    "seance.planned_not_now",
+                    number=first.number,
+                    when=ctx.tr.datetime_text(ctx.lang, ctx.tz, first.planned_at),
+                )
+    if seance is None:
         seance = Seance(
             id=0, circle_id=circle.id, number=circle.next_seance_number(), protocol=protocol.name
         )
+        seance.opened_at = ctx.now  # its place in the calendar, before it is numbered
         await ctx.uow.seances.add(seance)
+        await renumber_seances(ctx)
     await open_given(ctx, seance, present=ctx.author)
+
+
+def _near(planned_at: datetime, ctx: Context) -> bool:
+    return planned_at - OPENS_EARLY <= ctx.now <= planned_at + OPENS_LATE
+
+
+def _seance_ref(ctx: Context, which: str) -> int | str:
+    """`2` or a date: what `/seance` was given; anything else is an unknown subcommand."""
+    if which.isdigit() and len(which) <= 7:
+        return int(which)
+    if any(c.isdigit() for c in which) and len(which) <= 12:
+        return which
+    parent = next((c for c in ctx.commands if c.fr == "seance"), None)
+    raise unknown_word(which, parent) if parent else Refusal("args.bad_seance_date", value=which)
 
 
 async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> None:
@@ -105,8 +160,14 @@ async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> N
     if present is not None:
         seance.mark_present(present, circle.settings.queue_order, ctx.now)
     titles = " → ".join(phase_title(ctx.tr, ctx.lang, p.key, p.title) for p in used.phases)
-    ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
-    await reveal_answers(ctx, seance)
+    if len(used.phases) == 1:  # one phase (libre): nothing to steer, the floor opens at once
+        ctx.say("seance.opened_one_phase", number=seance.number, circle=circle.name)
+        await reveal_answers(ctx, seance)
+        start_phase(ctx, seance, used.phases[0], from_protocol=True)
+        await look_back(ctx, seance)
+    else:
+        ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
+        await reveal_answers(ctx, seance)
     await sync_prompts(ctx, seance)
 
 
@@ -174,6 +235,11 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     draft to the facilitators)."""
     circle = ctx.require_circle()
     seance.close(ctx.now, [m.user for m in circle.expected()])
+    if not seance.present():  # nobody came: not held, and nothing to recap or count
+        seance.mark_not_held()
+        ctx.say("seance.closed_not_held", number=seance.number)
+        await sync_prompts(ctx, seance)
+        return
     ctx.say_text(ctx.t(key, number=seance.number, **args))
     await sync_prompts(ctx, seance)
     if circle.settings.recap_approval:
@@ -184,16 +250,56 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     await note_drift(ctx, await ctx.uow.seances.for_circle(circle.id))
 
 
+async def not_held(ctx: Context, args: dict[str, Any]) -> None:
+    """`/seance nontenue 3`: a closed séance did not really take place (a test, a mistake)."""
+    seance = await find_seance(ctx, args["number"])
+    seance.mark_not_held()
+    ctx.say("seance.marked_not_held", number=seance.number)
+    await sync_prompts(ctx, seance)
+
+
+async def edit(ctx: Context, args: dict[str, Any]) -> None:
+    """`/seance modifier 2 sujet Déléguer`: change a planned séance without cancelling it."""
+    seance = await find_seance(ctx, args["number"])
+    if seance.status not in (SeanceStatus.PLANNED, SeanceStatus.OPEN):
+        raise Refusal("seance.not_editable", number=seance.number)
+    field: str = args["field"]
+    value = " ".join(str(args.get("value") or "").split())
+    if len(value) > MAX_EDIT:
+        raise Refusal("item.too_long", limit=MAX_EDIT)
+    if field == "case":
+        word = value.split()[0] if value else ""
+        user = ctx.resolve_user(word) if word and ctx.resolve_user else None
+        if word and user is None:
+            raise Refusal("args.bad_user", value=word[:60], usage="seance modifier")
+        if user is not None:
+            _ensure_member(ctx, user)
+        seance.case_owner = user
+        shown = ctx.name(user) if user else "—"
+    elif field == "subject":
+        seance.subject = value or None
+        shown = value or "—"
+    else:
+        seance.prep_question = value or None
+        shown = value or "—"
+        await sync_prompts(ctx, seance)
+    labels = {
+        "subject": ctx.t("seance.field_subject"),
+        "question": ctx.t("seance.field_question"),
+        "case": ctx.t("seance.field_case"),
+    }
+    ctx.say("seance.edited", number=seance.number, field=labels[field], value=shown)
+
+
 async def cancel(ctx: Context, args: dict[str, Any]) -> None:
-    circle = ctx.require_circle()
-    number: int | None = args.get("number")
+    ctx.require_circle()
+    number: int | str | None = args.get("number")
     if number is None:
         seance = ctx.require_open_seance()
     else:
-        found = await ctx.uow.seances.by_number(circle.id, number)
-        if found is None:
-            raise Refusal("seance.unknown_number", number=number)
-        seance = found
+        seance = await find_seance(ctx, number)
+    number = seance.number
     seance.cancel()
-    ctx.say("seance.cancelled", number=seance.number)
+    await renumber_seances(ctx)
+    ctx.say("seance.cancelled", number=number)
     await sync_prompts(ctx, seance)

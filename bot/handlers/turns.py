@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.refs import UserRef
 from bot.domain.seance import FloorChange, PassResult, TurnRequestResult
+from bot.effects import Reply
 from bot.handlers.cases import refuse_listening_holder
 from bot.handlers.checkin import from_turn_motive
 from bot.views.status import status_text
@@ -24,6 +26,7 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
     refuse_listening_holder(ctx, seance)
     order = circle.settings.queue_order
     in_checkin = seance.in_checkin_round()
+    before = {e.user: seance.queue_position(e.user, order, ctx.now) for e in seance.queue}
     request = seance.request_turn(ctx.author, args.get("motive"), order, ctx.now)
     if in_checkin:
         from_turn_motive(ctx, seance, args.get("motive"))
@@ -32,6 +35,7 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
         announce(ctx, request.floor)
     elif result is TurnRequestResult.QUEUED:
         ctx.tell("turn.queued", position=request.position)
+        _explain_moves(ctx, before)
     elif result is TurnRequestResult.ALREADY_QUEUED:
         if request.position is None:
             ctx.tell("turn.already_waiting")
@@ -43,6 +47,17 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
         ctx.tell("turn.in_round", position=request.position)
     else:
         ctx.tell("turn.wait_next_phase")
+
+
+def _explain_moves(ctx: Context, before: dict[UserRef, int | None]) -> None:
+    """The fair queue put the newcomer before people already waiting: tell each of them why."""
+    circle = ctx.require_circle()
+    seance = ctx.require_open_seance()
+    for user, was in before.items():
+        now_at = seance.queue_position(user, circle.settings.queue_order, ctx.now)
+        if was is not None and now_at is not None and now_at > was:
+            text = ctx.t("turn.moved_back", name=ctx.name(ctx.author), position=now_at)
+            ctx.effects.append(Reply(ctx.channel, text, to=user, private=True))
 
 
 async def passe(ctx: Context, args: dict[str, Any]) -> None:

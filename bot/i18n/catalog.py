@@ -9,8 +9,10 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.core import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
+from babel.units import format_unit
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -72,6 +74,29 @@ class CatalogTranslator:
 
     def time_text(self, lang: str, tz: str, instant: datetime) -> str:
         return str(format_datetime(instant, "HH:mm", tzinfo=ZoneInfo(tz), locale=lang))
+
+    def span_text(self, lang: str, span: timedelta) -> str:
+        minutes = max(0, round(span.total_seconds() / 60))
+        days, rest = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        parts = [
+            str(format_unit(value, unit, length="long", locale=lang)).replace("\xa0", " ")
+            for value, unit in (
+                (days, "duration-day"),
+                (hours, "duration-hour"),
+                (minutes, "duration-minute"),
+            )
+            if value
+        ]
+        if not parts:
+            return str(format_unit(0, "duration-minute", length="long", locale=lang)).replace(
+                "\xa0", " "
+            )
+        return " ".join(parts)
+
+    def plural(self, lang: str, key: str, count: int, /, **args: object) -> str:
+        form = Locale.parse(lang).plural_form(count)
+        return self.text(lang, f"{key}.{'one' if form == 'one' else 'other'}", count=count, **args)
 
     def duration_text(self, lang: str, span: timedelta) -> str:
         """`1 h 05 min`, `3 min 07 s`, `45 s`: exact to the second, for speaking times."""

@@ -9,6 +9,7 @@ every value written as text next to its bar or point, so no meaning rests on col
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,6 +29,13 @@ DPI = 100
 MAX_LABEL = 24
 
 _lock = threading.Lock()  # matplotlib is not meant to draw from two threads at once
+
+
+TITLE_CHARACTERS = 60  # a title longer than this goes on several lines, never cut
+
+
+def _wrapped(title: str) -> str:
+    return "\n".join(textwrap.wrap(title, TITLE_CHARACTERS)) or title
 
 
 def _label(text: str) -> str:
@@ -101,7 +109,7 @@ def _bars(axes: object, chart: BarFigure) -> None:
     axes.set_xlabel(axis, color=INK, fontsize=9)
     if chart.minutes:
         axes.xaxis.set_major_formatter(FuncFormatter(_minutes))
-    axes.set_title(chart.title, color=INK, fontsize=12, loc="left", pad=14)
+    axes.set_title(_wrapped(chart.title), color=INK, fontsize=12, loc="left", pad=14)
     _frame(axes)
 
 
@@ -178,7 +186,7 @@ def report_chart(shares: BarFigure, series: SeriesFigure) -> bytes:
         bottom.set_ylabel(series.axis, color=INK, fontsize=9)
         if series.decimal_comma:
             bottom.yaxis.set_major_formatter(FuncFormatter(_comma))
-        bottom.set_title(series.title, color=INK, fontsize=12, loc="left")
+        bottom.set_title(_wrapped(series.title), color=INK, fontsize=12, loc="left")
         if series.note:
             bottom.set_xlabel(series.note, color=INK, fontsize=8)
         bottom.grid(axis="y", color=EDGE, linewidth=0.6)

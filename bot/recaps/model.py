@@ -271,6 +271,8 @@ def plural_category(lang: str, count: int) -> str:
 
 
 def turns_text(tr: Translator, lang: str, count: int) -> str:
+    if count == 0:
+        return tr.text(lang, "recap.turns.none")
     return tr.text(lang, f"recap.turns.{plural_category(lang, count)}", count=count)
 
 
@@ -338,6 +340,8 @@ def recap_text(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapText:
                 spoken=tr.duration_text(lang, s.spoken),
                 turns=turns_text(tr, lang, s.turns),
             )
+            if s.turns or s.spoken
+            else t(lang, "recap.speaker_silent", name=speaker_name(tr, lang, s))
             for s in recap.speakers
         ]
         share = fair_share_text(tr, lang, recap)

@@ -35,7 +35,6 @@ MARK = {
     AttendanceStatus.EXCUSED: "report.mark_excused",
     AttendanceStatus.ABSENT: "report.mark_absent",
 }
-NAME_WIDTH = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +251,7 @@ def alert_text(tr: Translator, lang: str, alert: Alert) -> str:
 
 
 def _cell(name: str, width: int) -> str:
-    name = name if len(name) <= width else name[: width - 1] + "…"
+    """A name in a grid column: padded, never cut (the bilan names every person in full)."""
     return name.ljust(width)
 
 
@@ -267,7 +266,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         t(
             lang,
             "report.summary",
-            held=len(report.numbers),
+            held=tr.plural(lang, "report.held", len(report.numbers)),
             first=report.numbers[0],
             last=report.numbers[-1],
             upcoming=report.upcoming,
@@ -277,7 +276,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         t(lang, "recap.facilitator_mark", name=p.name) if p.facilitator else p.name
         for p in report.attendance
     ]
-    width = min(NAME_WIDTH, max(len(label) for label in labels) + 1)
+    width = max(len(label) for label in labels) + 1
     out += ["", "### " + t(lang, "report.attendance"), "```"]
     head = " ".join(f"S{n}".ljust(3) for n in report.numbers)
     out.append(f"{'':{width}} {head}  {t(lang, 'report.present_count')}")
@@ -294,7 +293,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         out.append(t(lang, "report.no_alerts"))
     out += ["", "### " + t(lang, "report.equity")]
     if report.equity:
-        width = min(NAME_WIDTH, max(len(p.name) for p in report.equity) + 1)
+        width = max(len(p.name) for p in report.equity) + 1
         out.append("```")
         heads = t(lang, "report.equity_head").split("|")
         widths = (12, 6, 6, 7, 8)
@@ -332,9 +331,9 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
             t(
                 lang,
                 "report.actions_summary",
-                open=sum(1 for a in all_actions if not a.done),
+                open=tr.plural(lang, "report.open", sum(1 for a in all_actions if not a.done)),
                 overdue=sum(1 for a in all_actions if a.overdue),
-                done=sum(1 for a in all_actions if a.done),
+                done=tr.plural(lang, "report.done", sum(1 for a in all_actions if a.done)),
             )
         )
         for owner in report.actions:
@@ -355,8 +354,8 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
                     lang,
                     "report.owner_line",
                     owner=owner.owner,
-                    open=owner.count(done=False),
-                    done=owner.count(done=True),
+                    open=tr.plural(lang, "report.open", owner.count(done=False)),
+                    done=tr.plural(lang, "report.done", owner.count(done=True)),
                     actions=" ; ".join(parts) if lang == "fr" else "; ".join(parts),
                 )
             )

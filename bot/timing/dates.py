@@ -498,6 +498,15 @@ def calendar_days(
     return days
 
 
+def calendar_day_of(text: str) -> tuple[int, int, int | None] | None:
+    """Day, month and year (if typed) of a date typed alone (`10/12`, `2026-12-10`), else None:
+    to find a séance by its date, past or to come."""
+    if len(text) > _MAX_TEXT:
+        return None
+    found = _calendar(_normalise(text).strip(" .;:!?"))
+    return (found.day, found.month, found.year) if found else None
+
+
 def parse_day(text: str, *, lang: str, today: date) -> date:
     """A day as people type it for a due date (`demain`, `15/12`, `vendredi`, `le 15 décembre`,
     `dans 3 jours`), today or later; WhenError like `parse_when` otherwise (a time of day is not

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.commands.context import Context
 from bot.domain.items import ItemKind
-from bot.domain.prompts import Prompt, PromptKind, is_stale
+from bot.domain.prompts import Prompt, PromptKind, expected_length, is_stale
 from bot.domain.protocol import ProtocolBook
 from bot.domain.seance import Seance
 from bot.effects import Effect
@@ -145,7 +145,7 @@ class PromptPoster:
             await rsvp.day_before(ctx, seance)
         elif kind is PromptKind.SOON:
             assert seance.planned_at is not None
-            left = self._tr.duration_text(lang, seance.planned_at - ctx.now)
+            left = self._tr.span_text(lang, seance.planned_at - ctx.now)
             time = self._tr.time_text(lang, tz, seance.planned_at)
             ctx.say("prompt.soon", number=seance.number, left=left, time=time, subject=subject)
         elif kind is PromptKind.START:
@@ -164,11 +164,21 @@ class PromptPoster:
         elif kind is PromptKind.AUTO_CLOSE:
             ctx.seance = seance
             grace = timedelta(minutes=circle.settings.close_grace_minutes)
+            # Figures are facts: the phase and turns end when the séance really ended (its
+            # planned end, or the last thing that happened after it), not now.
+            ctx.now = min(ctx.now, self._really_ended(ctx, seance))
             await close_given(
-                ctx, seance, "prompt.auto_close", grace=self._tr.duration_text(lang, grace)
+                ctx, seance, "prompt.auto_close", grace=self._tr.span_text(lang, grace)
             )
             ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
             note_timebox(ctx, seance)
+
+    @staticmethod
+    def _really_ended(ctx: Context, seance: Seance) -> datetime:
+        assert seance.opened_at is not None
+        start = max(seance.planned_at or seance.opened_at, seance.opened_at)
+        planned_end = start + expected_length(ctx.protocols.get(seance.protocol))
+        return max(planned_end, seance.last_activity() or planned_end)
 
     async def _follow_up(self, ctx: Context, seance: Seance) -> None:
         circle = ctx.require_circle()
@@ -177,7 +187,8 @@ class PromptPoster:
         if not open_actions:
             ctx.say("prompt.follow_up_none", number=seance.number)
             return
-        lines = [ctx.t("prompt.follow_up", number=seance.number, count=len(open_actions))]
+        still_open = ctx.tr.plural(ctx.lang, "report.open", len(open_actions))
+        lines = [ctx.t("prompt.follow_up", number=seance.number, count=still_open)]
         lines += [followup.action_line(ctx, item) for item in open_actions]
         owners = tuple({i.owner for i in open_actions if i.owner})
         ctx.say_text("\n".join(lines), mentions=owners)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
+from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE, OWN_SCHEDULE, Prompt, expected_length, wanted_prompts
 from bot.domain.seance import Seance
 from bot.effects import Effect
@@ -25,9 +26,15 @@ def timebox_key(seance_id: int) -> str:
     return f"timebox:{seance_id}"
 
 
+def nudge_of(settings: CircleSettings | None) -> timedelta | None:
+    """The circle's long-turn nudge (the default where the circle is not at hand)."""
+    minutes = (settings or CircleSettings()).nudge_minutes
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
 def note_timebox(ctx: Context, seance: Seance) -> None:
     """Schedule (or cancel) the séance's next time box event."""
-    deadline = next_deadline(seance)
+    deadline = next_deadline(seance, nudge_of(ctx.circle.settings if ctx.circle else None))
     key = timebox_key(seance.id)
     ctx.wakeups[key] = Wakeup(deadline, TIMEBOX_GRACE) if deadline else None
 

@@ -19,7 +19,7 @@ from bot.handlers.seance import next_protocol_phase, start_phase
 from bot.locks import KeyedLocks
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
 from bot.timing.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
-from bot.timing.schedule import apply_wakeups, note_timebox
+from bot.timing.schedule import apply_wakeups, note_timebox, nudge_of
 from bot.views.status import status_view
 from bot.views.wording import floor_messages, phase_title
 
@@ -61,7 +61,8 @@ class TimeKeeper:
             if circle is None or seance is None:
                 return []
             ctx = Context.for_system(uow, circle, now, self._tr, self._protocols, seance)
-            while seance.is_open and (events := pending(seance)) and events[0].at <= now:
+            nudge = nudge_of(circle.settings)
+            while seance.is_open and (events := pending(seance, nudge)) and events[0].at <= now:
                 ctx.now = events[0].at
                 self._apply(ctx, seance, events[0])
             ctx.now = now
@@ -84,6 +85,17 @@ class TimeKeeper:
                 Reply(
                     circle.channel,
                     ctx.t("timebox.turn_warning", left=self._tr.duration_text(ctx.lang, left)),
+                    to=turn.user,
+                    private=True,
+                )
+            )
+        elif due.kind is TimeboxKind.TURN_NUDGE and turn is not None:
+            turn.warned = True
+            spoken = self._tr.span_text(ctx.lang, turn.elapsed(ctx.now, seance.paused_since))
+            ctx.effects.append(
+                Reply(
+                    circle.channel,
+                    ctx.t("timebox.turn_nudge", spoken=spoken),
                     to=turn.user,
                     private=True,
                 )

@@ -70,3 +70,13 @@ def floor_messages(
     ):
         out.append(Reply(circle.channel, tr.text(lang, "floor.free")))
     return out
+
+
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœæ")
+
+
+def of_name(lang: str, name: str) -> str:
+    """`name` after "of" in the language: French elides before a vowel (d'Eva, de Bob)."""
+    if lang != "fr":
+        return name
+    return f"d'{name}" if name[:1].casefold() in _VOWELS else f"de {name}"

@@ -29,8 +29,8 @@ def test_demo_plays_a_whole_seance_and_prints_the_recap() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[cercle] Cercle « Dirigeant·es ESS » créé." in out
-    assert "[cercle] Phase : Météo (15 min 00 s)." in out
-    assert "[cercle] eva est là (7 présent·es)." in out
+    assert "[cercle] Phase : Météo (15 minutes)." in out
+    assert "[cercle] eva est là (7 personnes présentes)." in out
     assert "[cercle] Temps écoulé pour chloe (2 min 00 s)." in out
     assert "## Récapitulatif — Dirigeant·es ESS, séance 1/1" in out
     recap = out.split("## Récapitulatif", 1)[1]
@@ -57,7 +57,6 @@ def test_script_keeps_everything_in_sqlite_and_exports_it(tmp_path: Path) -> Non
                 "anim: /cercle protocole libre",
                 "anim: /seance",
                 "alice: /present",
-                "anim: /seance phase suivante",
                 "alice: /tour",
                 ":clock +75s",
                 "alice: /fini",
@@ -121,7 +120,6 @@ def test_the_console_writes_published_recaps_and_exports_them_as_markdown(tmp_pa
                 "anim: /cercle protocole libre",
                 "anim: /seance",
                 "alice: /present",
-                "anim: /seance phase suivante",
                 "alice: /tour",
                 ":clock +75s",
                 "alice: /fini",

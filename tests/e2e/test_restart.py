@@ -94,7 +94,11 @@ def test_a_killed_console_resumes_the_open_floor(tmp_path: Path, consoles: Conso
     # The last command, at 13:01:30: the bot has answered, so it is committed.
     out = first.messages("carol: /tour")
     assert out[:2] == ["carol: /tour", "[cercle → carol] C'est noté : vous êtes n° 1 dans la file."]
-    assert out[2].endswith("Parole : bob (40 s)\nFile : 1. carol, 2. anim")
+    assert out[2] == (  # anim, moved back by the fair queue, is told why
+        "[cercle → anim] carol passe avant vous : la file donne la priorité à qui a moins parlé "
+        "pendant cette séance. Vous êtes maintenant n° 2."
+    )
+    assert out[3].endswith("Parole : bob (40 s)\nFile : 1. carol, 2. anim")
     first.kill()
 
     second = consoles("2026-12-03T13:01:30+00:00")
@@ -143,7 +147,7 @@ def start_round_and_kill_mid_turn(consoles: Consoles) -> None:
     assert "[cercle] alice, vous avez la parole (2 min 00 s)." in out
     assert first.messages(":clock +50s") == []
     out = first.messages("dave: /present")  # a late arrival at T+50s joins the round
-    assert out[:2] == ["dave: /present", "[cercle] dave est là (4 présent·es)."]
+    assert out[:2] == ["dave: /present", "[cercle] dave est là (4 personnes présentes)."]
     assert out[2].endswith("Parole : alice (50 s) · reste 1 min 10 s\nTour : 1. bob, 2. dave")
     first.kill()
 

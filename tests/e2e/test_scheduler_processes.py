@@ -37,11 +37,13 @@ DAY_BEFORE = (
 )
 RSVP_HINT = "[cercle] Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1)."
 SOON = (
-    "[cercle] La séance 1 commence dans 15 min 00 s, à 14:00 — sujet : Déléguer. "
+    "[cercle] La séance 1 commence dans 15 minutes, à 14:00 — sujet : Déléguer. "
     "Empêché·e ? Tapez /excuse 1."
 )
 START = (
-    "[cercle] C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance."
+    "[cercle] C'est l'heure de la séance 1 — sujet : Déléguer ! "
+    "Animation : ouvrez-la avec /seance. "
+    "Participant·es : la séance commence, signalez-vous avec /present."
 )
 FOLLOW_UP = "[cercle] Suivi de la séance 1 : aucune action ouverte."
 
@@ -112,7 +114,7 @@ def plan(consoles: Consoles, **kwargs: Path) -> Console:
     assert out == [
         PLAN,
         "[cercle] Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00.",
-        "[cercle] Question de préparation, envoyée 3 jour(s) avant : Que déléguer ?",
+        "[cercle] Question de préparation, envoyée 3 jours avant : Que déléguer ?",
     ]
     return first
 
@@ -287,7 +289,7 @@ def test_two_processes_share_a_busy_schedule(tmp_path: Path, consoles: Consoles)
         for mark in (
             f"Pour préparer la séance {number} (",
             f"Rappel : séance {number} demain,",
-            f"La séance {number} commence dans 15 min 00 s,",
+            f"La séance {number} commence dans 15 minutes,",
             f"C'est l'heure de la séance {number} —",
             f"Suivi de la séance {number} :",
             f"Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance {number}).",

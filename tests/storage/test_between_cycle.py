@@ -114,7 +114,7 @@ async def test_a_cycle_between_two_seances(db: UnitOfWorkFactory) -> None:
     await until(chat, datetime(2026, 12, 17, 13, 0, tzinfo=UTC))
     await chat.script("anim: /seance")
     assert chat.public()[1] == (
-        "Ce que 1 membre(s) ont choisi de partager en préparant la séance 2 :\n"
+        "Réponses partagées avec le cercle pour préparer la séance 2 (1) :\n"
         "- alice : J'ai confié les factures à Léa"
     )
     assert "je m'en veux" not in "\n".join(chat.public())

@@ -125,9 +125,9 @@ async def test_a_member_erases_what_the_circle_stores_about_them(db: UnitOfWorkF
     assert preview == [
         "Voici ce que le cercle garde au sujet de bob, et ce que /oubli en fera :\n"
         "- le nom, retiré de la liste des membres ;\n"
-        "- note(s) supprimée(s) : 1 ;\n"
-        "- météo(s) supprimée(s) : 1 ;\n"
-        "- tours de parole (2, dans 1 séance(s)) gardés sans nom (« Personne anonyme »), "
+        "- notes supprimées : 1 ;\n"
+        "- météos supprimées : 1 ;\n"
+        "- tours de parole (2 ; séances concernées : 1) gardés sans nom (« Personne anonyme »), "
         "pour que les temps de parole du cercle restent justes ;\n"
         "- présences et absences (2) gardées sans nom ;\n"
         "- décisions et actions notées par cette personne ou à son nom (2) gardées sans nom.\n"
@@ -184,7 +184,7 @@ async def test_a_member_erases_what_the_circle_stores_about_them(db: UnitOfWorkF
     # Coming back later is joining afresh.
     await chat.say("bob", "/aide")
     await chat.say("bob", "/oubli")
-    assert "note(s) supprimée(s) : 0" in chat.private_to("bob")[0]
+    assert "notes supprimées : 0" in chat.private_to("bob")[0]
 
 
 async def test_a_facilitator_erases_someone_who_left(db: UnitOfWorkFactory) -> None:
@@ -199,7 +199,7 @@ async def test_a_facilitator_erases_someone_who_left(db: UnitOfWorkFactory) -> N
     assert chat.refused == "forget.not_a_member"
     await chat.say("anim", "/oubli")
     assert chat.refused == "forget.last_facilitator"
-    await chat.say("anim", "/seance")
+    await chat.say("anim", "/seance extra")
     await chat.say("anim", "/oubli @alice")
     assert chat.refused == "forget.seance_open"
 

@@ -47,8 +47,9 @@ async def test_unknown_command_in_english(chat: Chat) -> None:
         ),
         (
             "/excuse deux",
-            "args.bad_number",
-            "« deux » n'est pas un numéro valable. Usage : /excuse [n]",
+            "args.bad_seance",
+            "« deux » n'est ni un numéro ni une date de séance (exemples : 2, 10/12). "
+            "Usage : /excuse [n|date]",
         ),
         (
             "/cercle animateur",
@@ -141,7 +142,14 @@ async def test_refused_commands_do_not_commit(memory_db: MemoryDatabase) -> None
 
 async def test_accents_and_bang_prefix_work(chat: Chat) -> None:
     await start_circle(chat, "alice", protocol="libre")
-    await chat.say("anim", "/Séance phase suivante")
+    await chat.say("anim", "/Séance phase libre")
     assert chat.refused is None
     await chat.say("alice", "!tour")
     assert chat.public() == ["alice, vous avez la parole."]
+
+
+async def test_retention_zero_is_refused_with_both_meanings(chat: Chat) -> None:
+    await start_circle(chat)
+    await chat.say("anim", "/cercle conservation 0")
+    assert chat.refused == "circle.retention_zero"
+    assert "/cercle conservation jamais" in chat.text

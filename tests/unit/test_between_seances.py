@@ -77,7 +77,7 @@ async def test_answers_close_when_the_seance_opens_and_reach_the_right_people(
     await chat.say("anim", "/seance")
     opened = chat.public()
     assert opened[1] == (
-        "Ce que 1 membre(s) ont choisi de partager en préparant la séance 1 :\n"
+        "Réponses partagées avec le cercle pour préparer la séance 1 (1) :\n"
         "- alice : Je garde la compta"
     )
     assert "conseil" not in "\n".join(opened)
@@ -235,7 +235,7 @@ async def test_the_follow_up_shows_how_each_action_stands(chat: Chat) -> None:
     )
     await chat.wait(days=7)
     assert chat.public() == [
-        "Une semaine après la séance 1 : où en sont les actions ? (1 ouvertes)\n"
+        "Une semaine après la séance 1 : où en sont les actions ? (1 ouverte)\n"
         "- #1 Relancer le conseil — alice — besoin d'aide (qui connaît la présidente ?)"
     ]
 

@@ -157,7 +157,8 @@ class FloorMachine(RuleBasedStateMachine):
             setup.append(("anim", "/cercle ordre arrivee"))
         setup.append(("anim", "/seance"))
         setup.extend((name, "/present") for name in present)
-        if first_phase:
+        # a one-phase protocol (libre) starts its phase when the séance opens
+        if first_phase and not (protocol == "libre" and first_phase == "suivante"):
             setup.append(("anim", f"/seance phase {first_phase}"))
         for name, text in setup:
             self.run(self.chat.say(name, text))

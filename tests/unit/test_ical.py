@@ -15,6 +15,7 @@ from bot.domain.refs import ChannelRef
 from bot.domain.seance import Seance, SeanceStatus
 from bot.exports.ical import circle_calendar
 from bot.i18n.catalog import CatalogTranslator
+from tests.conversation import Chat
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -156,7 +157,7 @@ def test_french_summary_and_description() -> None:
         "Question de préparation : Qu'est-ce que vous n'arrivez pas à lâcher, et pourquoi ?"
         in description
     )
-    assert "Déroulé : Météo (15 min), Parole libre (60 min)" in description
+    assert "Déroulé : Météo (15 minutes), Parole libre (1 heure)" in description
     assert "Salon : #cercle-ess" in description
     assert "Question" not in str(events[1]["DESCRIPTION"])
     assert str(events[3]["DESCRIPTION"]).startswith("Séance annulée.")
@@ -170,7 +171,7 @@ def test_english_summary_and_description() -> None:
     assert str(events[2]["SUMMARY"]) == "Cercle ESS — session 2: Delegating"
     description = str(events[2]["DESCRIPTION"])
     assert "Preparation question: What can't you let go of, and why?" in description
-    assert "Agenda: Check-in (15 min), Open floor (60 min)" in description
+    assert "Agenda: Check-in (15 minutes), Open floor (1 hour)" in description
     # without a label, the channel's key
     assert "Channel: discord:123456" in description
     assert str(events[2]["LOCATION"]) == "discord:123456"
@@ -240,3 +241,19 @@ def test_a_utc_circle_writes_utc_times_without_a_vtimezone() -> None:
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         build(make_circle(), make_seances(), now=datetime(2026, 5, 4, 9, 30))  # noqa: DTZ001
+
+
+async def test_every_member_gets_the_calendar_in_the_circle_language(chat: Chat) -> None:
+    from bot.effects import FilePost
+
+    await chat.script(
+        "anim: /cercle creer Atelier", "ali: /aide", "anim: /seance planifier 10/12 14h"
+    )
+    await chat.say("ali", "/export ics")
+    assert chat.refused is None
+    (file,) = [e for e in chat.last if isinstance(e, FilePost)]
+    text = file.content.decode("utf-8")
+    assert "COMMENT:Ce fuseau horaire est décrit du" in text
+    assert "This timezone" not in text
+    await chat.say("ali", "/export json")
+    assert chat.refused == "export.facilitators_only"

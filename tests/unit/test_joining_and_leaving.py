@@ -109,3 +109,11 @@ async def test_an_english_locale_starts_the_circle_in_english(chat: Chat) -> Non
     assert refused.effects[0].text.startswith("There is no circle")  # type: ignore[union-attr]
     created = await chat.core.handle(event("/cercle creer Atelier", "en-GB"))
     assert created.effects[0].text.startswith("Circle")  # type: ignore[union-attr]
+
+
+async def test_french_elides_before_a_vowel(chat: Chat) -> None:
+    await chat.script("anim: /cercle creer Atelier", "eva: /actions")
+    await chat.say("anim", "/oubli @eva")
+    assert chat.private_to("anim")[0].startswith(
+        "Voici ce que le cercle garde au sujet d'eva, et ce que /oubli en fera :"
+    )

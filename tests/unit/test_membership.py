@@ -63,7 +63,7 @@ async def test_speaking_then_passing_counts_the_time_but_not_a_turn(chat: Chat) 
     await chat.say("alice", "/fini")
     await chat.say("anim", "/seance fin")
     recap = chat.recaps()[0]
-    assert "- anim (animation) : 40 s (0 tour)" in recap
+    assert "- anim (animation) : 40 s (aucun tour)" in recap
     assert "- alice : 0 s (1 tour)" in recap
 
 
@@ -103,4 +103,4 @@ async def test_export_gives_the_facilitator_a_calendar_file(chat: Chat) -> None:
     assert file.private
     assert b"DTSTART;TZID=Europe/Paris:20261210T140000" in file.content
     await chat.say("alice", "/export")
-    assert chat.refused == "permission.facilitator_only"
+    assert chat.refused == "export.facilitators_only"

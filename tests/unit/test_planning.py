@@ -29,7 +29,7 @@ async def test_plan_answers_with_the_date_written_out(chat: Chat) -> None:
     await chat.say("anim", "/seance planifier 10/12 14h | Déléguer | Que ne déléguez-vous pas ?")
     assert chat.public() == [
         "Séance 1 planifiée le jeudi 10 décembre 2026 à 14:00.",
-        "Question de préparation, envoyée 3 jour(s) avant : Que ne déléguez-vous pas ?",
+        "Question de préparation, envoyée 3 jours avant : Que ne déléguez-vous pas ?",
     ]
 
 
@@ -47,17 +47,18 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
         "Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1).",
     ]
     assert await wait_until(chat, start - timedelta(minutes=15)) == [
-        "La séance 1 commence dans 15 min 00 s, à 14:00 — sujet : Déléguer. "
+        "La séance 1 commence dans 15 minutes, à 14:00 — sujet : Déléguer. "
         "Empêché·e ? Tapez /excuse 1."
     ]
     assert await wait_until(chat, start) == [
-        "C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance."
+        "C'est l'heure de la séance 1 — sujet : Déléguer ! Animation : ouvrez-la avec /seance. "
+        "Participant·es : la séance commence, signalez-vous avec /present."
     ]
     await chat.say("anim", "/seance")
     await chat.say("alice", "/action Appeler la fédération")
     await chat.say("anim", "/seance fin")
     assert await wait_until(chat, start + timedelta(days=7)) == [
-        "Une semaine après la séance 1 : où en sont les actions ? (1 ouvertes)\n"
+        "Une semaine après la séance 1 : où en sont les actions ? (1 ouverte)\n"
         "- #1 Appeler la fédération — alice"
     ]
     assert await wait_until(chat, start + timedelta(days=30)) == []
@@ -76,7 +77,7 @@ async def test_prompts_in_english_with_local_times(chat: Chat) -> None:
         "Will you be there? Answer /rsvp yes, no or maybe (session 1).",
     ]
     assert await wait_until(chat, start - timedelta(minutes=15)) == [
-        "Session 1 starts in 15 min 00 s, at 09:00 — topic: Budget. Can't make it? Type /excuse 1."
+        "Session 1 starts in 15 minutes, at 09:00 — topic: Budget. Can't make it? Type /excuse 1."
     ]
 
 
@@ -153,7 +154,7 @@ async def test_list_shows_what_is_coming(chat: Chat) -> None:
     await chat.say("anim", "/seance planifier 2026-12-17 14:00")
     await chat.say("alice", "/seance liste")
     assert chat.private_to("alice") == [
-        "Séances à venir du cercle « Cercle ESS » (0 déjà tenue(s)) :\n"
+        "Séances à venir du cercle « Cercle ESS » (0 déjà tenue) :\n"
         "n° 1 — jeudi 10 décembre 2026 à 14:00 — sujet : Déléguer\n"
         "n° 2 — jeudi 17 décembre 2026 à 14:00"
     ]
@@ -179,11 +180,12 @@ async def test_auto_open_and_auto_close(chat: Chat) -> None:
     start = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
     said = await wait_until(chat, start)
     assert said[-1].startswith("Séance 1 du cercle « Cercle ESS » ouverte.")
+    await chat.say("alice", "/present")
     # meteo lasts 15 + 60 minutes; 30 minutes of grace after that
     assert await wait_until(chat, start + timedelta(minutes=104)) == []
     said = await wait_until(chat, start + timedelta(minutes=105))
     assert said == [
-        "La séance 1 est restée ouverte 30 min 00 s après l'heure de fin prévue : je la termine. "
+        "La séance 1 est restée ouverte 30 minutes après l'heure de fin prévue : je la termine. "
         "Voici le récapitulatif."
     ]
     assert len(chat.recaps()) == 1
@@ -204,7 +206,8 @@ async def test_after_downtime_stale_prompts_are_dropped_useful_ones_fire_once(
     said = await scheduler.advance_to(later.now())
     texts = [e.text for e in said if hasattr(e, "text")]
     assert texts == [
-        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance.",
+        "C'est l'heure de la séance 1 ! Animation : ouvrez-la avec /seance. "
+        "Participant·es : la séance commence, signalez-vous avec /present.",
     ]
     prompts = {p.kind.value: p for p in memory_db.store.prompts.values()}
     assert prompts["day_before"].dropped_at == later.now()
@@ -224,7 +227,7 @@ async def test_reminder_settings(chat: Chat) -> None:
     start = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
     assert await wait_until(chat, start - timedelta(minutes=31)) == []
     assert (await wait_until(chat, start - timedelta(minutes=30)))[0].startswith(
-        "La séance 1 commence dans 30 min 00 s"
+        "La séance 1 commence dans 30 minutes"
     )
     await chat.say("anim", "/cercle rappels avant bientôt")
     assert chat.refused == "reminders.bad_minutes"

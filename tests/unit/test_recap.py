@@ -81,7 +81,7 @@ EXPECTED = {
         "speakers": [
             "alice : 4 min 10 s (3 tours)",
             "bob : 1 min 43 s (2 tours)",
-            "anim (animation) : 0 s (0 tour)",
+            "anim (animation) : n'a pas pris la parole",
         ],
         "attendance": [
             "Présent·es (3) : anim, alice, bob",
@@ -106,7 +106,7 @@ EXPECTED = {
         "speakers": [
             "alice: 4 min 10 s (3 turns)",
             "bob: 1 min 43 s (2 turns)",
-            "anim (facilitator): 0 s (0 turns)",
+            "anim (facilitator): did not speak",
         ],
         "attendance": ["Present (3): anim, alice, bob", "Excused (1): dan", "Absent (1): carla"],
         "share": "Fair share (participants present): 2 min 56 s",

@@ -82,7 +82,7 @@ async def test_the_cycle_report_flags_who_drifts_away_and_measures_equity(chat: 
     assert reply.confidential
     assert reply.to == user("anim")
     text = reply.text
-    assert text.startswith("## Bilan du cycle — Cercle ESS\n4 séance(s) tenue(s), de la n° 1")
+    assert text.startswith("## Bilan du cycle — Cercle ESS\n4 séances tenues, de la n° 1")
     grid = text.split("```")[1].splitlines()[1:]
     assert [re.sub(r"\s+", " ", row).strip() for row in grid] == [
         "S1 S2 S3 S4 présences",
@@ -122,13 +122,13 @@ async def test_the_cycle_report_flags_who_drifts_away_and_measures_equity(chat: 
 
     # Actions: open, done, overdue, per owner.
     assert "3 action(s)" not in text
-    assert "2 ouverte(s), dont 1 en retard ; 1 faite(s)." in text
+    assert "2 ouvertes, dont 1 en retard ; 1 faite." in text
     assert (
-        "- bob (1 ouverte(s), 0 faite(s)) : #1 Envoyer le document — en retard "
+        "- bob (1 ouverte, 0 faite) : #1 Envoyer le document — en retard "
         "(échéance : jeudi 10 décembre 2026)"
     ) in text
-    assert "- alice (0 ouverte(s), 1 faite(s)) : #2 Préparer le budget — faite" in text
-    assert "- dan (1 ouverte(s), 0 faite(s)) : #3 Relire la charte" in text
+    assert "- alice (0 ouverte, 1 faite) : #2 Préparer le budget — faite" in text
+    assert "- dan (1 ouverte, 0 faite) : #3 Relire la charte" in text
 
     # The chart: a PNG for the facilitator alone, described in words.
     (chart,) = [e for e in chat.last if isinstance(e, FilePost)]

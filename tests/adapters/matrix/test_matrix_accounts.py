@@ -213,7 +213,7 @@ def label(body: str) -> str:
         return "created:" + body.split("»")[0].removeprefix("Cercle « ").strip()
     if body == f"Séance 1 planifiée le {WHEN}.":
         return "planned"
-    if body.startswith("Question de préparation, envoyée 3 jour(s) avant : "):
+    if body.startswith("Question de préparation, envoyée 3 jours avant : "):
         return "question:" + body.rpartition(" : ")[2]
     if body.startswith(f"Pour préparer la séance 1 ({WHEN}), une question : "):
         return "preparation:" + body.rpartition(" : ")[2]

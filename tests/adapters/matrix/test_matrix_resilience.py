@@ -191,7 +191,8 @@ async def test_refusals_are_clear_and_addressed_to_the_sender(
     await alice.say("!danse")
     [answer] = await circle.watch.answers_until(lambda b: "« danse »" in b, "the unknown command")
     assert answer.body.endswith(
-        "Je ne connais pas la commande « danse ». Tapez /aide pour la liste des commandes."
+        "Je ne connais pas la commande « danse ». Tapez /aide pour la liste des commandes.\n"
+        "Vous faites maintenant partie du cercle."  # a refused first command still joins
     )
     assert mentioned(answer) == [circle.alice.user_id]
     assert answer.formatted_body is not None

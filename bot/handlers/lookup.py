@@ -1,0 +1,55 @@
+"""Finding the séance a person means, by its number (`/excuse 3`) or its date (`/excuse 10/12`).
+
+People remember the date of a séance more easily than its number; a date that matches no
+séance, or several, is refused rather than guessed."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.commands.context import Context
+from bot.domain.numbering import renumber
+from bot.domain.seance import Seance, SeanceStatus
+from bot.errors import Refusal
+from bot.timing.dates import calendar_day_of
+
+
+def local_day(ctx: Context, seance: Seance) -> tuple[int, int, int] | None:
+    at = seance.planned_at or seance.opened_at
+    if at is None:
+        return None
+    day = at.astimezone(ZoneInfo(ctx.tz)).date()
+    return (day.day, day.month, day.year)
+
+
+async def renumber_seances(ctx: Context) -> None:
+    """After a séance is planned, moved, opened unplanned or cancelled: numbers by date."""
+    circle = ctx.require_circle()
+    circle.seance_counter = renumber(await ctx.uow.seances.for_circle(circle.id))
+
+
+async def find_seance(ctx: Context, ref: int | str) -> Seance:
+    """The séance numbered `ref`, or the one (not cancelled) held or planned on the day `ref`."""
+    circle = ctx.require_circle()
+    if isinstance(ref, int):
+        found = await ctx.uow.seances.by_number(circle.id, ref)
+        if found is None:
+            raise Refusal("seance.unknown_number", number=ref)
+        return found
+    typed = calendar_day_of(ref)
+    if typed is None:
+        raise Refusal("args.bad_seance_date", value=ref[:40])
+    day, month, year = typed
+    matches = []
+    for seance in await ctx.uow.seances.for_circle(circle.id):
+        held = local_day(ctx, seance)
+        if seance.status is SeanceStatus.CANCELLED or held is None:
+            continue
+        if held[:2] == (day, month) and (year is None or held[2] == year):
+            matches.append(seance)
+    if not matches:
+        raise Refusal("seance.none_on_day", value=ref[:40])
+    if len(matches) > 1:
+        numbers = ", ".join(str(s.number) for s in matches)
+        raise Refusal("seance.several_on_day", value=ref[:40], numbers=numbers)
+    return matches[0]
