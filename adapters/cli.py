@@ -215,7 +215,10 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
         for circle in circles:
             seances = await uow.seances.for_circle(circle.id)
             items = await uow.items.for_circle(circle.id)
-            data.append(circle_data(circle, seances, items))
+            answers = await uow.answers.for_circle(circle.id)
+            rsvps = await uow.rsvps.for_circle(circle.id)
+            cases = await uow.cases.for_circle(circle.id)
+            data.append(circle_data(circle, seances, items, answers, rsvps, cases))
     json.dump({"circles": data}, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -8,10 +8,13 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
+from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.rsvp import Rsvp
 from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
@@ -199,6 +202,50 @@ class HandledEventRepository(Protocol):
     async def prune(self, before: datetime) -> int: ...
 
 
+class PrepAnswerRepository(Protocol):
+    """Answers to preparation questions, one per person and séance."""
+
+    async def for_seance(self, seance_id: int) -> list[PrepAnswer]: ...
+
+    async def for_circle(self, circle_id: int) -> list[PrepAnswer]: ...
+
+    async def put(self, answer: PrepAnswer) -> None:
+        """Store the answer, replacing the person's earlier one for that séance."""
+
+    async def delete_for(self, circle_id: int, user: UserRef) -> int:
+        """Delete every answer the person gave in the circle; how many."""
+
+    async def purge(self, circle_id: int, cutoff: datetime) -> int:
+        """Delete the circle's answers given at or before `cutoff`; how many."""
+
+
+class RsvpRepository(Protocol):
+    """Who said they would come to which séance."""
+
+    async def for_seance(self, seance_id: int) -> list[Rsvp]: ...
+
+    async def for_circle(self, circle_id: int) -> list[Rsvp]: ...
+
+    async def put(self, rsvp: Rsvp) -> None:
+        """Store the answer, replacing the person's earlier one for that séance."""
+
+    async def delete_for(self, circle_id: int, user: UserRef) -> int:
+        """Delete every answer the person gave in the circle; how many."""
+
+
+class CaseRepository(Protocol):
+    """Cases proposed for coming séances, with their votes."""
+
+    async def for_circle(self, circle_id: int) -> list[CaseProposal]: ...
+
+    async def add(self, case: CaseProposal) -> None:
+        """Store a new proposal and give it the circle's next number."""
+
+    async def update(self, case: CaseProposal) -> None: ...
+
+    async def delete(self, circle_id: int, number: int) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
@@ -219,6 +266,15 @@ class UnitOfWork(Protocol):
 
     @property
     def handled(self) -> HandledEventRepository: ...
+
+    @property
+    def answers(self) -> PrepAnswerRepository: ...
+
+    @property
+    def rsvps(self) -> RsvpRepository: ...
+
+    @property
+    def cases(self) -> CaseRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

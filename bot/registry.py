@@ -9,17 +9,21 @@ from bot.domain.circle import LANGUAGES
 from bot.domain.roles import Role
 from bot.handlers import (
     attendance,
+    cases,
     checkin,
     circle,
     export,
+    followup,
     forget,
     help,
     items,
     link,
     planning,
+    prepa,
     recap,
     recap_correction,
     report,
+    rsvp,
     seance,
     seance_edit,
     turns,
@@ -48,6 +52,7 @@ def _arg(
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
 SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
+NOTE = _arg("note", ArgKind.REST, "mot", "word", required=False)
 
 # What people call each language, in either language ("/cercle langue anglais").
 LANGUAGE_WORDS = {
@@ -89,6 +94,60 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
             marks_present=False,
         ),
+        CommandSpec(
+            "prepa",
+            "prep",
+            P,
+            prepa.answer,
+            (_arg("text", ArgKind.REST, "texte", "text", required=False),),
+            subcommands=(
+                CommandSpec("partager", "share", P, prepa.share, marks_present=False),
+                CommandSpec(
+                    "prive", "private", P, prepa.private, aliases=("privee",), marks_present=False
+                ),
+                CommandSpec("voir", "show", F, prepa.show, marks_present=False),
+            ),
+            aliases=("preparation",),
+            marks_present=False,
+        ),
+        CommandSpec(
+            "presence",
+            "rsvp",
+            P,
+            rsvp.presence,
+            (
+                _arg(
+                    "answer",
+                    ArgKind.CHOICE,
+                    "réponse",
+                    "answer",
+                    required=False,
+                    choices=(
+                        Choice("yes", "oui", "yes"),
+                        Choice("no", "non", "no"),
+                        Choice("maybe", "peut-etre", "maybe", ("peutetre", "pe")),
+                    ),
+                ),
+                SEANCE_NUMBER,
+            ),
+            marks_present=False,
+        ),
+        CommandSpec(
+            "cas",
+            "case",
+            P,
+            cases.listing,
+            subcommands=(
+                CommandSpec("proposer", "propose", P, cases.propose, (TEXT,), marks_present=False),
+                CommandSpec("voter", "vote", P, cases.vote, (ITEM_NUMBER,), marks_present=False),
+                CommandSpec("clore", "close", F, cases.close, marks_present=False),
+                CommandSpec(
+                    "choisir", "choose", F, cases.choose, (SEANCE_NUMBER,), marks_present=False
+                ),
+            ),
+            aliases=("cases",),
+            marks_present=False,
+        ),
         CommandSpec("note", "note", P, items.note, (TEXT,)),
         CommandSpec("decision", "decision", F, items.decision, (TEXT,)),
         CommandSpec(
@@ -101,6 +160,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 CommandSpec(
                     "fait", "done", P, items.action_done, (ITEM_NUMBER,), aliases=("faite",)
                 ),
+                CommandSpec(
+                    "encours",
+                    "progress",
+                    P,
+                    followup.in_progress,
+                    (ITEM_NUMBER, NOTE),
+                    aliases=("en-cours", "in-progress", "inprogress"),
+                ),
+                CommandSpec(
+                    "bloque",
+                    "blocked",
+                    P,
+                    followup.blocked,
+                    (ITEM_NUMBER, NOTE),
+                    aliases=("bloquee",),
+                ),
+                CommandSpec("aide", "help", P, followup.needs_help, (ITEM_NUMBER, NOTE)),
             ),
         ),
         CommandSpec(
@@ -343,6 +419,13 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                 ),
                 CommandSpec("membres", "members", P, circle.members, marks_present=False),
                 CommandSpec(
+                    "voix",
+                    "votes",
+                    F,
+                    cases.set_votes,
+                    (_arg("count", ArgKind.INT, "nombre", "count"),),
+                ),
+                CommandSpec(
                     "depart",
                     "leave",
                     F,
@@ -369,6 +452,13 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                                 Choice("follow_up", "suivi", "follow-up", ("followup",)),
                                 Choice("opening", "ouverture", "opening"),
                                 Choice("closing", "fermeture", "closing"),
+                                Choice(
+                                    "prep_reminder",
+                                    "reponses",
+                                    "answers",
+                                    ("relance", "prep-reminder"),
+                                ),
+                                Choice("action_reminder", "actions", "actions", ("echeances",)),
                             ),
                         ),
                         _arg("value", ArgKind.WORD, "valeur", "value", required=False),

@@ -6,12 +6,15 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from bot.domain.cases import CaseProposal, CaseStatus
 from bot.domain.circle import Circle, CircleSettings, Member, QueueOrder, RoundOrder
-from bot.domain.items import Item, ItemKind
+from bot.domain.items import ActionProgress, Item, ItemKind
+from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt, PromptKind
 from bot.domain.protocol import PhaseMode
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.roles import Role
+from bot.domain.rsvp import Rsvp, RsvpAnswer
 from bot.domain.seance import (
     AttendanceStatus,
     CheckIn,
@@ -60,6 +63,10 @@ def circle_row(circle: Circle) -> Row:
         "close_grace_minutes": s.close_grace_minutes,
         "recap_approval": s.recap_approval,
         "retention_days": s.retention_days,
+        "prep_reminder": s.prep_reminder,
+        "action_reminder_days": s.action_reminder_days,
+        "case_votes": s.case_votes,
+        "case_voting_open": s.case_voting_open,
         "round_order": s.round_order.value,
         "nudge_minutes": s.nudge_minutes,
         "link_days": s.link_days,
@@ -104,6 +111,10 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         close_grace_minutes=row["close_grace_minutes"],
         recap_approval=bool(row["recap_approval"]),
         retention_days=row["retention_days"],
+        prep_reminder=bool(row["prep_reminder"]),
+        action_reminder_days=row["action_reminder_days"],
+        case_votes=row["case_votes"],
+        case_voting_open=bool(row["case_voting_open"]),
         round_order=RoundOrder(row.get("round_order") or RoundOrder.ARRIVAL),
         nudge_minutes=row.get("nudge_minutes", 5),
         link_days=row["link_days"],
@@ -299,6 +310,9 @@ def item_row(item: Item) -> Row:
         "due": item.due,
         "done_at": item.done_at,
         "withheld": item.withheld,
+        "progress": item.progress.value if item.progress else None,
+        "progress_note": item.progress_note,
+        "reminded_at": item.reminded_at,
     }
 
 
@@ -315,6 +329,9 @@ def item_from_row(row: Row) -> Item:
         due=row["due"],
         done_at=row["done_at"],
         withheld=bool(row["withheld"]),
+        progress=ActionProgress(row["progress"]) if row["progress"] else None,
+        progress_note=row["progress_note"],
+        reminded_at=row["reminded_at"],
     )
 
 
@@ -339,4 +356,73 @@ def prompt_from_row(row: Row) -> Prompt:
         due_at=row["due_at"],
         sent_at=row["sent_at"],
         dropped_at=row["dropped_at"],
+    )
+
+
+def answer_row(answer: PrepAnswer) -> Row:
+    return {
+        "seance_id": answer.seance_id,
+        "user": answer.user.key,
+        "circle_id": answer.circle_id,
+        "text": answer.text,
+        "shared": answer.shared,
+        "answered_at": answer.answered_at,
+    }
+
+
+def answer_from_row(row: Row) -> PrepAnswer:
+    return PrepAnswer(
+        circle_id=row["circle_id"],
+        seance_id=row["seance_id"],
+        user=UserRef.from_key(row["user"]),
+        text=row["text"],
+        answered_at=row["answered_at"],
+        shared=bool(row["shared"]),
+    )
+
+
+def rsvp_row(rsvp: Rsvp) -> Row:
+    return {
+        "seance_id": rsvp.seance_id,
+        "user": rsvp.user.key,
+        "circle_id": rsvp.circle_id,
+        "answer": rsvp.answer.value,
+        "answered_at": rsvp.answered_at,
+    }
+
+
+def rsvp_from_row(row: Row) -> Rsvp:
+    return Rsvp(
+        circle_id=row["circle_id"],
+        seance_id=row["seance_id"],
+        user=UserRef.from_key(row["user"]),
+        answer=RsvpAnswer(row["answer"]),
+        answered_at=row["answered_at"],
+    )
+
+
+def case_row(case: CaseProposal) -> Row:
+    return {
+        "circle_id": case.circle_id,
+        "number": case.number,
+        "title": case.title,
+        "holder": case.holder.key,
+        "proposed_at": case.proposed_at,
+        "status": case.status.value,
+        "seance_id": case.seance_id,
+        "votes_json": json.dumps({u.key: n for u, n in sorted(case.votes.items())}),
+    }
+
+
+def case_from_row(row: Row) -> CaseProposal:
+    votes = json.loads(row["votes_json"] or "{}")
+    return CaseProposal(
+        circle_id=row["circle_id"],
+        number=row["number"],
+        title=row["title"],
+        holder=UserRef.from_key(row["holder"]),
+        proposed_at=row["proposed_at"],
+        status=CaseStatus(row["status"]),
+        seance_id=row["seance_id"],
+        votes={UserRef.from_key(k): int(n) for k, n in votes.items()},
     )

@@ -51,6 +51,10 @@ class CircleRow(SQLModel, table=True):
     close_grace_minutes: int = 60
     recap_approval: bool = False
     retention_days: int = 365
+    prep_reminder: bool = False
+    action_reminder_days: int = 2
+    case_votes: int = 3
+    case_voting_open: bool = True
     round_order: str = "arrival"
     nudge_minutes: int = 5
     link_days: int = 90
@@ -207,6 +211,9 @@ class ItemRow(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_instant(True))
     withheld: bool = False
     version: int = 0  # +1 at every change (optimistic locking between instances)
+    progress: str | None = None
+    progress_note: str | None = None
+    reminded_at: datetime | None = Field(default=None, sa_column=_instant(True))
 
 
 class PromptRow(SQLModel, table=True):
@@ -301,3 +308,49 @@ class TurnCorrectionRow(SQLModel, table=True):
     length_s: float
     corrected_by: str
     corrected_at: datetime = Field(sa_column=_instant())
+
+
+class PrepAnswerRow(SQLModel, table=True):
+    """A member's answer to a séance's preparation question (deleted by retention)."""
+
+    __tablename__ = "prep_answer"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    circle_id: int = Field(index=True)
+    text: str
+    shared: bool = False
+    answered_at: datetime = Field(sa_column=_instant())
+
+
+class RsvpRow(SQLModel, table=True):
+    """A member's yes, no or maybe for a séance."""
+
+    __tablename__ = "rsvp"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user: str = Field(primary_key=True)
+    circle_id: int = Field(index=True)
+    answer: str
+    answered_at: datetime = Field(sa_column=_instant())
+
+
+class CaseProposalRow(SQLModel, table=True):
+    """A case a member proposed for a coming séance, with the votes it has."""
+
+    __tablename__ = "case_proposal"
+
+    circle_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="CASCADE"), primary_key=True)
+    )
+    number: int = Field(primary_key=True)
+    title: str
+    holder: str
+    proposed_at: datetime = Field(sa_column=_instant())
+    status: str
+    seance_id: int | None = None
+    votes_json: str = "{}"

@@ -59,6 +59,7 @@ from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
 from storage import mapping
+from storage.between import Cases, PrepAnswers, Rsvps
 from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
@@ -244,6 +245,9 @@ class SqlUnitOfWork:
         self.prompts = _Prompts(self)
         self.outbox = SqlOutbox(self)
         self.handled = SqlHandledEvents(self)
+        self.answers = PrepAnswers(self)
+        self.rsvps = Rsvps(self)
+        self.cases = Cases(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:

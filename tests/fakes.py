@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
+from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.rsvp import Rsvp
 from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
@@ -55,6 +58,9 @@ class MemoryStore:
     prompts: dict[int, Prompt] = field(default_factory=dict)
     outbox: Shallow = field(default_factory=Shallow)
     handled: Shallow = field(default_factory=Shallow)
+    answers: dict[tuple[int, UserRef], PrepAnswer] = field(default_factory=dict)
+    rsvps: dict[tuple[int, UserRef], Rsvp] = field(default_factory=dict)
+    cases: dict[tuple[int, int], CaseProposal] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -376,6 +382,84 @@ class _Handled:
         return len(old)
 
 
+class _Answers:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def for_seance(self, seance_id: int) -> list[PrepAnswer]:
+        found = [a for a in self.store.answers.values() if a.seance_id == seance_id]
+        return copy.deepcopy(sorted(found, key=lambda a: (a.answered_at, a.user)))
+
+    async def for_circle(self, circle_id: int) -> list[PrepAnswer]:
+        found = [a for a in self.store.answers.values() if a.circle_id == circle_id]
+        return copy.deepcopy(sorted(found, key=lambda a: (a.seance_id, a.answered_at, a.user)))
+
+    async def put(self, answer: PrepAnswer) -> None:
+        self.store.answers[(answer.seance_id, answer.user)] = copy.deepcopy(answer)
+
+    async def delete_for(self, circle_id: int, user: UserRef) -> int:
+        keys = [
+            k for k, a in self.store.answers.items() if (a.circle_id, a.user) == (circle_id, user)
+        ]
+        for key in keys:
+            del self.store.answers[key]
+        return len(keys)
+
+    async def purge(self, circle_id: int, cutoff: datetime) -> int:
+        keys = [
+            k
+            for k, a in self.store.answers.items()
+            if a.circle_id == circle_id and a.answered_at <= cutoff
+        ]
+        for key in keys:
+            del self.store.answers[key]
+        return len(keys)
+
+
+class _Rsvps:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def for_seance(self, seance_id: int) -> list[Rsvp]:
+        found = [r for r in self.store.rsvps.values() if r.seance_id == seance_id]
+        return copy.deepcopy(sorted(found, key=lambda r: (r.answered_at, r.user)))
+
+    async def for_circle(self, circle_id: int) -> list[Rsvp]:
+        found = [r for r in self.store.rsvps.values() if r.circle_id == circle_id]
+        return copy.deepcopy(sorted(found, key=lambda r: (r.seance_id, r.answered_at, r.user)))
+
+    async def put(self, rsvp: Rsvp) -> None:
+        self.store.rsvps[(rsvp.seance_id, rsvp.user)] = copy.deepcopy(rsvp)
+
+    async def delete_for(self, circle_id: int, user: UserRef) -> int:
+        keys = [
+            k for k, r in self.store.rsvps.items() if (r.circle_id, r.user) == (circle_id, user)
+        ]
+        for key in keys:
+            del self.store.rsvps[key]
+        return len(keys)
+
+
+class _Cases:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def for_circle(self, circle_id: int) -> list[CaseProposal]:
+        found = [c for (cid, _), c in self.store.cases.items() if cid == circle_id]
+        return copy.deepcopy(sorted(found, key=lambda c: c.number))
+
+    async def add(self, case: CaseProposal) -> None:
+        numbers = [n for (cid, n) in self.store.cases if cid == case.circle_id]
+        case.number = max(numbers, default=0) + 1
+        self.store.cases[(case.circle_id, case.number)] = copy.deepcopy(case)
+
+    async def update(self, case: CaseProposal) -> None:
+        self.store.cases[(case.circle_id, case.number)] = copy.deepcopy(case)
+
+    async def delete(self, circle_id: int, number: int) -> None:
+        self.store.cases.pop((circle_id, number), None)
+
+
 class MemoryUnitOfWork:
     def __init__(self, owner: MemoryDatabase) -> None:
         self._owner = owner
@@ -389,6 +473,9 @@ class MemoryUnitOfWork:
         self.prompts = _Prompts(self._work)
         self.outbox = _Outbox(self._work)
         self.handled = _Handled(self._work)
+        self.answers = _Answers(self._work)
+        self.rsvps = _Rsvps(self._work)
+        self.cases = _Cases(self._work)
 
     async def __aenter__(self) -> Self:
         return self

@@ -45,6 +45,8 @@ BASE_SUBCOMMAND = {
     "action": ("ajouter", "add"),
     "recap": ("voir", "show"),
     "lien": ("donner", "get"),
+    "prepa": ("repondre", "answer"),
+    "cas": ("liste", "list"),
 }
 DEFAULT_BASE_SUBCOMMAND = ("lancer", "run")
 DESCRIPTION_LIMIT = 100

@@ -64,6 +64,10 @@ class CircleSettings:
     close_grace_minutes: int = 60  # a séance still open this long after its end is closed
     recap_approval: bool = False  # recaps go to the facilitators first; /recap publier posts them
     retention_days: int = 365  # notes and check-in words are deleted after this (0: kept)
+    prep_reminder: bool = False  # the day before, remind who has not answered the preparation
+    action_reminder_days: int = 2  # remind an action's owner this many days before it is due
+    case_votes: int = 3  # votes each member has to choose the next case
+    case_voting_open: bool = True  # a facilitator closes the vote with /cas clore
     round_order: RoundOrder = RoundOrder.ARRIVAL
     nudge_minutes: int = 5  # a turn on the open floor this long gets a private nudge (0: never)
     link_days: int = 90  # how long a private link to the circle's page works (/lien)

@@ -9,6 +9,14 @@ from enum import StrEnum
 from bot.domain.refs import UserRef
 
 
+class ActionProgress(StrEnum):
+    """Where an open action stands, as its owner says between séances."""
+
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    NEEDS_HELP = "needs_help"
+
+
 class ItemKind(StrEnum):
     """The three kinds of recorded items."""
 
@@ -32,6 +40,9 @@ class Item:
     due: date | None = None
     done_at: datetime | None = None
     withheld: bool = False  # kept out of the recap by a facilitator (/recap retirer)
+    progress: ActionProgress | None = None  # an open action's state (/action encours, bloque)
+    progress_note: str | None = None  # the word its owner added
+    reminded_at: datetime | None = None  # its owner was reminded of the due date
 
     @property
     def is_open_action(self) -> bool:

@@ -27,6 +27,8 @@ class PromptKind(StrEnum):
     START = "start"  # "it starts now" (or the séance opens by itself)
     FOLLOW_UP = "follow_up"  # open actions, days after
     AUTO_CLOSE = "auto_close"  # a séance left open long after its end is closed
+    PREP_REMINDER = "prep_reminder"  # the day before, to who has not answered the preparation
+    ACTION_DUE = "action_due"  # owners of the séance's actions, days before they are due
 
 
 # How late a prompt may still be posted (after downtime); later, it is dropped as stale.
@@ -37,7 +39,12 @@ GRACE: dict[PromptKind, timedelta] = {
     PromptKind.START: timedelta(minutes=30),
     PromptKind.FOLLOW_UP: timedelta(days=2),
     PromptKind.AUTO_CLOSE: timedelta(days=365),
+    PromptKind.PREP_REMINDER: timedelta(hours=6),
+    PromptKind.ACTION_DUE: timedelta(days=2),
 }
+
+# Prompts a feature keeps by itself, not derived from the séance's state by `wanted_prompts`.
+OWN_SCHEDULE = frozenset({PromptKind.ACTION_DUE})
 
 
 @dataclass(slots=True)
@@ -82,6 +89,8 @@ def wanted_prompts(
             wanted[PromptKind.PREPARATION] = at - timedelta(days=settings.prep_days)
         if settings.remind_day_before:
             wanted[PromptKind.DAY_BEFORE] = at - timedelta(days=1)
+        if seance.prep_question and settings.prep_days > 0 and settings.prep_reminder:
+            wanted[PromptKind.PREP_REMINDER] = at - timedelta(days=1)
         if settings.remind_minutes > 0:
             wanted[PromptKind.SOON] = at - timedelta(minutes=settings.remind_minutes)
         wanted[PromptKind.START] = at
@@ -98,7 +107,12 @@ def is_stale(prompt: Prompt, seance: Seance, now: datetime) -> bool:
     """Too late to be useful: past its grace, or a reminder for a séance that has started."""
     if now - prompt.due_at > GRACE[prompt.kind]:
         return True
-    before_start = (PromptKind.PREPARATION, PromptKind.DAY_BEFORE, PromptKind.SOON)
+    before_start = (
+        PromptKind.PREPARATION,
+        PromptKind.DAY_BEFORE,
+        PromptKind.SOON,
+        PromptKind.PREP_REMINDER,
+    )
     if prompt.kind in before_start:
         return seance.status is not SeanceStatus.PLANNED or (
             seance.planned_at is not None and now >= seance.planned_at

@@ -5,13 +5,17 @@ People erased with /oubli appear as `anon:N` with no name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
+from bot.domain.preparation import PrepAnswer
 from bot.domain.refs import UserRef
+from bot.domain.rsvp import Rsvp
 from bot.domain.seance import Seance, SeanceStatus
 from bot.ports import Translator
 from bot.recaps.model import build_recap, markdown_of, recap_text
@@ -22,7 +26,14 @@ def _iso(instant: datetime | None) -> str | None:
     return instant.isoformat() if instant else None
 
 
-def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dict[str, Any]:
+def circle_data(
+    circle: Circle,
+    seances: list[Seance],
+    items: list[Item],
+    answers: Sequence[PrepAnswer] = (),
+    rsvps: Sequence[Rsvp] = (),
+    cases: Sequence[CaseProposal] = (),
+) -> dict[str, Any]:
     names = {m.user: m.display_name for m in circle.members.values()}
 
     def who(user: UserRef | None) -> str | None:
@@ -110,6 +121,27 @@ def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dic
                     for u, c in sorted(s.checkins.items())
                 ],
                 "recap_published_at": _iso(s.recap_published_at),
+                "preparation": [
+                    {
+                        "user": a.user.key,
+                        "name": who(a.user),
+                        "text": a.text,
+                        "shared": a.shared,
+                        "answered_at": _iso(a.answered_at),
+                    }
+                    for a in answers
+                    if a.seance_id == s.id
+                ],
+                "rsvps": [
+                    {
+                        "user": r.user.key,
+                        "name": who(r.user),
+                        "answer": r.answer.value,
+                        "answered_at": _iso(r.answered_at),
+                    }
+                    for r in rsvps
+                    if r.seance_id == s.id
+                ],
             }
             for s in sorted(seances, key=lambda s: s.number)
         ],
@@ -125,8 +157,23 @@ def circle_data(circle: Circle, seances: list[Seance], items: list[Item]) -> dic
                 "created_at": _iso(i.created_at),
                 "done_at": _iso(i.done_at),
                 "withheld": i.withheld,
+                "progress": i.progress.value if i.progress else None,
+                "progress_note": i.progress_note,
             }
             for i in items
+        ],
+        "cases": [
+            {
+                "number": c.number,
+                "title": c.title,
+                "holder": c.holder.key,
+                "name": who(c.holder),
+                "status": c.status.value,
+                "seance": next((s.number for s in seances if s.id == c.seance_id), None),
+                "proposed_at": _iso(c.proposed_at),
+                "votes": {u.key: n for u, n in sorted(c.votes.items())},
+            }
+            for c in cases
         ],
     }
 

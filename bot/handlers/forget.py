@@ -1,11 +1,12 @@
-"""`/oubli`: a member erases what the circle stores about them (a facilitator can do it for
-someone who left).
+"""`/oubli`: a member erases what the circle stores about them (a facilitator can do it for someone
+who left).
 
-Their name leaves the roster; their notes and check-in words are deleted; their speaking turns
-and attendance marks stay, under an anonymous id (`anon:N`), so the circle's speaking times and
-attendance keep adding up; decisions and actions they recorded or owned stay, without their
-name. The first `/oubli` says what will happen; `/oubli confirmer` does it. What other people
-wrote in their own notes is not changed.
+Their name leaves the roster; their notes, check-in words, preparation answers, RSVPs, votes and
+open case proposals are deleted (a case already chosen stays, without their name); their
+speaking turns and attendance marks stay, under an anonymous id (`anon:N`), so the circle's
+speaking times and attendance keep adding up; decisions and actions they recorded or owned stay,
+without their name. The first `/oubli` says what will happen; `/oubli confirmer` does it. What
+other people wrote in their own notes is not changed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commands.context import Context
+from bot.domain.cases import CaseStatus
 from bot.domain.circle import Circle
 from bot.domain.items import ItemKind
 from bot.domain.refs import UserRef
@@ -32,6 +34,7 @@ class Stored:
     notes: int
     checkins: int
     items: int  # decisions and actions they recorded or own
+    answers: int = 0  # preparation answers and RSVPs
 
 
 async def stored_about(ctx: Context, circle: Circle, user: UserRef) -> Stored:
@@ -45,16 +48,25 @@ async def stored_about(ctx: Context, circle: Circle, user: UserRef) -> Stored:
         notes=sum(1 for i in items if i.kind is ItemKind.NOTE and i.author == user),
         checkins=sum(1 for s in seances if user in s.checkins),
         items=sum(1 for i in items if i.kind is not ItemKind.NOTE and user in (i.author, i.owner)),
+        answers=sum(1 for a in await ctx.uow.answers.for_circle(circle.id) if a.user == user)
+        + sum(1 for r in await ctx.uow.rsvps.for_circle(circle.id) if r.user == user)
+        + sum(
+            1
+            for c in await ctx.uow.cases.for_circle(circle.id)
+            if c.holder == user or user in c.votes
+        ),
     )
 
 
 def _lines(ctx: Context, stored: Stored, anonymous: str) -> list[str]:
+    answers = [ctx.t("forget.answers", count=stored.answers)] if stored.answers else []
     return [
         ctx.t("forget.roster"),
         ctx.t("forget.notes", count=stored.notes),
         ctx.t("forget.checkins", count=stored.checkins),
         ctx.t("forget.turns", count=stored.turns, seances=stored.seances, anonymous=anonymous),
         ctx.t("forget.marks", count=stored.marks),
+        *answers,
         ctx.t("forget.items", count=stored.items),
     ]
 
@@ -87,6 +99,16 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
     items = await ctx.uow.items.for_circle(circle.id)
     notes = [i.number for i in items if i.kind is ItemKind.NOTE and i.author == target]
     await ctx.uow.items.delete(circle.id, notes)
+    await ctx.uow.answers.delete_for(circle.id, target)
+    await ctx.uow.rsvps.delete_for(circle.id, target)
+    for case in await ctx.uow.cases.for_circle(circle.id):
+        if case.holder == target and case.status is CaseStatus.OPEN:
+            await ctx.uow.cases.delete(circle.id, case.number)
+        elif case.holder == target or target in case.votes:
+            if case.holder == target:
+                case.holder = anonymous
+            case.votes.pop(target, None)
+            await ctx.uow.cases.update(case)
     for item in items:
         if item.kind is ItemKind.NOTE or target not in (item.author, item.owner):
             continue

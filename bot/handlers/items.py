@@ -12,6 +12,7 @@ from bot.domain.items import Item, ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
+from bot.handlers.followup import sync_action_reminder
 from bot.handlers.planning import day_refusal
 from bot.timing.dates import WhenError, parse_day
 
@@ -96,6 +97,8 @@ async def action(ctx: Context, args: dict[str, Any]) -> None:
         typed = str(error.detail.get("text", ""))
         raise day_refusal(ctx, error, typed, "item.bad_due_words") from None
     item = await _record(ctx, ItemKind.ACTION, text, owner=owner, due=due)
+    if due is not None and item.seance_id is not None:
+        await sync_action_reminder(ctx, item.seance_id)
     if due is not None:
         ctx.say(
             "item.action_recorded_due",

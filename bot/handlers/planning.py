@@ -13,7 +13,9 @@ from bot.domain.roles import Role
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, SeanceSummary
 from bot.effects import Moment
 from bot.errors import Refusal
+from bot.handlers.followup import sync_action_reminder
 from bot.handlers.lookup import find_seance, renumber_seances
+from bot.handlers.rsvp import tally as rsvp_tally
 from bot.timing.cycle_words import CycleWords, read_cycle
 from bot.timing.dates import (
     MAX_YEARS_AHEAD,
@@ -353,6 +355,12 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         lines.append(line)
         if ctx.role >= Role.FACILITATOR:
             lines.extend(await _excused_line(ctx, s.id))
+        answered = s.status is SeanceStatus.PLANNED and await ctx.uow.rsvps.for_seance(s.id)
+        full = (
+            await ctx.uow.seances.get(s.id) if ctx.role >= Role.FACILITATOR and answered else None
+        )
+        if full is not None:
+            lines.append(await rsvp_tally(ctx, full))
     ctx.tell_text("\n".join(lines), moments=moments)
 
 
@@ -417,6 +425,17 @@ async def reminders(ctx: Context, args: dict[str, Any]) -> None:
         if value.casefold() not in {"auto", "automatique", "automatic", "manuelle", "manual"}:
             raise Refusal("reminders.bad_opening", value=value[:20])
         settings.auto_open = value.casefold().startswith("auto")
+    elif which == "prep_reminder":
+        if value.casefold() not in _ON | _OFF:
+            raise Refusal("reminders.bad_switch", value=value[:20])
+        settings.prep_reminder = value.casefold() in _ON
+    elif which == "action_reminder":
+        days = _number(value, ("jours", "jour", "days", "day", "j", "d"))
+        if days is None or days > 30:
+            raise Refusal("reminders.bad_days", value=value[:20])
+        settings.action_reminder_days = days
+        for done in await ctx.uow.seances.summaries(circle.id):
+            await sync_action_reminder(ctx, done.id)
     else:
         minutes = _number(value, ("minutes", "minute", "min", "m"))
         if minutes is None or minutes < 5 or minutes > 24 * 60:
@@ -448,6 +467,11 @@ def _describe(ctx: Context, circle: Circle) -> str:
         ctx.t("reminders.follow_up", value=days(s.follow_up_days)),
         ctx.t("reminders.opening_auto" if s.auto_open else "reminders.opening_manual"),
         ctx.t("reminders.grace", value=ctx.t("reminders.minutes", count=s.close_grace_minutes)),
+        ctx.t(
+            "reminders.prep_reminder",
+            value=ctx.t("reminders.on") if s.prep_reminder else off,
+        ),
+        ctx.t("reminders.action_reminder", value=days(s.action_reminder_days)),
         ctx.t("reminders.zone", zone=s.timezone, now=_now_local(ctx, s.timezone)),
     ]
     return "\n".join(lines)

@@ -13,7 +13,9 @@ from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers.followup import look_back
 from bot.handlers.lookup import find_seance, renumber_seances
+from bot.handlers.prepa import reveal as reveal_answers
 from bot.handlers.report import note_drift
 from bot.handlers.turns import announce
 from bot.recaps.posting import draft_for_facilitators, publish
@@ -161,9 +163,12 @@ async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> N
     titles = " → ".join(phase_title(ctx.tr, ctx.lang, p.key, p.title) for p in used.phases)
     if len(used.phases) == 1:  # one phase (libre): nothing to steer, the floor opens at once
         ctx.say("seance.opened_one_phase", number=seance.number, circle=circle.name)
+        await reveal_answers(ctx, seance)
         start_phase(ctx, seance, used.phases[0], from_protocol=True)
+        await look_back(ctx, seance)
     else:
         ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
+        await reveal_answers(ctx, seance)
     await sync_prompts(ctx, seance)
 
 
@@ -176,6 +181,8 @@ async def phase(ctx: Context, args: dict[str, Any]) -> None:
         if spec is None:
             raise Refusal("phase.no_more")
         start_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
+        if len(seance.phases) == 1:
+            await look_back(ctx, seance)
         return
     spec = ADHOC_PHASES[which]
     assert spec is not None

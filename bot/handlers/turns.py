@@ -9,6 +9,7 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.seance import FloorChange, PassResult, TurnRequestResult
 from bot.effects import Reply
+from bot.handlers.cases import refuse_listening_holder
 from bot.handlers.checkin import from_turn_motive
 from bot.views.status import status_text
 from bot.views.wording import floor_messages
@@ -23,6 +24,7 @@ def announce(ctx: Context, change: FloorChange) -> None:
 async def tour(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     seance = ctx.require_open_seance()
+    refuse_listening_holder(ctx, seance)
     order = circle.settings.queue_order
     in_checkin = seance.in_checkin_round()
     before = {e.user: seance.queue_position(e.user, order, ctx.now) for e in seance.queue}

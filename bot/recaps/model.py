@@ -18,9 +18,17 @@ from datetime import date, datetime, timedelta
 
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
+from bot.domain.preparation import PrepAnswer
+from bot.domain.protocol import PhaseMode
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, SeanceSummary
+from bot.domain.seance import (
+    AttendanceStatus,
+    Seance,
+    SeanceStatus,
+    SeanceSummary,
+    TurnOutcome,
+)
 from bot.ports import Translator
 from bot.recaps.equity import fair_share
 from bot.views.wording import phase_title
@@ -69,6 +77,14 @@ class CheckInLine:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerLine:
+    """A preparation answer its author shared with the circle."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ItemLine:
     """A note, decision or action as shown in the recap."""
 
@@ -108,6 +124,8 @@ class Recap:
     draft: bool = False  # awaiting approval: shown to facilitators only
     withheld: tuple[ItemLine, ...] = ()  # items kept out (listed in drafts only)
     corrections: tuple[CorrectionLine, ...] = ()  # turn lengths corrected before publishing
+    shared_answers: tuple[AnswerLine, ...] = ()  # preparation answers their authors shared
+    single: tuple[SpeakerLine, ...] = ()  # time in single-speaker phases, left out of the share
 
     @property
     def spoken(self) -> timedelta:
@@ -118,6 +136,23 @@ class Recap:
 
 
 Namer = Callable[[UserRef], str]
+Times = dict[UserRef, tuple[timedelta, int]]
+
+
+def _floor_and_single_times(seance: Seance, now: datetime) -> tuple[Times, Times]:
+    """Speaking time per person on the shared floor, and apart, in single-speaker phases (a
+    case holder's exposé is the protocol, not more than their share)."""
+    if not any(p.mode is PhaseMode.SINGLE for p in seance.phases):
+        return seance.speaking_times(now), {}
+    single = {p.index for p in seance.phases if p.mode is PhaseMode.SINGLE}
+    floor: Times = {}
+    alone: Times = {}
+    for turn in seance.turns:
+        bucket = alone if turn.phase_index in single else floor
+        spent, count = bucket.get(turn.user, (timedelta(0), 0))
+        counted = 0 if turn.outcome is TurnOutcome.PASSED else 1
+        bucket[turn.user] = (spent + turn.elapsed(now, seance.paused_since), count + counted)
+    return floor, alone
 
 
 def build_recap(
@@ -127,6 +162,7 @@ def build_recap(
     seances: Sequence[Seance | SeanceSummary],
     names: Namer | None = None,
     total: int | None = None,
+    answers: Sequence[PrepAnswer] = (),
 ) -> Recap:
     """The recap of a closed séance; `seances` are all of the circle's, whole or summed up
     (for n/N and what's next), or only the planned ones with `total` the number of séances
@@ -150,7 +186,7 @@ def build_recap(
         PhaseLine(p.key, p.title, p.planned, p.elapsed(now, None), p.started_at, p.ended_at or now)
         for p in seance.phases
     )
-    times = seance.speaking_times(now)
+    times, alone = _floor_and_single_times(seance, now)
     present = seance.present()
     for user in present:
         times.setdefault(user, (timedelta(0), 0))
@@ -162,6 +198,12 @@ def build_recap(
     speakers = tuple(
         sorted(
             (SpeakerLine(name(u), spent, n, facilitates(u)) for u, (spent, n) in times.items()),
+            key=lambda s: (-s.spoken, s.name),
+        )
+    )
+    single = tuple(
+        sorted(
+            (SpeakerLine(name(u), spent, n, facilitates(u)) for u, (spent, n) in alone.items()),
             key=lambda s: (-s.spoken, s.name),
         )
     )
@@ -216,6 +258,12 @@ def build_recap(
             )
             for t in seance.turns
             if t.corrected is not None
+        ),
+        single=single,
+        shared_answers=tuple(
+            AnswerLine(name(a.user), a.text)
+            for a in sorted(answers, key=lambda a: order(a.user))
+            if a.shared and a.seance_id == seance.id
         ),
     )
 
@@ -343,9 +391,26 @@ def recap_text(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapText:
         sections.append(
             Section("speaking", t(lang, "recap.speaking"), (t(lang, "recap.nobody_spoke"),))
         )
+    if recap.single:
+        lines = [
+            t(
+                lang,
+                "recap.speaker_line",
+                name=speaker_name(tr, lang, s),
+                spoken=tr.duration_text(lang, s.spoken),
+                turns=turns_text(tr, lang, s.turns),
+            )
+            for s in recap.single
+        ]
+        sections.append(Section("single", t(lang, "recap.single"), tuple(lines)))
     if recap.checkins:
         lines = [t(lang, "recap.checkin_line", name=c.name, word=c.word) for c in recap.checkins]
         sections.append(Section("checkins", t(lang, "recap.checkins"), tuple(lines)))
+    if recap.shared_answers:
+        lines = [
+            t(lang, "recap.answer_line", name=a.name, text=a.text) for a in recap.shared_answers
+        ]
+        sections.append(Section("preparation", t(lang, "recap.preparation"), tuple(lines)))
     for kind, key, heading in (
         (ItemKind.DECISION, "decisions", "recap.decisions"),
         (ItemKind.ACTION, "actions", "recap.actions"),

@@ -41,6 +41,7 @@ async def recap_of(ctx: Context, seance: Seance) -> Recap:
     items = await ctx.uow.items.for_seance(seance.id)
     planned = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED,))
     held = (SeanceStatus.PLANNED, SeanceStatus.OPEN, SeanceStatus.CLOSED)
+    answers = await ctx.uow.answers.for_seance(seance.id)
     return build_recap(
         circle,
         seance,
@@ -48,6 +49,7 @@ async def recap_of(ctx: Context, seance: Seance) -> Recap:
         planned,
         names=lambda u: person_name(ctx.tr, ctx.lang, circle, u),
         total=await ctx.uow.seances.count(circle.id, held),
+        answers=answers,
     )
 
 

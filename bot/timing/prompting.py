@@ -22,6 +22,7 @@ from bot.domain.protocol import ProtocolBook
 from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.errors import again_on_conflict
+from bot.handlers import followup, prepa, rsvp
 from bot.handlers.seance import close_given, open_given
 from bot.locks import KeyedLocks
 from bot.outbox import record, settle_drawn
@@ -214,6 +215,7 @@ class PromptPoster:
                 subject=subject,
                 moments=moments,
             )
+            await rsvp.day_before(ctx, seance)
         elif kind is PromptKind.SOON:
             assert seance.planned_at is not None
             left = self._tr.span_text(lang, seance.planned_at - ctx.now)
@@ -226,6 +228,10 @@ class PromptPoster:
                 note_timebox(ctx, seance)
             else:
                 ctx.say("prompt.start", number=seance.number, subject=subject)
+        elif kind is PromptKind.PREP_REMINDER:
+            await prepa.remind_unanswered(ctx, seance)
+        elif kind is PromptKind.ACTION_DUE:
+            await followup.remind_owners(ctx, seance)
         elif kind is PromptKind.FOLLOW_UP:
             await self._follow_up(ctx, seance)
         elif kind is PromptKind.AUTO_CLOSE:
@@ -255,11 +261,6 @@ class PromptPoster:
             return
         still_open = ctx.tr.plural(ctx.lang, "report.open", len(open_actions))
         lines = [ctx.t("prompt.follow_up", number=seance.number, count=still_open)]
-        for item in open_actions:
-            owner = circle.name_of(item.owner) if item.owner else "?"
-            line = f"- #{item.number} {item.text} — {owner}"
-            if item.due:
-                line += " (" + ctx.t("recap.due", date=self._tr.day_text(ctx.lang, item.due)) + ")"
-            lines.append(line)
+        lines += [followup.action_line(ctx, item) for item in open_actions]
         owners = tuple({i.owner for i in open_actions if i.owner})
         ctx.say_text("\n".join(lines), mentions=owners)

@@ -1,4 +1,5 @@
-"""Retention: notes and check-in words older than the circle's `retention_days` are deleted.
+"""Retention: notes, preparation answers and check-in words older than the circle's
+`retention_days` are deleted.
 
 It runs without anyone asking: the core wakes itself for the key `retention` once a day (at
 03:00 UTC, and once at start-up), through the scheduler port like prompts and time boxes. Each
@@ -64,7 +65,7 @@ class Retention:
                 if circle_words or circle_notes:
                     uow.erase_traces()
                 words += circle_words
-                notes += circle_notes
+                notes += circle_notes + await uow.answers.purge(circle_id, cutoff)
                 await uow.commit()
         purged = Purged(len(circles), notes, words)
         if notes or words:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.commands.context import Context
 from bot.domain.circle import CircleSettings
-from bot.domain.prompts import GRACE, Prompt, expected_length, wanted_prompts
+from bot.domain.prompts import GRACE, OWN_SCHEDULE, Prompt, expected_length, wanted_prompts
 from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.ports import Scheduler, Wakeup
@@ -49,7 +49,7 @@ async def sync_prompts(ctx: Context, seance: Seance) -> None:
     wanted = wanted_prompts(seance, circle.settings, length)
     existing = {p.kind: p for p in await ctx.uow.prompts.for_seance(seance.id)}
     for kind, prompt in existing.items():
-        if not prompt.pending:
+        if not prompt.pending or kind in OWN_SCHEDULE:
             continue
         due = wanted.get(kind)
         if due is None or due <= ctx.now:

@@ -35,6 +35,7 @@ DAY_BEFORE = (
     "[cercle] Rappel : séance 1 demain, jeudi 10 décembre 2026 à 14:00 — sujet : Déléguer. "
     "Empêché·e ? Tapez /excuse 1."
 )
+RSVP_HINT = "[cercle] Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1)."
 SOON = (
     "[cercle] La séance 1 commence dans 15 minutes, à 14:00 — sujet : Déléguer. "
     "Empêché·e ? Tapez /excuse 1."
@@ -130,7 +131,7 @@ def test_prompts_are_posted_once_across_two_kills(tmp_path: Path, consoles: Cons
     assert second.run(":clock +59m59s") == []  # 12:59:59, a second early
     assert second.run(":clock +1s") == [PREPARATION]  # 2026-12-07 13:00
     assert second.run(":clock +24h") == []  # 2026-12-08 13:00: the reminder is a day later
-    assert second.run(":clock +24h") == [DAY_BEFORE]  # 2026-12-09 13:00
+    assert second.run(":clock +24h") == [DAY_BEFORE, RSVP_HINT]  # 2026-12-09 13:00
     second.kill()
 
     # Restarted after the day-before reminder: it is not posted again.
@@ -252,7 +253,7 @@ def test_two_processes_on_one_database_post_each_prompt_once(
         counts = prompt_counts(*pair)
         assert counts == dict.fromkeys(MARKS, 1), (attempt, counts)
         lines = [line for console in pair for line in console.transcript]
-        for text in (PREPARATION, DAY_BEFORE, SOON, START, FOLLOW_UP):
+        for text in (PREPARATION, DAY_BEFORE, RSVP_HINT, SOON, START, FOLLOW_UP):
             assert lines.count(text) == 1, (attempt, text)
         rows = prompt_rows(data_dir)
         assert all(sent is not None and dropped is None for sent, dropped in rows.values())
@@ -292,9 +293,10 @@ def test_two_processes_share_a_busy_schedule(tmp_path: Path, consoles: Consoles)
             f"La séance {number} commence dans 15 minutes,",
             f"C'est l'heure de la séance {number} —",
             f"Suivi de la séance {number} :",
+            f"Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance {number}).",
         ):
             assert count(transcripts, mark) == 1, mark
-    assert count(transcripts, "[cercle]") == 40
+    assert count(transcripts, "[cercle]") == 48
     uri = (data_dir / "cercle.sqlite3").resolve().as_uri() + "?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
         states = db.execute(

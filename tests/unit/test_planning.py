@@ -53,7 +53,8 @@ async def test_every_prompt_at_its_instant(chat: Chat) -> None:
     ]
     assert await wait_until(chat, start - timedelta(days=1)) == [
         "Rappel : séance 1 demain, jeudi 10 décembre 2026 à 14:00 — sujet : Déléguer. "
-        "Empêché·e ? Tapez /excuse 1."
+        "Empêché·e ? Tapez /excuse 1.",
+        "Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1).",
     ]
     assert await wait_until(chat, start - timedelta(minutes=15)) == [
         "La séance 1 commence dans 15 minutes, à 14:00 — sujet : Déléguer. "
@@ -85,7 +86,8 @@ async def test_prompts_in_english_with_local_times(chat: Chat) -> None:
     start = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)
     assert await wait_until(chat, start - timedelta(days=1)) == [
         "Reminder: session 1 is tomorrow, Thursday 10 December 2026 at 09:00 — topic: Budget. "
-        "Can't make it? Type /excuse 1."
+        "Can't make it? Type /excuse 1.",
+        "Will you be there? Answer /rsvp yes, no or maybe (session 1).",
     ]
     assert await wait_until(chat, start - timedelta(minutes=15)) == [
         "Session 1 starts in 15 minutes, at 09:00 — topic: Budget. Can't make it? Type /excuse 1."

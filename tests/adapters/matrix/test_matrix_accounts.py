@@ -222,6 +222,8 @@ def label(body: str) -> str:
     reminder = f"Rappel : séance 1 demain, {WHEN} — sujet : ", ". Empêché·e ? Tapez /excuse 1."
     if body.startswith(reminder[0]) and body.endswith(reminder[1]):
         return "day_before:" + body.removeprefix(reminder[0]).removesuffix(reminder[1])
+    if body == "Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1).":
+        return "rsvp"
     if "/tour" in body and "/fini" in body:
         return "help"
     return body
@@ -327,8 +329,15 @@ async def test_each_account_posts_the_prompts_of_its_own_rooms(
     # instance B goes down; the day before, instance A reminds room A only
     await b.stop()
     clock.set(DAY_BEFORE_DUE + timedelta(hours=1))  # within the reminder's 6 h of grace
-    assert replies(await a.wake(clock.now())) == [(room_a, "day_before:Sujet A")]
-    history_of[room_a] += [(account_a.user_id, "day_before:Sujet A"), (account_a.user_id, "help")]
+    assert replies(await a.wake(clock.now())) == [
+        (room_a, "day_before:Sujet A"),
+        (room_a, "rsvp"),
+    ]
+    history_of[room_a] += [
+        (account_a.user_id, "day_before:Sujet A"),
+        (account_a.user_id, "rsvp"),
+        (account_a.user_id, "help"),
+    ]
     assert await said_up_to_marker(human, room_a) == history_of[room_a]
     reader = Database(database_url)
     try:
@@ -344,8 +353,15 @@ async def test_each_account_posts_the_prompts_of_its_own_rooms(
 
     # a new instance B (same account, same database) catches up on its overdue reminder, once
     b = await instances.start(account_b)
-    assert replies(await b.wake(clock.now())) == [(room_b, "day_before:Sujet B")]
-    history_of[room_b] += [(account_b.user_id, "day_before:Sujet B"), (account_b.user_id, "help")]
+    assert replies(await b.wake(clock.now())) == [
+        (room_b, "day_before:Sujet B"),
+        (room_b, "rsvp"),
+    ]
+    history_of[room_b] += [
+        (account_b.user_id, "day_before:Sujet B"),
+        (account_b.user_id, "rsvp"),
+        (account_b.user_id, "help"),
+    ]
     assert await said_up_to_marker(human, room_b) == history_of[room_b]
     assert await said_up_to_marker(human, room_a) == history_of[room_a] + [
         (account_a.user_id, "help")
