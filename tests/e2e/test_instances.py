@@ -102,8 +102,8 @@ def test_three_instances_post_each_prompt_once_across_a_kill_and_a_hand_over(
         for channel in channels(account):
             lines += [f":salon {channel}", f"anim: /cercle creer Cercle {channel}", PLAN]
         out = console.run(*lines)
-        # each command one answer (creating: 1 line; planning: the date and the question)
-        assert answers_by_channel(out) == dict.fromkeys(channels(account), 3), account
+        # each command its answers (creating: 1 line; planning: the date, the subject, the question)
+        assert answers_by_channel(out) == dict.fromkeys(channels(account), 4), account
         assert sum(1 for line in out if "Séance 1 planifiée" in line) == PER_INSTANCE
 
     # Monday 7 December, 15:00: the preparation questions, each by its circle's instance.

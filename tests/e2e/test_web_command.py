@@ -39,7 +39,7 @@ def test_the_console_links_open_the_pages_of_cercle_web(tmp_path: Path) -> None:
     script = tmp_path / "script.txt"
     script.write_text(
         "anim: /cercle creer Cercle ESS\n"
-        "anim: /seance planifier 2099-03-05 14:00 | Déléguer | Que lâcher ?\n"
+        "anim: /seance planifier 2028-03-02 14:00 | Déléguer | Que lâcher ?\n"
         "anim: /lien\n",
         "utf-8",
     )
@@ -65,22 +65,22 @@ def test_the_console_links_open_the_pages_of_cercle_web(tmp_path: Path) -> None:
         with urllib.request.urlopen(link, timeout=10) as answer:
             page = unescape(answer.read().decode())
         assert "Cercle ESS" in page
-        assert "jeudi 5 mars 2099 à 14:00" in page
+        assert "jeudi 2 mars 2028 à 14:00" in page
         key = re.search(r'name="form_key" value="([^"]+)"', page)
         assert key, "a facilitator's page has the plan form"
         form = urllib.parse.urlencode(
-            {"form_key": key[1], "action": "move", "number": "1", "when": "2099-03-06 10:00"}
+            {"form_key": key[1], "action": "move", "number": "1", "when": "2028-03-03 10:00"}
         ).encode()
         request = urllib.request.Request(
             link, data=form, headers={"Origin": f"http://127.0.0.1:{port}"}
         )
         with urllib.request.urlopen(request, timeout=10) as answer:
             moved = unescape(answer.read().decode())
-        assert "La séance 1 est déplacée au vendredi 6 mars 2099 à 10:00." in moved
+        assert "La séance 1 est déplacée au vendredi 3 mars 2028 à 10:00 (heure de Paris)." in moved
         assert "Le salon n'est pas prévenu directement" in moved  # no bot runs here
         told = web.stdout.readline()
         assert told == (
-            "[console:salon] Cercle: La séance 1 est déplacée au vendredi 6 mars 2099 à 10:00.\n"
+            "[console:salon] Cercle: La séance 1 est déplacée au vendredi 3 mars 2028 à 10:00 (heure de Paris).\n"
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(link[:-3] + "xyz", timeout=10)

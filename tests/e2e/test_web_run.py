@@ -63,7 +63,7 @@ def test_cercle_run_serves_the_pages_and_the_channel_is_told(tmp_path: Path) -> 
     try:
         process.stdin.write(
             "anim: /cercle creer Cercle ESS\n"
-            "anim: /seance planifier 2099-03-05 14:00 | Déléguer\n"
+            "anim: /seance planifier 2028-03-02 14:00 | Déléguer\n"
             "anim: /lien\n".encode()
         )
         process.stdin.flush()
@@ -76,18 +76,18 @@ def test_cercle_run_serves_the_pages_and_the_channel_is_told(tmp_path: Path) -> 
         link = wait_for(link_given, 60, "the link")
         with urllib.request.urlopen(link, timeout=10) as answer:
             page = unescape(answer.read().decode())
-        assert "jeudi 5 mars 2099 à 14:00" in page
+        assert "jeudi 2 mars 2028 à 14:00" in page
         key = re.search(r'name="form_key" value="([^"]+)"', page)
         assert key
         form = urllib.parse.urlencode(
-            {"form_key": key[1], "action": "move", "number": "1", "when": "2099-03-06 10:00"}
+            {"form_key": key[1], "action": "move", "number": "1", "when": "2028-03-03 10:00"}
         ).encode()
         request = urllib.request.Request(
             link, data=form, headers={"Origin": f"http://127.0.0.1:{port}"}
         )
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert "C'est fait" in unescape(answer.read().decode())
-        said = "La séance 1 est déplacée au vendredi 6 mars 2099 à 10:00."
+        said = "La séance 1 est déplacée au vendredi 3 mars 2028 à 10:00 (heure de Paris)."
         wait_for(lambda: said if said in out.read_text("utf-8") else None, 30, "the channel")
         with urllib.request.urlopen(f"http://127.0.0.1:{ops}/healthz", timeout=10) as answer:
             assert answer.status == 200

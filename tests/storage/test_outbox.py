@@ -162,16 +162,18 @@ async def test_a_claimed_prompt_whose_message_did_not_get_out_is_posted_after_re
     day_before = datetime(2026, 12, 9, 13, 0, tzinfo=UTC)
     clock.set(day_before)
     # the prompt is claimed and its message written, then the process dies before posting it
-    (reminder,) = await core.wake("prompt:any", day_before)
+    # the reminder, then the question of who comes (the RSVP invitation)
+    posted = await core.wake("prompt:any", day_before)
+    reminder = posted[0]
     assert isinstance(reminder, Reply)
     assert reminder.text.startswith("Rappel : séance 1 demain")
     assert await core.wake("prompt:any", day_before) == []  # claimed: never again
 
     restarted = CercleCore(any_db, ManualClock(day_before + timedelta(minutes=1)))
     await restarted.start()
-    (again,) = await restarted.outbox.recover("console")
-    assert again == reminder  # the very message, once
+    again = await restarted.outbox.recover("console")
+    assert again == posted  # the very messages, once
     assert await restarted.outbox.recover("console") == []
-    await restarted.outbox.done(again)
+    await restarted.outbox.done(*again)
     third = CercleCore(any_db, ManualClock(day_before + timedelta(minutes=2)))
     assert await third.outbox.recover("console") == []

@@ -19,6 +19,7 @@ async def test_planned_and_open_seances_are_offered(chat: Chat) -> None:
     assert "14:00" in offered[0].label or "14 h" in offered[0].label
     assert [s.value for s in await chat.core.suggest_seances(chat.channel, "2")] == [2]
     await chat.script("anim: /seance annuler 1")
-    assert [s.value for s in await chat.core.suggest_seances(chat.channel, "")] == [2]
+    # the remaining séance is now the first: a cancelled one leaves no gap in the numbers
+    assert [s.value for s in await chat.core.suggest_seances(chat.channel, "")] == [1]
     elsewhere = ChannelRef("console", "ailleurs")
     assert await chat.core.suggest_seances(elsewhere, "") == []

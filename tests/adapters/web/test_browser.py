@@ -123,7 +123,7 @@ async def test_a_facilitator_moves_a_seance_and_the_channel_is_told(
         "Rien n'a été changé\n"
         "Le mardi 1 décembre 2026 à 14:00 est déjà passé : rien n'est planifié."
     )
-    moved = "La séance 2 est déplacée au vendredi 18 décembre 2026 à 15:30."
+    moved = "La séance 2 est déplacée au vendredi 18 décembre 2026 à 15:30 (heure de Paris)."
     assert site.channel_texts() == [moved]
     assert str(seen["done"]) == f"C'est fait\n{moved}"
     assert seen["next"] == "vendredi 18 décembre 2026 à 15:30"

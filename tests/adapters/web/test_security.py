@@ -118,9 +118,9 @@ async def test_a_facilitators_form_moves_a_seance_and_the_calendar_follows(site:
     form = {"form_key": form_key(site, anim), "action": "move", "number": "2", "when": "18/12 9h"}
     status, page = await post(site, anim, form, {"Origin": site.url})
     assert status == 200
-    assert "La séance 2 est déplacée au vendredi 18 décembre 2026 à 09:00." in page
+    assert "La séance 2 est déplacée au vendredi 18 décembre 2026 à 09:00 (heure de Paris)." in page
     assert site.channel_texts() == [
-        "La séance 2 est déplacée au vendredi 18 décembre 2026 à 09:00."
+        "La séance 2 est déplacée au vendredi 18 décembre 2026 à 09:00 (heure de Paris)."
     ]
     _, after, _ = await get(site, f"/c/{alice}/calendar.ics")
     assert "DTSTART;TZID=Europe/Paris:20261218T090000" in after
@@ -133,7 +133,7 @@ async def test_a_facilitators_form_moves_a_seance_and_the_calendar_follows(site:
         ({"action": "protocol", "number": "2", "name": "codev"}, "Séance 2 : protocole codev."),
         (
             {"action": "plan", "when": "2027-01-07 14:00", "subject": "Bilan | fin"},
-            "Séance 3 planifiée le jeudi 7 janvier 2027 à 14:00.",
+            "Séance 3 planifiée le jeudi 7 janvier 2027 à 14:00 (heure de Paris).",
         ),
         ({"action": "cancel", "number": "3"}, None),
     ]
