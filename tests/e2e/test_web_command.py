@@ -80,7 +80,8 @@ def test_the_console_links_open_the_pages_of_cercle_web(tmp_path: Path) -> None:
         assert "Le salon n'est pas prévenu directement" in moved  # no bot runs here
         told = web.stdout.readline()
         assert told == (
-            "[console:salon] Cercle: La séance 1 est déplacée au vendredi 3 mars 2028 à 10:00 (heure de Paris).\n"
+            "[console:salon] Cercle: La séance 1 est déplacée au vendredi 3 mars 2028 "
+            "à 10:00 (heure de Paris).\n"
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(link[:-3] + "xyz", timeout=10)
