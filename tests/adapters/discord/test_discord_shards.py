@@ -123,6 +123,8 @@ class Cluster:
             if message.author is not self.loopback.bot_user or message.interaction is not None:
                 continue
             content = message.content
+            if content.startswith("Serez-vous là ?"):
+                continue  # the day-before reminder's question of who comes (RSVP)
             kind = next((k for k, start in PROMPTS.items() if content.startswith(start)), None)
             assert kind is not None, f"not a prompt: {content!r}"
             assert place.guild.name in content  # its own séance's subject or question
@@ -305,7 +307,8 @@ async def test_two_instances_share_the_guilds_by_shard_and_a_replacement_takes_o
     assert channels(replacement.posted) == {p.ref for p in cluster.places_of(1)}
     posts = loopback.calls_to("POST /channels/{channel_id}/messages")
     per_channel = Counter(int(call.path.split("/")[2]) for call in posts)
-    assert per_channel == {place.channel.id: len(everything) for place in cluster.places}
-    assert [len(i.posted) for i in (*first, replacement)] == [2 + 2 + 4, 2, 2 + 4]
+    # each prompt once, and the day-before reminder's RSVP question with it
+    assert per_channel == {place.channel.id: len(everything) + 1 for place in cluster.places}
+    assert [len(i.posted) for i in (*first, replacement)] == [2 + 2 + 4 + 2, 2, 2 + 4 + 2]
     assert loopback.unknown_routes == []
     assert loopback.failed_calls == []
