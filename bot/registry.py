@@ -22,6 +22,7 @@ from bot.handlers import (
     seance,
     seance_edit,
     turns,
+    voice,
 )
 
 P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
@@ -399,6 +400,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                         ),
                     ),
                     aliases=("tours", "round"),
+                ),
+                CommandSpec(
+                    "vocal",
+                    "voice",
+                    F,
+                    voice.voice,
+                    (
+                        _arg("channel", ArgKind.WORD, "#salon|non", "#channel|off", required=False),
+                        _arg(
+                            "mode",
+                            ArgKind.CHOICE,
+                            "mode",
+                            "mode",
+                            required=False,
+                            choices=(Choice("strict", "strict", "strict"),),
+                        ),
+                    ),
                 ),
                 CommandSpec(
                     "relance",

@@ -30,6 +30,7 @@ from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
 from bot.recaps.drawing import finish
 from bot.timing.schedule import apply_wakeups, note_timebox
 from bot.views.status import status_view
+from bot.voice import floor_speaker
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ class PromptPoster:
             if circle.settings.auto_open:
                 await open_given(ctx, seance, present=None)
                 ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
+                ctx.effects.extend(floor_speaker(circle, seance))
                 note_timebox(ctx, seance)
             else:
                 ctx.say("prompt.start", number=seance.number, subject=subject)
@@ -235,6 +237,7 @@ class PromptPoster:
                 ctx, seance, "prompt.auto_close", grace=self._tr.span_text(lang, grace)
             )
             ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
+            ctx.effects.extend(floor_speaker(circle, seance))
             note_timebox(ctx, seance)
 
     @staticmethod
