@@ -42,6 +42,8 @@ async def voice(ctx: Context, args: dict[str, Any]) -> None:
         raise Refusal("voice.strict_on_stage", channel=room.name)
     if strict and not room.can_mute:
         raise Refusal("voice.strict_needs_mute", channel=room.name)
+    if room.stage and not room.can_mute:  # Discord asks for it to bring someone up, too
+        raise Refusal("voice.stage_needs_mute", channel=room.name)
     settings.voice_channel = room.id
     settings.voice_strict = strict
     if room.stage:
