@@ -77,13 +77,13 @@ async def test_a_stage_follows_three_speakers_in_turn(
 async def test_a_hand_raised_on_the_stage_asks_for_the_floor(
     loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
 ) -> None:
-    await start_cercle()
     stage = _room(loopback, world, "scene", STAGE, mute=True)
     anim, ali, bea = world.anim, world.people["ali"], world.people["bea"]
+    for person in (ali, bea):  # already on the Stage when Cercle connects (in GUILD_CREATE)
+        loopback.join_voice(person, stage)
+    await start_cercle()
     await slash(loopback, anim, world, "cercle creer", nom="Cercle ESS")
     await slash(loopback, anim, world, "cercle vocal", **{CHANNEL_OPTION: stage.mention})
-    for person in (ali, bea):
-        loopback.join_voice(person, stage)
     await slash(loopback, anim, world, "seance ouvrir")
     await slash(loopback, anim, world, "seance phase", phase="libre")
     await slash(loopback, bea, world, "tour")

@@ -84,12 +84,18 @@ class VoiceStates(ScheduledEvents):
         )
 
     def _guild_create(self, guild: Guild, session: GatewaySession) -> Json:
+        """With the voice states, and their members among the guild's (as Discord sends the
+        members in voice even without the members intent)."""
         data = super()._guild_create(guild, session)
+        states = [s for (g, _), s in self.voice_states.items() if g == guild.id]
+        sent = {member["user"]["id"] for member in data["members"]}
+        for state in states:
+            if state["user_id"] not in sent:
+                data["members"].append(guild.members[int(state["user_id"])].payload())
         data["voice_states"] = [
             {k: v for k, v in state.items() if k != "guild_id"}
             | {"member": guild.members[int(state["user_id"])].payload()}
-            for (guild_id, _), state in self.voice_states.items()
-            if guild_id == guild.id
+            for state in states
         ]
         return data
 
