@@ -34,6 +34,7 @@ from bot.timing.clock import Clock
 from bot.timing.schedule import apply_wakeups, note_timebox
 from bot.views.status import status_view
 from bot.views.wording import floor_messages
+from bot.voice import floor_speaker
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,7 @@ class Dispatcher:
                 resolve_user=event.resolve_user,
                 links=self._links,
                 names=event.names,
+                resolve_voice=event.resolve_voice,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -236,6 +238,7 @@ class Dispatcher:
         seance = ctx.seance
         if ctx.circle is not None and seance is not None:
             ctx.effects.append(status_view(self._tr, ctx.circle, seance, ctx.now))
+            ctx.effects.extend(floor_speaker(ctx.circle, seance))
 
     @staticmethod
     def _joins(circle: Circle, event: CommandEvent) -> bool:

@@ -129,4 +129,23 @@ class FilePost:
     outbox_id: int | None = None
 
 
-Effect = Reply | StatusView | RecapPost | FilePost
+@dataclass(frozen=True, slots=True)
+class FloorSpeaker:
+    """Who has the floor, for a circle that follows it in a voice or Stage channel.
+
+    A platform that can (Discord) lets `speaker` speak in `voice_channel` and moves `previous`
+    back: in a Stage, speaker and audience; in a `strict` voice channel, everyone but the speaker
+    and the people in `keep` (the facilitators) is server-muted. `closed`: the séance is over,
+    everyone speaks again. Sent with every status update, so an adapter acts on changes only."""
+
+    channel: ChannelRef
+    voice_channel: str
+    speaker: UserRef | None
+    previous: UserRef | None = None
+    strict: bool = False
+    keep: tuple[UserRef, ...] = ()
+    closed: bool = False
+    outbox_id: int | None = None
+
+
+Effect = Reply | StatusView | RecapPost | FilePost | FloorSpeaker

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.commands.parser import ParsedCommand
 from bot.domain.refs import ChannelRef, UserRef
+from bot.domain.voice import VoiceRoom
 
 
 def _no_mentions(_: str) -> UserRef | None:
@@ -46,3 +47,6 @@ class CommandEvent:
     locale: str | None = None
     # Sent from outside the channel (the circle's web page): never counts as being present.
     remote: bool = False
+    # A voice or Stage channel as typed (`<#123>`) → what the platform knows of it; None where
+    # the platform has no voice channels Cercle can follow (Matrix, the console).
+    resolve_voice: Callable[[str], VoiceRoom | None] | None = None

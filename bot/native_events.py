@@ -33,6 +33,7 @@ class SeanceEvent:
     title: str
     description: str
     event_id: str | None
+    voice_channel: str | None = None  # the circle's voice or Stage channel, where it takes place
 
 
 def seance_events(
@@ -59,6 +60,7 @@ def seance_events(
                 title[:TITLE_LIMIT],
                 description,
                 seance.native_event_id,
+                circle.settings.voice_channel,
             )
         )
     return found

@@ -27,6 +27,7 @@ from bot.handlers import (
     seance,
     seance_edit,
     turns,
+    voice,
 )
 
 P, F, A = Role.PARTICIPANT, Role.FACILITATOR, Role.ANYONE
@@ -528,6 +529,23 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                         ),
                     ),
                     aliases=("tours", "round"),
+                ),
+                CommandSpec(
+                    "vocal",
+                    "voice",
+                    F,
+                    voice.voice,
+                    (
+                        _arg("channel", ArgKind.WORD, "#salon|non", "#channel|off", required=False),
+                        _arg(
+                            "mode",
+                            ArgKind.CHOICE,
+                            "mode",
+                            "mode",
+                            required=False,
+                            choices=(Choice("strict", "strict", "strict"),),
+                        ),
+                    ),
                 ),
                 CommandSpec(
                     "relance",

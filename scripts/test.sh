@@ -15,6 +15,8 @@ fi
 # PostgreSQL's server from Debian's packages (apt-get, as root) when it is missing; the tests
 # start a throw-away cluster of their own and stop it.
 "$PYTHON" scripts/postgres.py install
+# A fallback font for the characters DejaVu Sans lacks in names on charts (emoji): fonts-symbola.
+"$PYTHON" scripts/fonts.py install
 # Debian's Chromium and ChromeDriver (apt-get, as root) and axe-core (npm, into .cache/browser)
 # for the web pages' browser tests.
 "$PYTHON" scripts/browser.py install

@@ -70,6 +70,8 @@ def circle_row(circle: Circle) -> Row:
         "round_order": s.round_order.value,
         "nudge_minutes": s.nudge_minutes,
         "link_days": s.link_days,
+        "voice_channel": s.voice_channel,
+        "voice_strict": s.voice_strict,
         "item_counter": circle.item_counter,
         "seance_counter": circle.seance_counter,
         "anonymous_counter": circle.anonymous_counter,
@@ -118,6 +120,8 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         round_order=RoundOrder(row.get("round_order") or RoundOrder.ARRIVAL),
         nudge_minutes=row.get("nudge_minutes", 5),
         link_days=row["link_days"],
+        voice_channel=row.get("voice_channel"),
+        voice_strict=bool(row.get("voice_strict", False)),
     )
     circle = Circle(
         id=row["id"],

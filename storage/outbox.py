@@ -34,6 +34,7 @@ from bot.effects import (
     Effect,
     EmbedField,
     FilePost,
+    FloorSpeaker,
     Moment,
     RecapEmbed,
     RecapPost,
@@ -69,6 +70,7 @@ KINDS: dict[type, str] = {
     StatusView: "status",
     RecapPost: "recap",
     FilePost: "file",
+    FloorSpeaker: "voice",
 }
 
 
@@ -131,6 +133,15 @@ def effect_payload(effect: Effect) -> str:
             "lang": effect.lang,
             "to": effect.to.key if effect.to else None,
             "private": effect.private,
+        }
+    elif isinstance(effect, FloorSpeaker):
+        data |= {
+            "voice_channel": effect.voice_channel,
+            "speaker": effect.speaker.key if effect.speaker else None,
+            "previous": effect.previous.key if effect.previous else None,
+            "strict": effect.strict,
+            "keep": [u.key for u in effect.keep],
+            "closed": effect.closed,
         }
     else:
         data |= {
@@ -197,6 +208,17 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             lang=data["lang"],
             to=_user(data["to"]),
             private=data["private"],
+            outbox_id=outbox_id,
+        )
+    if kind == "voice":
+        return FloorSpeaker(
+            channel,
+            data["voice_channel"],
+            _user(data["speaker"]),
+            _user(data["previous"]),
+            strict=data["strict"],
+            keep=tuple(UserRef(*_ref(u)) for u in data["keep"]),
+            closed=data["closed"],
             outbox_id=outbox_id,
         )
     return FilePost(

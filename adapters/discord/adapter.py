@@ -34,12 +34,13 @@ from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
 from adapters.discord.events import EventMirror
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
+from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
 from bot.dispatcher import Outcome
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
+from bot.effects import Effect, FilePost, FloorSpeaker, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.partition import shard_of
 from bot.registry import COMMANDS
@@ -167,6 +168,7 @@ class DiscordAdapter:
         self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
         self.events = EventMirror(core, self.client)  # séances in the server's events list
+        self.voice = VoiceFloor(self.client, self._raise_hand)  # the floor in voice channels
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
         self._queues = SendQueues(core.outbox, PLATFORM)
@@ -280,6 +282,7 @@ class DiscordAdapter:
             shard_key=interaction.guild_id,
             event_id=f"{PLATFORM}:{interaction.id}",
             locale=str(interaction.locale.value) if interaction.locale else None,
+            resolve_voice=functools.partial(find_room, interaction.guild),
         )
         busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
@@ -291,6 +294,24 @@ class DiscordAdapter:
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
+
+    async def _raise_hand(self, member: discord.Member, channel_id: int) -> None:
+        """A hand raised on a circle's Stage: `/tour` for that member in the circle's channel."""
+        spec = _BUTTON_COMMANDS["tour"]
+        stamp = member.voice.requested_to_speak_at if member.voice else None
+        event = CommandEvent(
+            channel=ChannelRef(PLATFORM, str(channel_id)),
+            author=UserRef(PLATFORM, str(member.id)),
+            author_name=member.display_name,
+            text="/" + spec.fr,
+            command=ParsedCommand(spec, {}),
+            platform_knows_roles=True,
+            home=DISCORD_HOME,
+            shard_key=member.guild.id,
+            event_id=f"{PLATFORM}:stage-hand:{member.id}:{stamp.timestamp() if stamp else 0}",
+        )
+        outcome = await self.core.handle(event)
+        await self.deliver(outcome.effects)
 
     async def _answer(
         self, interaction: discord.Interaction, author: UserRef, effects: list[Effect]
@@ -422,6 +443,8 @@ class DiscordAdapter:
             self._put(room, self._lazy_channel_send(channel_id, make), effect)
         elif isinstance(effect, StatusView):
             self._queue_status(channel_id, effect)
+        elif isinstance(effect, FloorSpeaker):
+            self._put(room, functools.partial(self.voice.apply, effect), effect)
         elif isinstance(effect, FilePost):
             if effect.private:
                 if effect.to is not None:

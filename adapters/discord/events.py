@@ -1,6 +1,7 @@
 """Planned séances in Discord's own events list (guild scheduled events).
 
-Each planned séance gets an external event pointing to the circle's channel: moved when the
+Each planned séance gets an event in the circle's voice or Stage channel (`/cercle vocal`), or
+else an external event pointing to the circle's channel: moved when the
 séance moves, cancelled when it is cancelled, started and ended with it. The database is the
 truth (`CercleCore.seance_events`): after a command that plans, moves, cancels, opens or closes
 a séance, and when the bot opens or closes one by itself, the channel's events are brought in
@@ -132,16 +133,7 @@ class EventMirror:
         goal: Shown = (status, wanted.start, wanted.end, wanted.title)
         if wanted.event_id is None:
             if wanted.status is SeanceStatus.PLANNED and wanted.start > self.core.clock.now():
-                location = getattr(channel, "jump_url", None) or f"#{getattr(channel, 'name', '')}"
-                event = await guild.create_scheduled_event(
-                    name=wanted.title,
-                    start_time=wanted.start,
-                    end_time=wanted.end,
-                    entity_type=discord.EntityType.external,
-                    location=location[:100],
-                    privacy_level=discord.PrivacyLevel.guild_only,
-                    description=wanted.description[:1000],
-                )
+                event = await self._create(guild, channel, wanted)
                 self._shown[str(event.id)] = goal
                 await self.core.record_native_event(wanted.seance_id, str(event.id))
             return
@@ -155,6 +147,33 @@ class EventMirror:
             return
         event = await self._move(event, wanted, status)
         self._shown[wanted.event_id] = (event.status, *goal[1:])
+
+    @staticmethod
+    async def _create(
+        guild: discord.Guild, channel: object, wanted: SeanceEvent
+    ) -> discord.ScheduledEvent:
+        """In the circle's voice or Stage channel when it has one, else pointing to its channel."""
+        voice = guild.get_channel(int(wanted.voice_channel)) if wanted.voice_channel else None
+        if isinstance(voice, discord.StageChannel | discord.VoiceChannel):
+            # discord.py takes the event's kind (Stage or voice) from the channel's type
+            return await guild.create_scheduled_event(
+                name=wanted.title,
+                start_time=wanted.start,
+                end_time=wanted.end,
+                channel=voice,
+                privacy_level=discord.PrivacyLevel.guild_only,
+                description=wanted.description[:1000],
+            )
+        location = getattr(channel, "jump_url", None) or f"#{getattr(channel, 'name', '')}"
+        return await guild.create_scheduled_event(
+            name=wanted.title,
+            start_time=wanted.start,
+            end_time=wanted.end,
+            entity_type=discord.EntityType.external,
+            location=location[:100],
+            privacy_level=discord.PrivacyLevel.guild_only,
+            description=wanted.description[:1000],
+        )
 
     @staticmethod
     async def _move(

@@ -13,6 +13,7 @@ from bot.domain.protocol import ProtocolBook
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.seance import Seance
+from bot.domain.voice import VoiceRoom
 from bot.effects import Effect, Moment, Reply
 from bot.errors import Refusal
 from bot.pages.links import LinkIssuer
@@ -46,6 +47,7 @@ class Context:
     resolve_user: Callable[[str], UserRef | None] | None = None  # a mention as typed → person
     links: LinkIssuer | None = None  # makes private page links (/lien); None: no web pages
     names: Mapping[UserRef, str] = field(default_factory=dict)  # as the platform sent them
+    resolve_voice: Callable[[str], VoiceRoom | None] | None = None  # see CommandEvent
 
     @property
     def lang(self) -> str:

@@ -71,6 +71,8 @@ class CircleSettings:
     round_order: RoundOrder = RoundOrder.ARRIVAL
     nudge_minutes: int = 5  # a turn on the open floor this long gets a private nudge (0: never)
     link_days: int = 90  # how long a private link to the circle's page works (/lien)
+    voice_channel: str | None = None  # the platform's voice or Stage channel that follows the floor
+    voice_strict: bool = False  # in a voice channel: everyone but the speaker is server-muted
 
 
 @dataclass(slots=True)

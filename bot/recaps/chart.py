@@ -4,6 +4,11 @@ Import this module lazily: matplotlib takes a while to load and only charts need
 use matplotlib's object API (no pyplot, no global state), an opaque light background that reads
 the same in light and dark clients, the Okabe–Ito colours (safe for colour-blind readers), and
 every value written as text next to its bar or point, so no meaning rests on colour alone.
+
+Names carry emoji and symbols (🌻 Léa, Ana ✨) that DejaVu Sans lacks: text is drawn with a list
+of fonts, and matplotlib takes each character from the first one that has it. The fallbacks
+are Debian packages (fonts-symbola for emoji, in monochrome, as matplotlib cannot draw colour
+emoji fonts); one that is not installed is skipped, and its characters stay boxes.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import io
 import textwrap
 import threading
+from pathlib import Path
 
+from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -29,6 +36,23 @@ DPI = 100
 MAX_LABEL = 24
 
 _lock = threading.Lock()  # matplotlib is not meant to draw from two threads at once
+# Fallback fonts after DejaVu Sans: family name and where Debian installs it.
+FALLBACK_FONTS = (
+    ("Symbola", "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf"),  # fonts-symbola
+)
+_families: list[str] = []
+
+
+def _fonts() -> list[str]:
+    """The font families of every chart's text: DejaVu Sans, then the fallbacks that are
+    installed (registered with matplotlib once, under the lock)."""
+    if not _families:
+        _families.append("DejaVu Sans")
+        for family, path in FALLBACK_FONTS:
+            if Path(path).is_file():
+                font_manager.fontManager.addfont(path)
+                _families.append(family)
+    return list(_families)
 
 
 TITLE_CHARACTERS = 60  # a title longer than this goes on several lines, never cut
@@ -143,7 +167,7 @@ def bar_chart(chart: BarFigure) -> bytes:
     height = min(30.0, max(2.8, 1.4 + 0.42 * len(chart.bars)))
     longest = max((len(_label(b.label)) for b in chart.bars), default=4)
     left = min(0.4, (longest * 0.075 + 0.25) / WIDTH_IN)
-    with _lock:
+    with _lock, rc_context({"font.family": _fonts()}):
         figure = Figure(figsize=(WIDTH_IN, height), facecolor=PAPER)
         figure.subplots_adjust(left=left, right=0.97, top=1 - 0.55 / height, bottom=0.55 / height)
         _bars(figure.add_subplot(), chart)
@@ -154,7 +178,7 @@ def report_chart(shares: BarFigure, series: SeriesFigure) -> bytes:
     """The cycle report: each person's share of the cycle's speaking time, and the equity
     figure séance by séance."""
     height = min(34.0, max(5.5, 4.2 + 0.42 * len(shares.bars)))
-    with _lock:
+    with _lock, rc_context({"font.family": _fonts()}):
         figure = Figure(figsize=(WIDTH_IN, height), facecolor=PAPER, layout="constrained")
         top, bottom = figure.subplots(
             2, 1, height_ratios=[max(2.0, 0.42 * len(shares.bars) + 1), 2.6]

@@ -31,6 +31,7 @@ from bot.ports import Scheduler, Translator, UnitOfWork, UnitOfWorkFactory
 from bot.recaps.drawing import finish
 from bot.timing.schedule import apply_wakeups, note_timebox
 from bot.views.status import status_view
+from bot.voice import floor_speaker
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ class PromptPoster:
             if circle.settings.auto_open:
                 await open_given(ctx, seance, present=None)
                 ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
+                ctx.effects.extend(floor_speaker(circle, seance))
                 note_timebox(ctx, seance)
             else:
                 ctx.say("prompt.start", number=seance.number, subject=subject)
@@ -244,6 +246,7 @@ class PromptPoster:
                 ctx, seance, "prompt.auto_close", grace=self._tr.span_text(lang, grace)
             )
             ctx.effects.append(status_view(self._tr, circle, seance, ctx.now))
+            ctx.effects.extend(floor_speaker(circle, seance))
             note_timebox(ctx, seance)
 
     @staticmethod

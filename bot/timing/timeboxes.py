@@ -27,6 +27,7 @@ from bot.timing.deadlines import WARNING_SHARE, Due, TimeboxKind, pending
 from bot.timing.schedule import TIMEBOX_GRACE, apply_wakeups, note_timebox, nudge_of, timebox_key
 from bot.views.status import status_view
 from bot.views.wording import floor_messages, phase_title
+from bot.voice import floor_speaker
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class TimeKeeper:
             ctx.now = now
             if ctx.effects:
                 ctx.effects.append(status_view(self._tr, circle, seance, now))
+                ctx.effects.extend(floor_speaker(circle, seance))
             note_timebox(ctx, seance)
             ctx.effects = await record(uow, ctx.effects, circle.home, circle.shard_key, now)
             await uow.commit()

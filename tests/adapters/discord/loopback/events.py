@@ -67,6 +67,8 @@ class ScheduledEvents(Rest):
 
     @staticmethod
     def _check(event: Json) -> None:
+        if event.get("channel_id") is not None:  # a snowflake, sent back as a string
+            event["channel_id"] = str(event["channel_id"])
         if not str(event.get("name") or "").strip() or len(event["name"]) > 100:
             raise _invalid("name")
         if not event.get("scheduled_start_time"):

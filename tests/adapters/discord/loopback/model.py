@@ -63,6 +63,7 @@ class Permission(enum.IntFlag):
     USE_EXTERNAL_EMOJIS = 1 << 18
     CONNECT = 1 << 20
     SPEAK = 1 << 21
+    MUTE_MEMBERS = 1 << 22
     CHANGE_NICKNAME = 1 << 26
     MANAGE_ROLES = 1 << 28
     USE_APPLICATION_COMMANDS = 1 << 31
@@ -102,6 +103,7 @@ DM_PERMISSIONS = int(
 class Intent(enum.IntFlag):
     GUILDS = 1 << 0
     GUILD_MEMBERS = 1 << 1  # privileged
+    GUILD_VOICE_STATES = 1 << 7
     GUILD_PRESENCES = 1 << 8  # privileged
     GUILD_MESSAGES = 1 << 9
     DIRECT_MESSAGES = 1 << 12
@@ -294,7 +296,7 @@ class Channel:
     id: int
     name: str
     guild: Guild | None = field(repr=False)  # None for a DM
-    type: int = 0  # 0 text, 1 DM, 2 voice, 4 category, 5 announcement
+    type: int = 0  # 0 text, 1 DM, 2 voice, 4 category, 5 announcement, 13 Stage
     position: int = 0
     topic: str | None = None
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
@@ -335,6 +337,8 @@ class Channel:
                 nsfw=False,
                 rate_limit_per_user=0,
             )
+            if self.type in (2, 13):  # voice and Stage channels
+                data.update(bitrate=64000, user_limit=0, rtc_region=None)
             if self.guild is not None:
                 data["guild_id"] = str(self.guild.id)
         if permissions is not None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.adapters.discord.loopback.events import ScheduledEvents
 from tests.adapters.discord.loopback.model import (
     ATTACHMENT,
     ATTACHMENT_SIZE_LIMIT,
@@ -45,9 +44,10 @@ from tests.adapters.discord.loopback.model import (
     User,
 )
 from tests.adapters.discord.loopback.validation import check_select, usable_in
+from tests.adapters.discord.loopback.voice import VoiceStates
 
 
-class LoopbackDiscord(ScheduledEvents):
+class LoopbackDiscord(VoiceStates):
     """Discord's API v10 on 127.0.0.1: a gateway websocket, REST routes and a model to assert on.
 
     Build the world (`add_guild`, `add_member`, ...) before or after the bot connects; act as a
