@@ -75,7 +75,8 @@ async def test_a_second_process_on_the_file_makes_sqlite_wait_off_the_loop(
             await ticking
             assert chat.refused is None, chat.text
             assert waited > 0.5  # it did wait for the other process...
-            assert max(gaps) < 0.4  # ...and the loop kept running meanwhile
+            # ...and the loop kept running meanwhile: a frozen loop would tick once or twice
+            assert len(gaps) >= 10
         finally:
             await database.close()
     finally:
