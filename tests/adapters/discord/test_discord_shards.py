@@ -230,6 +230,10 @@ def channels(effects: list[Effect]) -> set[ChannelRef]:
     return {effect.channel for effect in effects}
 
 
+# Two instances in one process stand for two processes; an aiosqlite connection of the stopped
+# one can still be collected after its database closed (a known leak of the test's set-up):
+# its warning at collection is not what this test checks.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_two_instances_share_the_guilds_by_shard_and_a_replacement_takes_over(
     cluster: Cluster,
 ) -> None:
