@@ -61,6 +61,20 @@ _EVERY_WORDS = {
 _EVERY_WORD = re.compile(
     r"\b(?:une fois par |toutes les |a )?(?P<w>" + "|".join(_EVERY_WORDS) + r")\b"
 )
+_WEEKDAYS = (
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+# "tous les mardis", "chaque jeudi", "les lundis", "every Tuesday", "on Tuesdays": once a week
+_EVERY_WEEKDAY = re.compile(
+    rf"\b(?:(?:tous les|chaque|every)\s+(?P<day>{_WEEKDAYS})s?"
+    rf"|(?:les\s+|on\s+)?(?P<days>{_WEEKDAYS})s)\b"
+)
+# "pendant 6 semaines", "sur 12 semaines", "for 6 weeks": how long the cycle lasts
+_SPAN = re.compile(
+    rf"\b(?:pendant|durant|sur|for|over)\s+(?P<n>{_NUMBER})\s*"
+    r"(?P<unit>semaines?|sem|weeks?|wks?|jours?|days?|mois|months?)\b"
+)
 _FILLERS = re.compile(
     r"\b(?:a partir du|a partir de|a partir d|des le|debut|en commencant|commencant|"
     r"starting on|starting|beginning|from|premiere seance|first session|premiere|first|"
@@ -109,12 +123,31 @@ class _Words:
         self.plain = self.plain[:start] + blank + self.plain[end:]
         self.typed = self.typed[:start] + blank + self.typed[end:]
 
+    def keep_only(self, found: re.Match[str], group: str) -> None:
+        """Blank the match but for `group`'s word, as typed, in the singular."""
+        start, end = found.span()
+        word_start, word_end = found.span(group)
+        word = self.typed[word_start:word_end]
+        kept = word.rjust(end - start)
+        self.plain = self.plain[:start] + kept.casefold() + self.plain[end:]
+        self.typed = self.typed[:start] + kept + self.typed[end:]
+
 
 def read_cycle(text: str) -> CycleWords:
     """The count, the interval and the first date's words in a cycle's description."""
     words = _Words(text)
     count: int | None = None
     every: int | None = None
+    span_days: int | None = None  # "pendant 6 semaines"; months are not a number of séances
+    found = _SPAN.search(words.plain)
+    if found is not None:
+        unit = found["unit"]
+        if not unit.startswith(("mois", "month")):
+            span_days = _days(found["n"], unit)
+        words.cut(found)
+    weekly = _EVERY_WEEKDAY.search(words.plain)
+    if weekly is not None:  # the weekday stays for the date: "mardi à 18h30"
+        words.keep_only(weekly, "day" if weekly["day"] else "days")
     found = _EVERY_PHRASE.search(words.plain)
     if found is not None:
         every = _days(found["n"], found["unit"])
@@ -133,6 +166,13 @@ def read_cycle(text: str) -> CycleWords:
         if found is not None:
             every = _days(found["n"], found["unit"])
             words.cut(found)
+    if every is None and weekly is not None:
+        every = 7
+    if span_days:
+        if count is None and every:
+            count = span_days // every or None
+        elif every is None and count and span_days % count == 0:
+            every = span_days // count
     for filler in list(_FILLERS.finditer(words.plain)):
         words.cut(filler)
     when = " ".join(words.typed.split()).strip(" .;:-")

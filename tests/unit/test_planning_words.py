@@ -25,6 +25,17 @@ from tests.fakes import MemoryDatabase
         ("4 toutes les 2 semaines à partir d’aujourd’hui 18h", 4, 14, "aujourd'hui 18h"),
         ("4 2w thursday 2pm", 4, 14, "thursday 2pm"),
         ("3 7j 2027-03-18 18:00", 3, 7, "2027-03-18 18:00"),
+        ("tous les mardis à 18h30 pendant 6 semaines", 6, 7, "mardi à 18h30"),
+        ("chaque jeudi 14h sur 8 semaines", 8, 7, "jeudi 14h"),
+        ("toutes les deux semaines le mardi à 18h pendant 12 semaines", 6, 14, "le mardi à 18h"),
+        (
+            "4 séances pendant 8 semaines à partir du mardi 8 décembre 18h",
+            4,
+            14,
+            "mardi 8 décembre 18h",
+        ),
+        ("on Tuesdays 6pm for 6 weeks", 6, 7, "Tuesday 6pm"),
+        ("5 les lundis 9h", 5, 7, "lundi 9h"),
     ],
 )
 def test_a_cycle_read_from_a_sentence(typed: str, count: int, days: int, when: str) -> None:
@@ -137,3 +148,22 @@ async def test_a_held_seance_keeps_its_subject(chat: Chat) -> None:
     await chat.say("anim", "/seance fin")
     await chat.say("anim", "/seance planifier 1 | Autre chose")
     assert chat.refused == "planning.not_planned_update"
+
+
+async def test_a_weekly_cycle_said_with_its_weekday_and_its_length(chat: Chat) -> None:
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/seance cycle tous les mardis à 18h30 pendant 3 semaines")
+    assert chat.refused is None, chat.text
+    assert chat.public() == [
+        "3 séances planifiées (heure de Paris) :\n"
+        "n° 1 — mardi 8 décembre 2026 à 18:30\n"
+        "n° 2 — mardi 15 décembre 2026 à 18:30\n"
+        "n° 3 — mardi 22 décembre 2026 à 18:30"
+    ]
+
+
+async def test_a_cycle_lasting_months_asks_how_many_seances(chat: Chat) -> None:
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/seance cycle tous les mardis à 18h30 pendant 3 mois")
+    assert chat.refused == "planning.cycle_needs_count"
+    assert "/seance cycle 4 1sem mardi à 18h30" in chat.text
