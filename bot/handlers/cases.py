@@ -14,7 +14,7 @@ from typing import Any
 from bot.commands.context import Context
 from bot.domain.cases import MAX_CASE_TITLE, CaseProposal, CaseStatus, most_voted, votes_used
 from bot.domain.refs import UserRef
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.prepa import next_planned
 
@@ -103,6 +103,7 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     cases = await _open_cases(ctx)
     number: int | None = args.get("number")
+    seance = await next_planned(ctx)
     if number is not None:
         chosen = _find(cases, number)
     else:
@@ -110,9 +111,9 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
         if found is None:
             raise Refusal("cases.none")
         chosen = found
-    seance = await next_planned(ctx)
     if seance is None:
         raise Refusal("cases.nothing_planned")
+    await _refuse_absent_holder(ctx, seance, cases, chosen, chose_by_votes=number is None)
     if chosen.holder not in circle.members:
         raise Refusal("circle.not_a_member", name=ctx.name(chosen.holder))
     for case in cases:
@@ -136,6 +137,40 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
         holder=ctx.name(chosen.holder),
         votes=chosen.total,
         mentions=(chosen.holder,),
+    )
+
+
+async def _refuse_absent_holder(
+    ctx: Context,
+    seance: Seance,
+    cases: list[CaseProposal],
+    chosen: CaseProposal,
+    *,
+    chose_by_votes: bool,
+) -> None:
+    """A holder who said they will not come cannot hold the séance's case: the facilitator is
+    told and offered the next case, never moved on to it without knowing."""
+    absent = {u for u, mark in seance.attendance.items() if mark is AttendanceStatus.EXCUSED}
+    if chosen.holder not in absent:
+        return
+    holder = ctx.name(chosen.holder)
+    if not chose_by_votes:
+        raise Refusal(
+            "cases.holder_excused", holder=holder, case=chosen.number, number=seance.number
+        )
+    coming = [c for c in cases if c.holder not in absent]
+    other = most_voted(coming, await _cases_held(ctx))
+    if other is None:
+        raise Refusal("cases.every_holder_excused", number=seance.number)
+    raise Refusal(
+        "cases.top_holder_excused",
+        case=chosen.number,
+        title=chosen.title,
+        holder=holder,
+        number=seance.number,
+        other=other.number,
+        other_title=other.title,
+        other_holder=ctx.name(other.holder),
     )
 
 

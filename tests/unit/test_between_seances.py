@@ -314,6 +314,34 @@ async def test_a_tie_goes_to_who_has_held_a_case_least(chat: Chat) -> None:
     assert "le cas de bob — Second (1 voix)" in chat.public()[0]
 
 
+async def test_a_case_is_not_given_to_a_holder_who_will_not_come(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /seance planifier 2026-12-10 14:00",
+        "alice: /cas proposer Premier",
+        "bob: /cas proposer Second",
+        "chloe: /cas voter 1",
+        "chloe: /cas voter 1",
+        "alice: /presence non",
+    )
+    await chat.say("anim", "/cas choisir")  # the most voted is alice's: asked, not skipped
+    assert chat.refused == "cases.top_holder_excused"
+    assert chat.text == (
+        "Le cas le plus voté (n° 1, Premier) est porté par alice, excusé·e pour la séance 1. "
+        "Pour choisir le suivant : /cas choisir 2 (Second, de bob). Ou gardez-le pour une "
+        "séance où alice sera là."
+    )
+    await chat.say("anim", "/cas choisir 1")
+    assert chat.refused == "cases.holder_excused"
+    assert "/presence oui 1" in chat.text
+    await chat.say("bob", "/excuse")
+    await chat.say("anim", "/cas choisir")
+    assert chat.refused == "cases.every_holder_excused"
+    await chat.say("alice", "/presence oui")
+    await chat.say("anim", "/cas choisir")
+    assert "le cas de alice — Premier (2 voix)" in chat.public()[0]
+
+
 async def test_the_case_holder_listens_during_the_consultation(chat: Chat) -> None:
     await chat.script(
         "anim: /cercle creer Cercle ESS",
