@@ -19,7 +19,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 
 from bot.commands.parser import ParsedCommand
-from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
+from bot.commands.spec import ArgKind, ArgSpec, CommandSpec, base_subcommand
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.i18n.catalog import CatalogTranslator
@@ -39,16 +39,6 @@ AUTOCOMPLETE = {
 }
 
 ENGLISH = (discord.Locale.american_english, discord.Locale.british_english)
-# Discord cannot run a group by itself: a command that also runs alone gets a subcommand.
-BASE_SUBCOMMAND = {
-    "seance": ("ouvrir", "open"),
-    "action": ("ajouter", "add"),
-    "recap": ("voir", "show"),
-    "lien": ("donner", "get"),
-    "prepa": ("repondre", "answer"),
-    "cas": ("liste", "list"),
-}
-DEFAULT_BASE_SUBCOMMAND = ("lancer", "run")
 DESCRIPTION_LIMIT = 100
 
 
@@ -241,7 +231,7 @@ def build_commands(
             default_permissions=permissions,
         )
         if spec.handler is not None:
-            name = BASE_SUBCOMMAND.get(spec.fr, DEFAULT_BASE_SUBCOMMAND)
+            name = base_subcommand(spec)
             group.add_command(_command(spec, None, run, tr, name=name, complete=complete))
         for sub in spec.subcommands:
             group.add_command(_command(sub, spec, run, tr, complete=complete))

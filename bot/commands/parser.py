@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.commands.spec import ArgKind, ArgSpec, CommandSpec
+from bot.commands.spec import ArgKind, ArgSpec, CommandSpec, base_subcommand
 from bot.domain.refs import UserRef
 from bot.errors import Refusal
 
@@ -56,6 +56,16 @@ def _find(specs: Sequence[CommandSpec], word: str) -> CommandSpec | None:
     return None
 
 
+def _names_own_form(spec: CommandSpec, word: str, rest: str) -> bool:
+    """`/seance ouvrir`, `/action ajouter @bea …`: the word Discord lists the command's own form
+    under. Before free text it is taken for that word only when a mention follows: "/action
+    ajouter des chaises" is an action's text."""
+    if spec.handler is None or not word or fold(word) not in map(fold, base_subcommand(spec)):
+        return False
+    free_text = any(arg.kind is ArgKind.REST and arg.name == "text" for arg in spec.args)
+    return not free_text or not rest or rest.startswith("@")
+
+
 class CommandParser:
     """Turns `/tour je voudrais réagir` into the `tour` command with its arguments."""
 
@@ -91,6 +101,8 @@ class CommandParser:
             if sub is not None:
                 english = english or _is_english(sub, sub_word)
                 parent, spec, rest = spec, sub, sub_rest
+            elif _names_own_form(spec, sub_word, sub_rest):
+                rest = sub_rest
             elif spec.handler is None or (sub_word and not spec.args):
                 if sub_word:
                     raise unknown_word(sub_word, spec)

@@ -91,3 +91,22 @@ class CommandSpec:
                 label = "@" + label
             parts.append(f"<{label}>" if arg.required else f"[{label}]")
         return " ".join(parts)
+
+
+# A command that runs alone and also has subcommands is, on Discord, one of its subcommands
+# (Discord cannot run a group by itself): `/action ajouter`, `/seance ouvrir`. People who learnt
+# it there type the same word elsewhere, so the parser accepts it too.
+BASE_SUBCOMMAND = {
+    "seance": ("ouvrir", "open"),
+    "action": ("ajouter", "add"),
+    "recap": ("voir", "show"),
+    "lien": ("donner", "get"),
+    "prepa": ("repondre", "answer"),
+    "cas": ("liste", "list"),
+}
+DEFAULT_BASE_SUBCOMMAND = ("lancer", "run")
+
+
+def base_subcommand(spec: CommandSpec) -> tuple[str, str]:
+    """The (French, English) name under which a command's own form is listed on Discord."""
+    return BASE_SUBCOMMAND.get(spec.fr, DEFAULT_BASE_SUBCOMMAND)

@@ -153,3 +153,17 @@ async def test_retention_zero_is_refused_with_both_meanings(chat: Chat) -> None:
     await chat.say("anim", "/cercle conservation 0")
     assert chat.refused == "circle.retention_zero"
     assert "/cercle conservation jamais" in chat.text
+
+
+async def test_the_words_discord_lists_a_command_under_work_when_typed(chat: Chat) -> None:
+    await chat.script("anim: /cercle creer Essai")
+    await chat.say("anim", "/seance ouvrir")
+    assert chat.refused is None, chat.text
+    await chat.say("bea", "/present")
+    await chat.say("anim", "/action ajouter @bea Appeler la présidente")
+    assert chat.public() == ["Action n° 1 pour bea : Appeler la présidente"]
+    # before free text without a mention, the word is the action's own first word
+    await chat.say("anim", "/action ajouter des chaises pour l'AG")
+    assert chat.public() == ["Action n° 2 pour anim : ajouter des chaises pour l'AG"]
+    await chat.say("anim", "/recap voir")  # the recap's own refusal, not "not a subcommand"
+    assert chat.refused == "recap.none_yet"
