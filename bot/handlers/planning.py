@@ -199,9 +199,7 @@ async def plan(ctx: Context, args: dict[str, Any]) -> None:
     if subject:
         ctx.say("planning.subject_set", subject=subject)
     if question:
-        days = circle.settings.prep_days
-        span = ctx.tr.span_text(ctx.lang, timedelta(days=days))
-        ctx.say("planning.question_will_be_sent", question=question, days=span)
+        ctx.say_text(_question_line(ctx, circle, question, at))
 
 
 def _slot_taken(
@@ -239,9 +237,8 @@ async def _update_planned(
     ctx.say("planning.updated", number=seance.number, when=shown)
     if subject is not None:
         ctx.say("planning.subject_set", subject=subject)
-    if question is not None:
-        span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
-        ctx.say("planning.question_will_be_sent", question=question, days=span)
+    if question is not None and start is not None:
+        ctx.say_text(_question_line(ctx, circle, question, start))
 
 
 def _per_seance(text: str | None, count: int, key: str) -> list[str | None]:
@@ -296,10 +293,35 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
     shared = {q for q in questions if q}
     span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
     if len(shared) == 1:
-        lines.append(ctx.t("planning.question_will_be_sent", question=shared.pop(), days=span))
+        question = shared.pop()
+        if count > 1 and _question_goes_now(ctx, circle, instants[0]):
+            lines.append(
+                ctx.t(
+                    "planning.cycle_question_now",
+                    question=question,
+                    days=span,
+                    number=created[0].number,
+                )
+            )
+        else:
+            lines.append(_question_line(ctx, circle, question, instants[0]))
     elif shared:
         lines.append(ctx.t("planning.questions_will_be_sent", days=span))
     ctx.say_text("\n".join(lines), moments=moments)
+
+
+def _question_goes_now(ctx: Context, circle: Circle, start: datetime) -> bool:
+    """The séance is closer than the question's usual days ahead (see `question_goes_now`)."""
+    ahead = timedelta(days=circle.settings.prep_days)
+    return circle.settings.prep_days > 0 and start - ahead <= ctx.now < start
+
+
+def _question_line(ctx: Context, circle: Circle, question: str, start: datetime) -> str:
+    """When the preparation question goes out: its usual days ahead, or now."""
+    if _question_goes_now(ctx, circle, start):
+        return ctx.t("planning.question_sent_now", question=question)
+    span = ctx.tr.span_text(ctx.lang, timedelta(days=circle.settings.prep_days))
+    return ctx.t("planning.question_will_be_sent", question=question, days=span)
 
 
 def _cycle_incomplete(ctx: Context, words: CycleWords, typed: str) -> Refusal:

@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 
 from bot.commands.context import Context
 from bot.domain.circle import CircleSettings
-from bot.domain.prompts import GRACE, OWN_SCHEDULE, Prompt, expected_length, wanted_prompts
+from bot.domain.prompts import (
+    GRACE,
+    OWN_SCHEDULE,
+    Prompt,
+    PromptKind,
+    expected_length,
+    wanted_prompts,
+)
 from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.ports import Scheduler, Wakeup
@@ -43,10 +50,14 @@ async def sync_prompts(ctx: Context, seance: Seance) -> None:
     """Make the séance's pending prompt rows match what its state calls for.
 
     A prompt whose instant has already passed is not created (planning a séance for tomorrow
-    does not post a "3 days before" question); one that moved into the past is removed."""
+    does not post a "day before" reminder now); one that moved into the past is removed. The
+    preparation question is the exception: people need it whenever the séance is still ahead,
+    so when its day has passed it goes out at once (`question_goes_now` says when)."""
     circle = ctx.require_circle()
     length = expected_length(ctx.protocols.get(seance.protocol))
     wanted = wanted_prompts(seance, circle.settings, length)
+    if question_goes_now(ctx, seance, wanted):
+        wanted[PromptKind.PREPARATION] = ctx.now + _AT_ONCE
     existing = {p.kind: p for p in await ctx.uow.prompts.for_seance(seance.id)}
     for kind, prompt in existing.items():
         if not prompt.pending or kind in OWN_SCHEDULE:
@@ -64,6 +75,17 @@ async def sync_prompts(ctx: Context, seance: Seance) -> None:
         prompt = Prompt(id=0, seance_id=seance.id, circle_id=circle.id, kind=kind, due_at=due)
         await ctx.uow.prompts.add(prompt)
         ctx.wakeups[prompt.key] = Wakeup(due, GRACE[kind])
+
+
+# "At once" is a tick after now, so that a prompt row written now is due, not already past.
+_AT_ONCE = timedelta(seconds=1)
+
+
+def question_goes_now(ctx: Context, seance: Seance, wanted: dict[PromptKind, datetime]) -> bool:
+    """The preparation question's day has passed but the séance is still ahead."""
+    due = wanted.get(PromptKind.PREPARATION)
+    start = seance.planned_at
+    return due is not None and start is not None and due <= ctx.now < start
 
 
 def apply_wakeups(scheduler: Scheduler, wakeups: dict[str, Wakeup | None]) -> None:

@@ -167,3 +167,21 @@ async def test_a_cycle_lasting_months_asks_how_many_seances(chat: Chat) -> None:
     await chat.say("anim", "/seance cycle tous les mardis à 18h30 pendant 3 mois")
     assert chat.refused == "planning.cycle_needs_count"
     assert "/seance cycle 4 1sem mardi à 18h30" in chat.text
+
+
+async def test_a_question_whose_day_has_passed_goes_out_at_once_and_says_so(chat: Chat) -> None:
+    await chat.script("anim: /cercle creer Essai")
+    await chat.say("anim", "/seance planifier samedi 18h30 | Déléguer | Qu'apportez-vous ?")
+    assert chat.public()[-1] == (
+        "Question de préparation, envoyée maintenant (la séance est proche) : Qu'apportez-vous ?"
+    )
+    await chat.wait(seconds=1)
+    assert chat.public() == [
+        "Pour préparer la séance 1 (samedi 5 décembre 2026 à 18:30), une question : "
+        "Qu'apportez-vous ?"
+    ]
+    await chat.say("anim", "/seance cycle 2 1sem dimanche 6 décembre 10h | | Et vous ?")
+    assert chat.public()[0].endswith(
+        "Question de préparation, envoyée maintenant pour la séance 2 (elle est proche), puis "
+        "3 jours avant chacune des suivantes : Et vous ?"
+    )
