@@ -12,7 +12,7 @@ from bot.domain.items import Item, ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
-from bot.handlers.followup import sync_action_reminder
+from bot.handlers.followup import state_text, sync_action_reminder
 from bot.handlers.planning import day_refusal
 from bot.timing.dates import WhenError, parse_day
 
@@ -156,10 +156,12 @@ async def open_actions(ctx: Context, args: dict[str, Any]) -> None:
         owner = ctx.name(item.owner) if item.owner else "—"
         if item.due:
             due = ctx.tr.day_text(ctx.lang, item.due)
-            lines.append(
-                ctx.t("actions.line_due", number=item.number, text=item.text, owner=owner, due=due)
+            line = ctx.t(
+                "actions.line_due", number=item.number, text=item.text, owner=owner, due=due
             )
         else:
-            lines.append(ctx.t("actions.line", number=item.number, text=item.text, owner=owner))
+            line = ctx.t("actions.line", number=item.number, text=item.text, owner=owner)
+        state = state_text(ctx, item)  # what its owner said of it between séances
+        lines.append(f"{line} — {state}" if state else line)
     lines.append(ctx.t("actions.how_to_close"))
     ctx.tell_text("\n".join(lines))

@@ -164,8 +164,8 @@ async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> N
     if len(used.phases) == 1:  # one phase (libre): nothing to steer, the floor opens at once
         ctx.say("seance.opened_one_phase", number=seance.number, circle=circle.name)
         await reveal_answers(ctx, seance)
+        await look_back(ctx, seance)  # what the last séance left, before the floor opens
         start_phase(ctx, seance, used.phases[0], from_protocol=True)
-        await look_back(ctx, seance)
     else:
         ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
         await reveal_answers(ctx, seance)
@@ -180,9 +180,9 @@ async def phase(ctx: Context, args: dict[str, Any]) -> None:
         spec = next_protocol_phase(ctx, seance)
         if spec is None:
             raise Refusal("phase.no_more")
-        start_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
-        if len(seance.phases) == 1:
+        if not seance.phases:  # the first phase: what the last séance left, before the floor
             await look_back(ctx, seance)
+        start_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
         return
     spec = ADHOC_PHASES[which]
     assert spec is not None

@@ -214,7 +214,7 @@ async def test_an_action_between_seances_reminded_blocked_then_done(chat: Chat) 
     )
     await until(chat, datetime(2026, 12, 20, 13, 0, tzinfo=UTC))
     await chat.script("anim: /seance", "anim: /seance phase suivante")
-    assert chat.public()[-1] == (
+    assert chat.public()[0] == (  # before the phase and its first speaker
         "Retour sur la séance 1\n"
         "Décisions :\n"
         "- #3 On mutualise la compta\n"
@@ -384,3 +384,21 @@ async def test_single_speaker_phases_are_left_out_of_the_fair_share(chat: Chat) 
     speaking = recap.split("### Temps de parole")[1].split("###")[0]
     assert "- alice : 2 min 00 s (1 tour)" in speaking
     assert "8 min" not in speaking
+
+
+async def test_the_list_of_actions_says_how_each_stands(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /seance",
+        "bob: /action Appeler la banque",
+        "bob: /action Relire les statuts",
+        "anim: /seance fin",
+        "bob: /action bloque 2 le CA n'a pas répondu",
+    )
+    await chat.say("anim", "/actions")
+    assert chat.private_to("anim") == [
+        "Actions ouvertes du cercle :\n"
+        "n° 1 — Appeler la banque (bob)\n"
+        "n° 2 — Relire les statuts (bob) — bloquée (le CA n'a pas répondu)\n"
+        "Une action est faite ? Tapez /action fait <n°>."
+    ]
