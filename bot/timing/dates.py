@@ -141,6 +141,9 @@ _RELATIVE_DAYS: dict[str, int] = {
     "demain": 1,
     "tomorrow": 1,
     "apresdemain": 2,
+    # understood so that they are refused as past, with the date, not as unreadable
+    "hier": -1,
+    "yesterday": -1,
 }
 
 _TIME = re.compile(

@@ -362,6 +362,8 @@ def test_a_date_without_a_time(lang: str, text: str) -> None:
         ("fr", "3/12/2025 14h", "2025-12-03 13:00"),
         ("en", "December 3 2025 2pm", "2025-12-03 13:00"),
         ("fr", "2026-03-29 02:30", "2026-03-29 01:30"),  # a past gap is simply past
+        ("fr", "hier 14h", "2026-11-25 13:00"),  # said, so refused as past, not unreadable
+        ("en", "yesterday 2pm", "2026-11-25 13:00"),
     ],
 )
 def test_past(lang: str, text: str, instant: str) -> None:
