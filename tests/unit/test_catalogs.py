@@ -18,6 +18,12 @@ def test_both_catalogs_have_the_same_keys_and_fields() -> None:
         assert placeholders(tr.template("fr", key)) == placeholders(tr.template("en", key)), key
 
 
+def test_english_says_session_not_seance() -> None:
+    tr = CatalogTranslator()
+    french_word = [key for key in tr.keys("en") if "séance" in tr.template("en", key).casefold()]
+    assert french_word == []
+
+
 def test_every_key_used_in_the_code_exists() -> None:
     tr = CatalogTranslator()
     used: set[str] = set()
