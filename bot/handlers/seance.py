@@ -12,7 +12,9 @@ from bot.domain.circle import Circle, RoundOrder
 from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
+from bot.effects import Reply
 from bot.errors import Refusal
+from bot.handlers.cases import HOLDER_LISTENS
 from bot.handlers.followup import look_back
 from bot.handlers.lookup import find_seance, renumber_seances
 from bot.handlers.prepa import reveal as reveal_answers
@@ -66,6 +68,13 @@ def start_phase(
     speaker: UserRef | None = None,
 ) -> None:
     circle = ctx.require_circle()
+    lowered = seance.lower_hands() if seance.is_open and not seance.is_paused else []
+    holder = seance.case_owner
+    holder_listens = spec.key in HOLDER_LISTENS and holder is not None
+    if holder_listens and holder is not None and seance.withdraw_hand(holder):
+        lowered = [u for u in lowered if u != holder]
+        text = ctx.t("cases.holder_listens")
+        ctx.effects.append(Reply(ctx.channel, text, to=holder, private=True))
     change = seance.start_phase(
         spec,
         ctx.now,
@@ -87,6 +96,9 @@ def start_phase(
         ctx.say("phase.single_needs_speaker")
     if spec.mode is PhaseMode.ROUND and not seance.round_order:
         ctx.say("round.waiting_for_people")
+    if lowered:
+        names = ", ".join(ctx.name(u) for u in lowered)
+        ctx.say("phase.hands_lowered", names=names, mentions=tuple(lowered))
     announce(ctx, change)
 
 
