@@ -189,6 +189,7 @@ class Seance:
     checkins: dict[UserRef, CheckIn] = field(default_factory=dict)
     recap_published_at: datetime | None = None  # None while closed: awaiting approval
     native_event_id: str | None = None  # the platform's own event for it (Discord's events)
+    topic_vote: dict[UserRef, bool] | None = None  # thumbs on extending a topic (Lean Coffee)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -338,6 +339,12 @@ class Seance:
         lowered = [e.user for e in sorted(self.queue, key=lambda e: e.arrival)]
         self.queue = []
         return lowered
+
+    def raise_hand(self, user: UserRef, motive: str | None = None) -> None:
+        """Put `user` in the queue, for the next open floor (nothing if already there)."""
+        if not any(e.user == user for e in self.queue):
+            self.arrivals += 1
+            self.queue.append(QueueEntry(user, self.arrivals, motive))
 
     def withdraw_hand(self, user: UserRef) -> bool:
         """Take `user`'s raised hand out of the queue; whether there was one."""

@@ -1,0 +1,103 @@
+"""A Lean Coffee séance: the proposed topics in vote order, each in a time box, a thumbs vote
+to extend it, the facilitation moving on, and the recap listing the topics in order."""
+
+from __future__ import annotations
+
+from tests.conversation import Chat
+
+
+async def lean_coffee(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Cercle ESS",
+        "anim: /cercle protocole leancoffee",
+        "alice: /cas proposer Déléguer la compta",
+        "bob: /cas proposer Un salarié qui décroche",
+        "chloe: /cas proposer Parler argent",
+        "alice: /cas voter 2",
+        "chloe: /cas voter 2",
+        "bob: /cas voter 3",
+        "anim: /seance",
+        "alice: /present",
+        "bob: /present",
+        "chloe: /present",
+        "anim: /seance phase suivante",  # météo
+    )
+
+
+async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat: Chat) -> None:
+    await lean_coffee(chat)
+    await chat.say("anim", "/seance phase suivante")  # the topics: most votes first
+    assert chat.public() == [
+        "Phase : Sujet n° 2 — Un salarié qui décroche (8 minutes). "
+        "Demandez la parole avec /tour, rendez-la avec /fini.",
+        "Sujet proposé par bob (2 voix) : bob l'introduit, puis /tour pour en parler.",
+        "bob, vous avez la parole.",
+    ]
+    await chat.say("alice", "/prolonger oui")
+    assert chat.refused == "topic.no_vote"
+    await chat.say("alice", "/sujet")
+    assert chat.private_to("alice") == [
+        "Sujet en cours : Sujet n° 2 — Un salarié qui décroche (encore 8 min 00 s).\n"
+        "Sujets à venir, par nombre de voix (2) :\n"
+        "- n° 3 Parler argent — chloe — 1 voix\n"
+        "- n° 1 Déléguer la compta — alice — 0 voix"
+    ]
+    await chat.wait(minutes=7, seconds=59)
+    assert "écoulé" not in chat.text
+    await chat.wait(seconds=1)
+    assert chat.public() == [
+        "Le temps de « Sujet n° 2 — Un salarié qui décroche » est écoulé. On continue "
+        "4 min 00 s de plus ? Votez /prolonger oui ou /prolonger non : la majorité des "
+        "présent·es décide."
+    ]
+    await chat.say("alice", "/prolonger oui")
+    assert chat.private_to("alice") == [
+        "Vote noté (oui). Pour l'instant : 1 oui, 0 non, sur 4 présent·es."
+    ]
+    await chat.say("alice", "/prolonger peut-etre")
+    assert chat.refused == "args.bad_choice"
+    await chat.say("bob", "/prolonger oui")
+    assert chat.public() == []  # 2 out of 4 is not a majority
+    await chat.say("chloe", "/prolonger oui")
+    assert chat.public() == [
+        "On prolonge « Sujet n° 2 — Un salarié qui décroche » de 4 min 00 s "
+        "(3 oui sur 4 présent·es)."
+    ]
+    await chat.say("chloe", "/prolonger non")
+    assert chat.refused == "topic.no_vote"  # decided: the vote is over
+    await chat.wait(minutes=3, seconds=59)
+    assert "écoulé" not in chat.text
+    await chat.wait(seconds=1)
+    assert chat.public()[0].startswith("Le temps de « Sujet n° 2")
+    await chat.script("alice: /prolonger non", "bob: /prolonger non")  # 2 of 4: out of reach
+    assert chat.public() == [
+        "On arrête « Sujet n° 2 — Un salarié qui décroche » ici (2 non sur 4 présent·es).",
+        "Phase : Sujet n° 3 — Parler argent (8 minutes). "
+        "Demandez la parole avec /tour, rendez-la avec /fini.",
+        "Sujet proposé par chloe (1 voix) : chloe l'introduit, puis /tour pour en parler.",
+        "chloe, vous avez la parole.",
+    ]
+    await chat.say("bob", "/sujet suivant")
+    assert chat.refused == "permission.facilitator_only"
+    await chat.say("anim", "/sujet suivant")  # the facilitation moves on before the end
+    assert chat.public()[0].startswith("Phase : Sujet n° 1 — Déléguer la compta (8 minutes).")
+    await chat.say("anim", "/sujet suivant")
+    assert chat.refused == "topic.none_left"
+    await chat.say("anim", "/seance phase suivante")  # no topic left: the closing round
+    assert chat.public()[0].startswith("Phase : Clôture (10 minutes).")
+    await chat.say("anim", "/sujet suivant")
+    assert chat.refused == "topic.not_in_topics"
+    await chat.say("anim", "/seance fin")
+    recap = chat.recaps()[-1]
+    phases = recap.split("### Déroulé (prévu / réel)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split(" : ")[0] for line in phases] == [
+        "- Météo",
+        "- Sujet n° 2 — Un salarié qui décroche",
+        "- Sujet n° 3 — Parler argent",
+        "- Sujet n° 1 — Déléguer la compta",
+        "- Clôture",
+    ]
+    assert "- Sujet n° 2 — Un salarié qui décroche : 12 min 00 s / 12 min 00 s" in recap
+    await chat.say("alice", "/cas")  # discussed topics leave the list of proposals
+    assert "Déléguer" not in chat.text
+    assert "Parler argent" not in chat.text
