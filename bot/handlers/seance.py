@@ -129,8 +129,8 @@ async def enter_phase(
         if topic is not None:
             _start_topic(ctx, seance, topic, from_protocol=from_protocol)
             return
-        start_phase(ctx, seance, spec, from_protocol=from_protocol, speaker=speaker)
-        ctx.say("topic.none_yet")
+        note = ctx.t("topic.none_yet")
+        start_phase(ctx, seance, spec, from_protocol=from_protocol, speaker=speaker, note=note)
         return
     start_phase(ctx, seance, spec, from_protocol=from_protocol, speaker=speaker)
 

@@ -101,3 +101,63 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
     await chat.say("alice", "/cas")  # discussed topics leave the list of proposals
     assert "Déléguer" not in chat.text
     assert "Parler argent" not in chat.text
+
+
+async def test_topics_proposed_during_the_seance_and_the_circle_setting(chat: Chat) -> None:
+    await chat.script(
+        "anim: /cercle creer Atelier",
+        "anim: /cercle protocole leancoffee",
+        "anim: /seance",
+        "alice: /present",
+        "anim: /seance phase suivante",  # météo
+    )
+    await chat.say("anim", "/cercle sujets 61")
+    assert chat.refused == "topic.bad_minutes"
+    await chat.say("anim", "/cercle sujets 5")
+    assert chat.public() == ["Chaque sujet du Lean Coffee dure maintenant 5 min 00 s."]
+    await chat.say("anim", "/seance phase suivante")  # nothing proposed yet
+    assert chat.public()[0].startswith("Phase : Sujets.")
+    assert chat.public()[1].startswith("Aucun sujet proposé pour l'instant")
+    await chat.say("alice", "/sujet")
+    assert chat.private_to("alice") == [
+        "Aucun sujet en attente. Proposez-en un avec /cas proposer <titre>."
+    ]
+    await chat.script("alice: /cas proposer Recruter sans budget", "anim: /sujet suivant")
+    assert chat.public()[0] == (
+        "Phase : Sujet n° 1 — Recruter sans budget (5 minutes). "
+        "Demandez la parole avec /tour, rendez-la avec /fini."
+    )
+    await chat.wait(minutes=5)
+    await chat.say("alice", "/prolonger non")  # alone with anim: 1 no of 2 is enough
+    assert chat.public() == [
+        "On arrête « Sujet n° 1 — Recruter sans budget » ici (1 non sur 2 présent·es).",
+        "Tous les sujets proposés ont été abordés. Suite avec /seance phase suivante.",
+    ]
+    await chat.say("anim", "/seance phase suivante")
+    assert chat.public()[0].startswith("Phase : Clôture")
+
+
+async def test_lean_coffee_in_english(chat: Chat) -> None:
+    await chat.script(
+        "anim: /circle create Workshop",
+        "anim: /circle language en",
+        "anim: /circle protocol leancoffee",
+        "alice: /case propose Hiring on no budget",
+        "anim: /session",
+        "alice: /here",
+        "anim: /session phase next",
+        "anim: /session phase next",
+    )
+    assert chat.public()[:2] == [
+        "Phase: Topic 1 — Hiring on no budget (8 minutes). "
+        "Ask for the floor with /turn, hand it back with /done.",
+        "Topic proposed by alice (0 votes): alice introduces it, then /turn to discuss it.",
+    ]
+    await chat.wait(minutes=8)
+    assert chat.public()[0].startswith("Time is up for “Topic 1 — Hiring on no budget”.")
+    await chat.say("alice", "/extend yes")
+    assert chat.private_to("alice") == ["Vote noted (yes). So far: 1 yes, 0 no, out of 2 present."]
+    await chat.say("anim", "/extend yes")
+    assert chat.public() == [
+        "“Topic 1 — Hiring on no budget” goes on for 4 min 00 s more (2 yes out of 2 present)."
+    ]
