@@ -3,7 +3,11 @@ to extend it, the facilitation moving on, and the recap listing the topics in or
 
 from __future__ import annotations
 
-from tests.conversation import Chat
+from bot.app import CercleCore
+from bot.domain.circle import CircleSettings
+from bot.timing.clock import ManualClock
+from tests.conversation import START, Chat
+from tests.fakes import MemoryDatabase
 
 
 async def lean_coffee(chat: Chat) -> None:
@@ -161,3 +165,29 @@ async def test_lean_coffee_in_english(chat: Chat) -> None:
     assert chat.public() == [
         "“Topic 1 — Hiring on no budget” goes on for 4 min 00 s more (2 yes out of 2 present)."
     ]
+
+
+async def test_the_check_in_running_out_opens_the_first_topic_by_itself(
+    memory_db: MemoryDatabase,
+) -> None:
+    clock = ManualClock(START)
+    defaults = CircleSettings(protocol="leancoffee", phase_auto_advance=True)
+    chat = Chat(memory_db, clock=clock, core=CercleCore(memory_db, clock, defaults=defaults))
+    await chat.script(
+        "anim: /cercle creer Atelier",
+        "alice: /cas proposer Recruter sans budget",
+        "anim: /seance",
+        "alice: /present",
+        "anim: /seance phase suivante",  # météo, 10 minutes
+    )
+    await chat.wait(minutes=10)
+    assert chat.public()[-4:] == [
+        "Le temps prévu pour « Météo » est écoulé : on passe à la suite.",
+        "Phase : Sujet n° 1 — Recruter sans budget (8 minutes). "
+        "Demandez la parole avec /tour, rendez-la avec /fini.",
+        "Sujet proposé par alice (0 voix) : alice l'introduit, puis /tour pour en parler.",
+        "alice, vous avez la parole.",
+    ]
+    await chat.wait(minutes=8)  # the topic's end is a vote, never a move by itself
+    assert chat.public()[0].startswith("Le temps de « Sujet n° 1 — Recruter sans budget »")
+    assert not any(text.startswith("Phase :") for text in chat.public())
