@@ -58,6 +58,9 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
     assert chat.private_to("alice") == [
         "Vote noté (oui). Pour l'instant : 1 oui, 0 non, sur 4 présent·es."
     ]
+    assert (chat.status() or "").endswith(
+        "Prolonger ce sujet ? 👍 1 · 👎 0 — /prolonger oui ou non"
+    )
     await chat.say("alice", "/prolonger peut-etre")
     assert chat.refused == "args.bad_choice"
     await chat.say("bob", "/prolonger oui")
