@@ -3,10 +3,16 @@ to extend it, the facilitation moving on, and the recap listing the topics in or
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from bot.app import CercleCore
 from bot.domain.circle import CircleSettings
+from bot.domain.protocol import ProtocolBook, ProtocolError, protocol_from_mapping
+from bot.domain.topics import Tally, Verdict, tally
 from bot.timing.clock import ManualClock
-from tests.conversation import START, Chat
+from tests.conversation import START, Chat, user
 from tests.fakes import MemoryDatabase
 
 
@@ -194,3 +200,29 @@ async def test_the_check_in_running_out_opens_the_first_topic_by_itself(
     await chat.wait(minutes=8)  # the topic's end is a vote, never a move by itself
     assert chat.public()[0].startswith("Le temps de « Sujet n° 1 — Recruter sans budget »")
     assert not any(text.startswith("Phase :") for text in chat.public())
+
+
+def test_a_protocol_says_where_topics_run_and_how_long() -> None:
+    book = ProtocolBook()
+    lean = book.get("leancoffee")
+    assert lean is not None
+    assert [(p.key, p.topics) for p in lean.phases] == [
+        ("meteo", False),
+        ("sujets", True),
+        ("cloture", False),
+    ]
+    assert (lean.topic_minutes, lean.extend_minutes) == (timedelta(minutes=8), timedelta(minutes=4))
+    with pytest.raises(ProtocolError, match="'topics' phase has the open floor"):
+        protocol_from_mapping("x", {"phase": [{"key": "a", "mode": "round", "topics": True}]})
+    with pytest.raises(ProtocolError, match="unknown key 'topic_minute'"):
+        protocol_from_mapping("x", {"phase": [{"key": "a"}], "topic_minute": 5})
+
+
+def test_a_strict_majority_of_those_present_extends() -> None:
+    people = {user(n) for n in ("a", "b", "c", "d")}
+    assert tally({user("a"): True, user("b"): True}, people).verdict is Verdict.OPEN
+    assert tally({user("a"): True, user("b"): False}, people).verdict is Verdict.OPEN
+    assert tally({u: True for u in list(people)[:3]}, people).verdict is Verdict.EXTEND
+    assert tally({user("a"): False, user("b"): False}, people).verdict is Verdict.MOVE_ON
+    gone = {user("z"): True, user("y"): True, user("x"): True}  # not present: not counted
+    assert tally(gone, people) == Tally(0, 0, 4)
