@@ -239,7 +239,7 @@ def parse_config(
     for name, body in data.get("protocols", {}).items():
         if not isinstance(body, dict):
             raise ConfigError(f"protocols.{name}: expected a table with [[protocols.{name}.phase]]")
-        unknown = set(body) - {"phase"}
+        unknown = set(body) - {"phase", "topic_minutes", "extend_minutes"}
         if unknown:
             raise ConfigError(f"protocols.{name}.{sorted(unknown)[0]}: unknown key")
         try:

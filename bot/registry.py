@@ -26,6 +26,7 @@ from bot.handlers import (
     rsvp,
     seance,
     seance_edit,
+    topics,
     turns,
     voice,
 )
@@ -148,6 +149,29 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             ),
             aliases=("cases",),
             marks_present=False,
+        ),
+        CommandSpec(
+            "sujet",
+            "topic",
+            P,
+            topics.show,
+            subcommands=(CommandSpec("suivant", "next", F, topics.move_on),),
+            marks_present=False,
+        ),
+        CommandSpec(
+            "prolonger",
+            "extend",
+            P,
+            topics.extend,
+            (
+                _arg(
+                    "answer",
+                    ArgKind.CHOICE,
+                    "réponse",
+                    "answer",
+                    choices=(Choice("yes", "oui", "yes"), Choice("no", "non", "no")),
+                ),
+            ),
         ),
         CommandSpec("note", "note", P, items.note, (TEXT,)),
         CommandSpec("decision", "decision", F, items.decision, (TEXT,)),
@@ -425,6 +449,13 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     F,
                     cases.set_votes,
                     (_arg("count", ArgKind.INT, "nombre", "count"),),
+                ),
+                CommandSpec(
+                    "sujets",
+                    "topics",
+                    F,
+                    topics.set_minutes,
+                    (_arg("minutes", ArgKind.INT, "minutes", "minutes"),),
                 ),
                 CommandSpec(
                     "depart",

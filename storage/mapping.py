@@ -66,6 +66,7 @@ def circle_row(circle: Circle) -> Row:
         "prep_reminder": s.prep_reminder,
         "action_reminder_days": s.action_reminder_days,
         "case_votes": s.case_votes,
+        "topic_minutes": s.topic_minutes,
         "case_voting_open": s.case_voting_open,
         "round_order": s.round_order.value,
         "nudge_minutes": s.nudge_minutes,
@@ -116,6 +117,7 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
         prep_reminder=bool(row["prep_reminder"]),
         action_reminder_days=row["action_reminder_days"],
         case_votes=row["case_votes"],
+        topic_minutes=row["topic_minutes"],
         case_voting_open=bool(row["case_voting_open"]),
         round_order=RoundOrder(row.get("round_order") or RoundOrder.ARRIVAL),
         nudge_minutes=row.get("nudge_minutes", 5),
@@ -173,6 +175,11 @@ def seance_row(seance: Seance) -> Row:
         ),
         "round_order_json": json.dumps([u.key for u in seance.round_order]),
         "round_pending_json": json.dumps([u.key for u in seance.round_pending]),
+        "topic_vote_json": (
+            json.dumps({u.key: v for u, v in seance.topic_vote.items()})
+            if seance.topic_vote is not None
+            else None
+        ),
     }
 
 
@@ -262,6 +269,9 @@ def seance_from_rows(
     ]
     seance.round_order = [UserRef.from_key(k) for k in json.loads(row["round_order_json"])]
     seance.round_pending = [UserRef.from_key(k) for k in json.loads(row["round_pending_json"])]
+    if row.get("topic_vote_json") is not None:
+        votes = json.loads(row["topic_vote_json"])
+        seance.topic_vote = {UserRef.from_key(k): bool(v) for k, v in votes.items()}
     for p in sorted(phases, key=lambda r: r["idx"]):
         seance.phases.append(
             PhaseRun(

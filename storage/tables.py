@@ -54,6 +54,7 @@ class CircleRow(SQLModel, table=True):
     prep_reminder: bool = False
     action_reminder_days: int = 2
     case_votes: int = 3
+    topic_minutes: int = 0
     case_voting_open: bool = True
     round_order: str = "arrival"
     nudge_minutes: int = 5
@@ -125,6 +126,7 @@ class SeanceRow(SQLModel, table=True):
     queue_json: str = "[]"
     round_order_json: str = "[]"
     round_pending_json: str = "[]"
+    topic_vote_json: str | None = None
     version: int = 0  # +1 at every change of the séance or its rows (optimistic locking)
 
 

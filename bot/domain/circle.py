@@ -68,6 +68,7 @@ class CircleSettings:
     action_reminder_days: int = 2  # remind an action's owner this many days before it is due
     case_votes: int = 3  # votes each member has to choose the next case
     case_voting_open: bool = True  # a facilitator closes the vote with /cas clore
+    topic_minutes: int = 0  # a Lean Coffee topic's time box (0: the protocol's own)
     round_order: RoundOrder = RoundOrder.ARRIVAL
     nudge_minutes: int = 5  # a turn on the open floor this long gets a private nudge (0: never)
     link_days: int = 90  # how long a private link to the circle's page works (/lien)

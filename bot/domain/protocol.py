@@ -27,21 +27,27 @@ class PhaseSpec:
     duration: timedelta | None = None
     turn_limit: timedelta | None = None
     title: str | None = None  # a custom protocol's own wording, used as is
+    topics: bool = False  # the circle's proposed topics (`/cas`) run here, one time box each
 
 
 @dataclass(frozen=True, slots=True)
 class Protocol:
-    """A named, ordered list of phases."""
+    """A named, ordered list of phases; a protocol with a `topics` phase (Lean Coffee) also
+    says how long each topic's time box is and by how much a vote extends it."""
 
     name: str
     phases: tuple[PhaseSpec, ...]
+    topic_minutes: timedelta | None = None
+    extend_minutes: timedelta | None = None
 
 
 class ProtocolError(ValueError):
     """A protocol definition that cannot be used; the message names the field."""
 
 
-BUILTIN_NAMES = ("libre", "meteo", "codev")
+BUILTIN_NAMES = ("libre", "meteo", "codev", "leancoffee")
+DEFAULT_TOPIC = timedelta(minutes=8)  # a topic's time box when the protocol names none
+DEFAULT_EXTENSION = timedelta(minutes=4)
 
 
 def _minutes(value: Any, where: str) -> timedelta | None:
@@ -62,7 +68,7 @@ def protocol_from_mapping(name: str, data: dict[str, Any]) -> Protocol:
         where = f"protocol {name!r}, phase {i}"
         if not isinstance(raw, dict):
             raise ProtocolError(f"{where}: expected a table")
-        unknown = set(raw) - {"key", "mode", "minutes", "turn_minutes", "title"}
+        unknown = set(raw) - {"key", "mode", "minutes", "turn_minutes", "title", "topics"}
         if unknown:
             raise ProtocolError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         key = raw.get("key")
@@ -75,6 +81,11 @@ def protocol_from_mapping(name: str, data: dict[str, Any]) -> Protocol:
         title = raw.get("title")
         if title is not None and not isinstance(title, str):
             raise ProtocolError(f"{where}: 'title' must be text")
+        topics = raw.get("topics", False)
+        if not isinstance(topics, bool):
+            raise ProtocolError(f"{where}: 'topics' must be true or false")
+        if topics and mode is not PhaseMode.QUEUE:
+            raise ProtocolError(f"{where}: a 'topics' phase has the open floor (mode 'queue')")
         phases.append(
             PhaseSpec(
                 key=key,
@@ -82,9 +93,18 @@ def protocol_from_mapping(name: str, data: dict[str, Any]) -> Protocol:
                 duration=_minutes(raw.get("minutes"), f"{where}, 'minutes'"),
                 turn_limit=_minutes(raw.get("turn_minutes"), f"{where}, 'turn_minutes'"),
                 title=title,
+                topics=topics,
             )
         )
-    return Protocol(name=name, phases=tuple(phases))
+    unknown = set(data) - {"phase", "topic_minutes", "extend_minutes"}
+    if unknown:
+        raise ProtocolError(f"protocol {name!r}: unknown key {sorted(unknown)[0]!r}")
+    return Protocol(
+        name=name,
+        phases=tuple(phases),
+        topic_minutes=_minutes(data.get("topic_minutes"), f"protocol {name!r}, 'topic_minutes'"),
+        extend_minutes=_minutes(data.get("extend_minutes"), f"protocol {name!r}, 'extend_minutes'"),
+    )
 
 
 def load_builtin(name: str) -> Protocol:

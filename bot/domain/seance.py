@@ -189,6 +189,7 @@ class Seance:
     checkins: dict[UserRef, CheckIn] = field(default_factory=dict)
     recap_published_at: datetime | None = None  # None while closed: awaiting approval
     native_event_id: str | None = None  # the platform's own event for it (Discord's events)
+    topic_vote: dict[UserRef, bool] | None = None  # thumbs on extending a topic (Lean Coffee)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -325,6 +326,31 @@ class Seance:
             self.round_pending = list(self.round_order)
         started = self._give_floor_if_free(order, now)
         return FloorChange(ended=ended, started=started.started if started else None)
+
+    def lower_hands(self) -> list[UserRef]:
+        """The running open-floor phase is ending: the hands raised in it lapse, because they
+        were raised about what was being said then. Returns their owners in arrival order.
+
+        Hands raised during a round, a single-speaker phase or before the first phase were
+        promised the next open floor (`TurnRequestResult.WAIT_NEXT_PHASE`) and stay."""
+        phase = self.phase
+        if phase is None or phase.mode is not PhaseMode.QUEUE or not self.queue:
+            return []
+        lowered = [e.user for e in sorted(self.queue, key=lambda e: e.arrival)]
+        self.queue = []
+        return lowered
+
+    def raise_hand(self, user: UserRef, motive: str | None = None) -> None:
+        """Put `user` in the queue, for the next open floor (nothing if already there)."""
+        if not any(e.user == user for e in self.queue):
+            self.arrivals += 1
+            self.queue.append(QueueEntry(user, self.arrivals, motive))
+
+    def withdraw_hand(self, user: UserRef) -> bool:
+        """Take `user`'s raised hand out of the queue; whether there was one."""
+        before = len(self.queue)
+        self.queue = [e for e in self.queue if e.user != user]
+        return len(self.queue) != before
 
     def close(self, now: datetime, roster: Iterable[UserRef]) -> Turn | None:
         self._require_open()

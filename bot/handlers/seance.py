@@ -12,7 +12,11 @@ from bot.domain.circle import Circle, RoundOrder
 from bot.domain.protocol import PhaseMode, PhaseSpec
 from bot.domain.refs import UserRef
 from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.topics import in_topics
+from bot.effects import Reply
 from bot.errors import Refusal
+from bot.handlers import leancoffee
+from bot.handlers.cases import HOLDER_LISTENS
 from bot.handlers.followup import look_back
 from bot.handlers.lookup import find_seance, renumber_seances
 from bot.handlers.prepa import reveal as reveal_answers
@@ -64,8 +68,23 @@ def start_phase(
     *,
     from_protocol: bool,
     speaker: UserRef | None = None,
+    opener: UserRef | None = None,
+    note: str | None = None,
 ) -> None:
+    """Start `spec` and say so; `opener`, if present, gets the open floor first (a Lean
+    Coffee topic's proposer), and `note` is said right after the phase is announced."""
     circle = ctx.require_circle()
+    lowered = seance.lower_hands() if seance.is_open and not seance.is_paused else []
+    seance.topic_vote = None
+    if opener is not None and opener in seance.present():
+        lowered = [u for u in lowered if u != opener]
+        seance.raise_hand(opener)
+    holder = seance.case_owner
+    holder_listens = spec.key in HOLDER_LISTENS and holder is not None
+    if holder_listens and holder is not None and seance.withdraw_hand(holder):
+        lowered = [u for u in lowered if u != holder]
+        text = ctx.t("cases.holder_listens")
+        ctx.effects.append(Reply(ctx.channel, text, to=holder, private=True))
     change = seance.start_phase(
         spec,
         ctx.now,
@@ -83,11 +102,57 @@ def start_phase(
         ctx.say("phase.started_timed", title=title, how=how, duration=duration)
     else:
         ctx.say("phase.started", title=title, how=how)
+    if note:
+        ctx.say_text(note, mentions=(opener,) if opener else ())
     if spec.mode is PhaseMode.SINGLE and phase.speaker is None:
         ctx.say("phase.single_needs_speaker")
     if spec.mode is PhaseMode.ROUND and not seance.round_order:
         ctx.say("round.waiting_for_people")
+    if lowered:
+        names = ", ".join(ctx.name(u) for u in lowered)
+        ctx.say("phase.hands_lowered", names=names, mentions=tuple(lowered))
     announce(ctx, change)
+
+
+async def enter_phase(
+    ctx: Context,
+    seance: Seance,
+    spec: PhaseSpec,
+    *,
+    from_protocol: bool,
+    speaker: UserRef | None = None,
+) -> None:
+    """Start `spec`; a Lean Coffee's topics phase starts with its first topic (or, with none
+    proposed yet, as an open floor that waits for one)."""
+    if spec.topics:
+        topic = await leancoffee.take_next(ctx, seance)
+        if topic is not None:
+            _start_topic(ctx, seance, topic, from_protocol=from_protocol)
+            return
+        note = ctx.t("topic.none_yet")
+        start_phase(ctx, seance, spec, from_protocol=from_protocol, speaker=speaker, note=note)
+        return
+    start_phase(ctx, seance, spec, from_protocol=from_protocol, speaker=speaker)
+
+
+async def next_topic(ctx: Context, seance: Seance) -> bool:
+    """In a Lean Coffee's topics, move to the next topic; False when there is none left (or
+    the séance is not in its topics)."""
+    if not in_topics(seance.phase):
+        return False
+    topic = await leancoffee.take_next(ctx, seance)
+    if topic is None:
+        return False
+    _start_topic(ctx, seance, topic, from_protocol=False)
+    return True
+
+
+def _start_topic(
+    ctx: Context, seance: Seance, topic: leancoffee.Topic, *, from_protocol: bool
+) -> None:
+    holder = topic.case.holder
+    note = ctx.t("topic.introduced", name=ctx.name(holder), votes=topic.case.total)
+    start_phase(ctx, seance, topic.spec, from_protocol=from_protocol, opener=holder, note=note)
 
 
 async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
@@ -165,7 +230,7 @@ async def open_given(ctx: Context, seance: Seance, present: UserRef | None) -> N
         ctx.say("seance.opened_one_phase", number=seance.number, circle=circle.name)
         await reveal_answers(ctx, seance)
         await look_back(ctx, seance)  # what the last séance left, before the floor opens
-        start_phase(ctx, seance, used.phases[0], from_protocol=True)
+        await enter_phase(ctx, seance, used.phases[0], from_protocol=True)
     else:
         ctx.say("seance.opened", number=seance.number, circle=circle.name, phases=titles)
         await reveal_answers(ctx, seance)
@@ -177,12 +242,14 @@ async def phase(ctx: Context, args: dict[str, Any]) -> None:
     which: str = args["which"]
     speaker: UserRef | None = args.get("speaker")
     if which == "suivante":
+        if await next_topic(ctx, seance):
+            return
         spec = next_protocol_phase(ctx, seance)
         if spec is None:
             raise Refusal("phase.no_more")
         if not seance.phases:  # the first phase: what the last séance left, before the floor
             await look_back(ctx, seance)
-        start_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
+        await enter_phase(ctx, seance, spec, from_protocol=True, speaker=speaker)
         return
     spec = ADHOC_PHASES[which]
     assert spec is not None
@@ -236,6 +303,7 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     draft to the facilitators)."""
     circle = ctx.require_circle()
     seance.close(ctx.now, [m.user for m in circle.expected()])
+    seance.topic_vote = None
     if not seance.present():  # nobody came: not held, and nothing to recap or count
         seance.mark_not_held()
         ctx.say("seance.closed_not_held", number=seance.number)

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.preparation import PrepAnswer
-from bot.domain.protocol import PhaseMode
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.seance import (
@@ -27,10 +26,9 @@ from bot.domain.seance import (
     Seance,
     SeanceStatus,
     SeanceSummary,
-    TurnOutcome,
 )
 from bot.ports import Translator
-from bot.recaps.equity import fair_share
+from bot.recaps.equity import fair_share, floor_and_single_times
 from bot.views.wording import phase_title
 
 ATTENDANCE_ORDER = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT)
@@ -136,23 +134,6 @@ class Recap:
 
 
 Namer = Callable[[UserRef], str]
-Times = dict[UserRef, tuple[timedelta, int]]
-
-
-def _floor_and_single_times(seance: Seance, now: datetime) -> tuple[Times, Times]:
-    """Speaking time per person on the shared floor, and apart, in single-speaker phases (a
-    case holder's exposé is the protocol, not more than their share)."""
-    if not any(p.mode is PhaseMode.SINGLE for p in seance.phases):
-        return seance.speaking_times(now), {}
-    single = {p.index for p in seance.phases if p.mode is PhaseMode.SINGLE}
-    floor: Times = {}
-    alone: Times = {}
-    for turn in seance.turns:
-        bucket = alone if turn.phase_index in single else floor
-        spent, count = bucket.get(turn.user, (timedelta(0), 0))
-        counted = 0 if turn.outcome is TurnOutcome.PASSED else 1
-        bucket[turn.user] = (spent + turn.elapsed(now, seance.paused_since), count + counted)
-    return floor, alone
 
 
 def build_recap(
@@ -186,7 +167,7 @@ def build_recap(
         PhaseLine(p.key, p.title, p.planned, p.elapsed(now, None), p.started_at, p.ended_at or now)
         for p in seance.phases
     )
-    times, alone = _floor_and_single_times(seance, now)
+    times, alone = floor_and_single_times(seance, now)
     present = seance.present()
     for user in present:
         times.setdefault(user, (timedelta(0), 0))

@@ -25,8 +25,9 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, TurnOutcome
 from bot.ports import Translator
-from bot.recaps.equity import gini
+from bot.recaps.equity import floor_and_single_times, gini
 from bot.recaps.figures import Bar, BarFigure, Point, SeriesFigure
+from bot.recaps.model import SpeakerLine, speaker_name, turns_text
 
 ZERO = timedelta(0)
 DRIFT = 2  # séances in a row: missed, or without speaking
@@ -114,6 +115,7 @@ class CycleReport:
     seances: tuple[SeanceEquity, ...]
     gini: float | None
     actions: tuple[OwnerActions, ...]
+    single: tuple[SpeakerLine, ...] = ()  # time in single-speaker phases, left out of equity
 
 
 Namer = Callable[[UserRef], str]
@@ -172,12 +174,16 @@ def build_report(
     totals: dict[UserRef, float] = {}
     turns: dict[UserRef, int] = {}
     attended: dict[UserRef, int] = {}
+    single: dict[UserRef, tuple[timedelta, int]] = {}
     facilitators_spoken = ZERO
     per_seance: list[SeanceEquity] = []
     for s in closed:
         end = s.closed_at or s.opened_at
         assert end is not None
-        times = s.speaking_times(end)
+        times, alone = floor_and_single_times(s, end)
+        for u, (spent, n) in alone.items():
+            was, count = single.get(u, (ZERO, 0))
+            single[u] = (was + spent, count + n)
         present = s.present()
         counted = [u for u in present if u not in facilitators] or sorted(present)
         for u in present:
@@ -233,6 +239,15 @@ def build_report(
         seances=tuple(per_seance),
         gini=cycle_gini,
         actions=tuple(OwnerActions(o, tuple(a)) for o, a in sorted(owners.items())),
+        single=tuple(
+            sorted(
+                (
+                    SpeakerLine(names(u), spent, n, u in facilitators)
+                    for u, (spent, n) in single.items()
+                ),
+                key=lambda line: (-line.spoken, line.name),
+            )
+        ),
     )
 
 
@@ -323,6 +338,19 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
         for s in report.seances
     )
     out.append(t(lang, "report.gini_by_seance", values=per))
+    if report.single:
+        out += ["", "### " + t(lang, "recap.single")]
+        out += [
+            "- "
+            + t(
+                lang,
+                "recap.speaker_line",
+                name=speaker_name(tr, lang, line),
+                spoken=tr.duration_text(lang, line.spoken),
+                turns=turns_text(tr, lang, line.turns),
+            )
+            for line in report.single
+        ]
     out += ["", "### " + t(lang, "report.actions")]
     all_actions = [a for o in report.actions for a in o.actions]
     if not all_actions:

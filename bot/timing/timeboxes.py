@@ -19,7 +19,8 @@ from bot.domain.protocol import PhaseMode, ProtocolBook
 from bot.domain.seance import Seance
 from bot.effects import Effect, Reply
 from bot.errors import again_on_conflict
-from bot.handlers.seance import next_protocol_phase, start_phase
+from bot.handlers.leancoffee import is_topic, time_up
+from bot.handlers.seance import enter_phase, next_protocol_phase
 from bot.locks import KeyedLocks
 from bot.outbox import record
 from bot.ports import Scheduler, Translator, UnitOfWorkFactory
@@ -92,7 +93,7 @@ class TimeKeeper:
             nudge = nudge_of(circle.settings)
             while seance.is_open and (events := pending(seance, nudge)) and events[0].at <= now:
                 ctx.now = events[0].at
-                self._apply(ctx, seance, events[0])
+                await self._apply(ctx, seance, events[0])
             ctx.now = now
             if ctx.effects:
                 ctx.effects.append(status_view(self._tr, circle, seance, now))
@@ -103,7 +104,7 @@ class TimeKeeper:
         apply_wakeups(self._scheduler, ctx.wakeups)
         return ctx.effects
 
-    def _apply(self, ctx: Context, seance: Seance, due: Due) -> None:
+    async def _apply(self, ctx: Context, seance: Seance, due: Due) -> None:
         circle = ctx.require_circle()
         phase = seance.phase
         turn = seance.turn
@@ -139,11 +140,14 @@ class TimeKeeper:
                 ctx.say("timebox.turn_over", name=circle.name_of(turn.user), mentions=(turn.user,))
         elif due.kind is TimeboxKind.PHASE_END and phase is not None:
             phase.end_notified = True
+            if is_topic(phase):  # a Lean Coffee topic: the circle votes on more time
+                time_up(ctx, seance, phase)
+                return
             title = phase_title(self._tr, ctx.lang, phase.key, phase.title)
             spec = next_protocol_phase(ctx, seance) if phase.index >= 0 else None
             if circle.settings.phase_auto_advance and spec is not None:
                 ctx.say("timebox.phase_over_moving", title=title)
-                start_phase(ctx, seance, spec, from_protocol=True)
+                await enter_phase(ctx, seance, spec, from_protocol=True)
             elif spec is not None:
                 ctx.say("timebox.phase_over", title=title)
             else:

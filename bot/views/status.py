@@ -63,6 +63,11 @@ def status_text(
         later = [e.user for e in seance.ordered_queue(order, now)]
         names = ", ".join(circle.name_of(u) for u in later[:SHOWN_WAITING])
         lines.append(tr.text(lang, "status.later", names=names + _more(tr, lang, later)))
+    if seance.topic_vote is not None:  # a Lean Coffee topic's time is up: thumbs vote
+        present = seance.present()
+        yes = sum(1 for u, v in seance.topic_vote.items() if v and u in present)
+        no = sum(1 for u, v in seance.topic_vote.items() if not v and u in present)
+        lines.append(tr.text(lang, "status.topic_vote", yes=yes, no=no))
     return "\n".join(lines)
 
 

@@ -39,7 +39,7 @@ def test_custom_protocol_is_offered_next_to_the_builtin_ones() -> None:
         env={},
     )
     book = config.protocol_book()
-    assert book.names() == ["codev", "intervision", "libre", "meteo"]
+    assert book.names() == ["codev", "intervision", "leancoffee", "libre", "meteo"]
     protocol = book.get("intervision")
     assert protocol is not None
     assert [p.key for p in protocol.phases] == ["meteo", "cas"]
