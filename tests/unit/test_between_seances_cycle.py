@@ -167,7 +167,7 @@ async def test_a_cycle_between_two_seances_as_each_member_sees_it(chat: Chat) ->
     }
     await chat.script("alice: /present", "bob: /present", "chloe: /present")
     await chat.say("anim", "/seance phase suivante")
-    assert chat.public()[-1] == (
+    assert chat.public()[0] == (  # before the phase and its first speaker
         "Retour sur la séance 1\n"
         "Décisions :\n"
         "- #3 On se retrouve le 17\n"
