@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.dispatcher import Dispatcher, Outcome
+from bot.domain.case_vote import CLOSE_GRACE, close_key
 from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE
 from bot.domain.protocol import ProtocolBook
@@ -30,6 +31,7 @@ from bot.timing.prompting import PromptPoster
 from bot.timing.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
 from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, nudge_of, timebox_key
 from bot.timing.timeboxes import TimeKeeper
+from bot.timing.vote_closing import VoteCloser
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class CercleCore:
             uow_factory, self.translator, self.protocols, locks, scheduler, instance, partition
         )
         self.retention = Retention(uow_factory, locks, partition)
+        self.votes = VoteCloser(uow_factory, self.translator, self.protocols, locks, instance)
         self.outbox = Outbox(uow_factory, clock, partition)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
         self.pages = Pages(self, links.signer) if links is not None else None
@@ -101,6 +104,8 @@ class CercleCore:
             return await self.prompts.fire_due(now)
         if kind == "timebox" and ident.isdigit():
             return await self.timekeeper.run_seance(int(ident), now)
+        if kind == "casevote" and ident.isdigit():
+            return await self.votes.close_due(int(ident), now)
         if key == RETENTION_KEY:
             self._retention_at = next_run(now)
             self.scheduler.wake_at(RETENTION_KEY, self._retention_at, RETENTION_GRACE)
@@ -127,7 +132,10 @@ class CercleCore:
                     log.info("%d circles without a home now live at %s", adopted, share.home)
             prompts = await uow.prompts.pending(self.partition)
             seances = await uow.seances.open_channels(self.partition)
+            votes = await uow.case_votes.pending(self.partition)
             await uow.commit()
+        for circle_id, closes_at in votes:
+            self.scheduler.wake_at(close_key(circle_id), max(closes_at, now), CLOSE_GRACE)
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
         for seance_id, channel in seances:

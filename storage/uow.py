@@ -60,6 +60,7 @@ from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
 from storage import mapping
 from storage.between import Cases, PrepAnswers, Rsvps
+from storage.case_votes import CaseVotes
 from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
@@ -248,6 +249,7 @@ class SqlUnitOfWork:
         self.answers = PrepAnswers(self)
         self.rsvps = Rsvps(self)
         self.cases = Cases(self)
+        self.case_votes = CaseVotes(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:

@@ -1,0 +1,37 @@
+"""a case vote's closing time and native poll
+
+Revision ID: 0022
+Revises: 0016
+Create Date: 2026-12-07 05:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.types import UTCDateTime
+
+revision: str = "0022"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "case_vote",
+        sa.Column("circle_id", sa.Integer(), nullable=False),
+        sa.Column("opened_at", UTCDateTime(), nullable=False),
+        sa.Column("closes_at", UTCDateTime(), nullable=True),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
+        sa.Column("claimed_by", sa.String(), nullable=True),
+        sa.Column("poll_ref", sa.String(), nullable=True),
+        sa.Column("poll_cases", sa.String(), nullable=False, server_default=""),
+        sa.ForeignKeyConstraint(["circle_id"], ["circle.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("circle_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("case_vote")
