@@ -44,6 +44,9 @@ class CircleRepository(Protocol):
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         """Every circle of the partition, by id."""
 
+    async def of_member(self, user: UserRef) -> dict[int, ChannelRef]:
+        """The channel of each circle `user` is an active member of, without loading them."""
+
     async def retaining(
         self, partition: Partition = EVERYTHING
     ) -> list[tuple[int, ChannelRef, int]]:

@@ -109,6 +109,25 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "prive", "private", P, prepa.private, aliases=("privee",), marks_present=False
                 ),
                 CommandSpec("voir", "show", F, prepa.show, marks_present=False),
+                CommandSpec(
+                    "dm",
+                    "dm",
+                    P,
+                    prepa.direct_messages,
+                    (
+                        _arg(
+                            "state",
+                            ArgKind.CHOICE,
+                            "état",
+                            "state",
+                            choices=(
+                                Choice("on", "oui", "yes", ("on",)),
+                                Choice("off", "non", "no", ("off",)),
+                            ),
+                        ),
+                    ),
+                    marks_present=False,
+                ),
             ),
             aliases=("preparation",),
             marks_present=False,

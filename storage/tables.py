@@ -83,6 +83,7 @@ class MemberRow(SQLModel, table=True):
     joined_at: datetime = Field(sa_column=_instant())
     left_at: datetime | None = Field(default=None, sa_column=_instant(True))
     link_generation: int = 0
+    direct_prompts: bool = True
 
 
 class SeanceRow(SQLModel, table=True):

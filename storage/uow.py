@@ -664,6 +664,16 @@ class _Circles:
             found.update((int(i), ChannelRef.from_key(key)) for i, key in rows)
         return found
 
+    async def of_member(self, user: UserRef) -> dict[int, ChannelRef]:
+        query = (
+            select(CIRCLE.c.id, CIRCLE.c.channel)
+            .join(MEMBER, MEMBER.c.circle_id == CIRCLE.c.id)
+            .where(MEMBER.c.user == user.key, MEMBER.c.left_at.is_(None))
+            .order_by(CIRCLE.c.id)
+        )
+        rows = await self._uow.conn.execute(query)
+        return {int(i): ChannelRef.from_key(key) for i, key in rows}
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         query = select(CIRCLE.c.id).where(owned_by(partition)).order_by(CIRCLE.c.id)
         ids = (await self._uow.conn.execute(query)).scalars()

@@ -81,6 +81,13 @@ class _Circles:
         circles = self.store.circles
         return {i: circles[i].channel for i in circle_ids if i in circles}
 
+    async def of_member(self, user: UserRef) -> dict[int, ChannelRef]:
+        return {
+            i: c.channel
+            for i, c in sorted(self.store.circles.items())
+            if (m := c.members.get(user)) is not None and m.active
+        }
+
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
 

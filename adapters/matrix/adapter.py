@@ -63,6 +63,7 @@ from adapters.matrix.render import pill, pills_in, png_size, to_html
 from adapters.matrix.rooms import ruling_creators
 from bot.app import CercleCore
 from bot.commands.parser import looks_like_command
+from bot.direct import DirectMessage
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
@@ -83,6 +84,11 @@ SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
     "presence": {"types": []},
 }
+# `!prepa <answer>` typed in a direct room is an answer; its subcommands are commands
+_TYPED_PREPA = re.compile(
+    r"^\s*[/!](?:prepa|prep|preparation)\b(?!\s+(?:dm|partager|share|prive|private|voir|show)\b)",
+    re.IGNORECASE,
+)
 _REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
@@ -389,6 +395,10 @@ class MatrixAdapter:
             if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
                 return  # an edit: the command was handled (or not) when first sent
             body = _REPLY_FALLBACK.sub("", event.body or "", count=1)
+            in_direct = self._direct_rooms().get(sender) == room_id
+            if in_direct and (not looks_like_command(body) or _TYPED_PREPA.match(body)):
+                await self._direct_message(room_id, sender, body, event.event_id)
+                return
             if not looks_like_command(body):
                 return
             formatted = event.formatted_body or ""
@@ -403,6 +413,21 @@ class MatrixAdapter:
             log.warning("could not decrypt an event in %s; asking for its key", room_id)
             with contextlib.suppress(Exception):
                 await self.client.request_room_key(event)
+
+    async def _direct_message(self, room_id: str, sender: str, body: str, event_id: str) -> None:
+        """What a person writes in the bot's direct room with them: a preparation answer."""
+        room = self.client.rooms.get(room_id)
+        display = room.user_name(sender) if room else None
+        direct = DirectMessage(
+            ChannelRef(PLATFORM, room_id),
+            UserRef(PLATFORM, sender),
+            str(display or sender),
+            body,
+            event_id=f"{PLATFORM}:{event_id}",
+        )
+        outcome = await self.core.handle_direct(direct)
+        if not outcome.duplicate:
+            await self.deliver(outcome.effects)
 
     async def _reaction(
         self, room_id: str, sender: str, key: str, target: str | None, event_id: str
@@ -603,13 +628,18 @@ class MatrixAdapter:
 
         self._queues.put(room_id, Job(send, view, status_key=key, version=version))
 
+    def _direct_rooms(self) -> dict[str, str]:
+        """Person → the bot's direct room with them, as remembered in the data dir."""
+        try:
+            rooms = json.loads((self.dir / "direct_rooms.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in rooms.items()} if isinstance(rooms, dict) else {}
+
     async def _direct_room(self, user_id: str) -> str | None:
         """The bot's direct room with a person (created once, remembered in the data dir)."""
         path = self.dir / "direct_rooms.json"
-        try:
-            rooms = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            rooms = {}
+        rooms = self._direct_rooms()
         if user_id in rooms:
             return str(rooms[user_id])
         response = await self.client.room_create(

@@ -64,6 +64,7 @@ def circle_data(
                 "position": m.position,
                 "joined_at": _iso(m.joined_at),
                 "left_at": _iso(m.left_at),
+                "direct_prompts": m.direct_prompts,
             }
             for m in circle.roster()
         ],

@@ -16,12 +16,16 @@ from typing import Any
 from bot.commands.context import Context
 from bot.domain.case_vote import CLOSE_GRACE, MAX_VOTE_LENGTH, CaseVote, close_key
 from bot.domain.cases import CaseProposal, CaseStatus, most_voted, votes_used
+from bot.effects import PollEnd, PollPost
 from bot.errors import Refusal
 from bot.handlers.planning import parse_instant
 from bot.ports import Wakeup
 from bot.timing.dates import WhenError, parse_every
 
 SHOWN_IN_RESULT = 5
+POLL_ANSWERS = 10  # Discord's limit for a poll's answers
+POLL_LABEL = 55  # Discord's limit for an answer's text
+POLL_QUESTION = 300  # and for the question
 _UNTIL = re.compile(r"^\s*(?:jusqu['’ ]?\s*(?:à|a|au)|until|till|avant|before)\s+", re.IGNORECASE)
 _HOURS = re.compile(r"^\s*(\d{1,3})\s*(?:h|heures?|hours?|hrs?)\s*$", re.IGNORECASE)
 
@@ -78,7 +82,6 @@ async def open_vote(ctx: Context, args: dict[str, Any]) -> None:
     vote.closes_at, vote.closed_at, vote.claimed_by = closes, None, None
     if reopened:
         vote.opened_at = ctx.now
-    await ctx.uow.case_votes.put(vote)
     circle.settings.case_voting_open = True
     key = close_key(circle.id)
     ctx.wakeups[key] = Wakeup(closes, CLOSE_GRACE) if closes is not None else None
@@ -88,6 +91,34 @@ async def open_vote(ctx: Context, args: dict[str, Any]) -> None:
     lines += [until] if until else []
     lines += [_line(ctx, c) for c in sorted(cases, key=lambda c: c.number)]
     ctx.say_text("\n".join(lines))
+    end_poll(ctx, vote)
+    post_poll(ctx, vote, cases)
+    await ctx.uow.case_votes.put(vote)
+
+
+def post_poll(ctx: Context, vote: CaseVote, cases: list[CaseProposal]) -> None:
+    """A native poll on the open cases, where the platform has them (the command stays)."""
+    circle = ctx.require_circle()
+    shown = sorted(cases, key=lambda c: c.number)[:POLL_ANSWERS]
+    if not shown:
+        return
+    vote.poll_cases = tuple(c.number for c in shown)
+    answers = tuple(
+        (c.number, ctx.t("cases.poll_answer", number=c.number, title=c.title)[:POLL_LABEL])
+        for c in shown
+    )
+    question = ctx.t("cases.poll_question", total=circle.settings.case_votes)[:POLL_QUESTION]
+    selections = min(circle.settings.case_votes, len(shown))
+    ctx.effects.append(
+        PollPost(ctx.channel, circle.id, question, answers, selections, vote.closes_at)
+    )
+
+
+def end_poll(ctx: Context, vote: CaseVote) -> None:
+    """The round's native poll, if it has one, ends with it."""
+    if vote.poll_ref is not None:
+        ctx.effects.append(PollEnd(ctx.channel, vote.poll_ref, ctx.t("cases.poll_ended")))
+    vote.poll_ref, vote.poll_cases = None, ()
 
 
 def _line(ctx: Context, case: CaseProposal) -> str:
@@ -100,10 +131,12 @@ def _line(ctx: Context, case: CaseProposal) -> str:
     )
 
 
-async def announce_closed(ctx: Context) -> None:
-    """Close the vote and say the standings to the circle (by a facilitator or at its time)."""
+async def announce_closed(ctx: Context, vote: CaseVote) -> None:
+    """Close the vote and say the standings to the circle (by a facilitator or at its time);
+    the caller stores `vote`, whose native poll ends."""
     circle = ctx.require_circle()
     circle.settings.case_voting_open = False
+    end_poll(ctx, vote)
     cases = [c for c in await ctx.uow.cases.for_circle(circle.id) if c.status is CaseStatus.OPEN]
     ranked = sorted((c for c in cases if c.total), key=lambda c: (-c.total, c.number))
     if not ranked:
@@ -130,14 +163,17 @@ async def close(ctx: Context, args: dict[str, Any]) -> None:
         ctx.tell("cases.already_closed")
         return
     vote.closed_at, vote.claimed_by = ctx.now, None
-    await ctx.uow.case_votes.put(vote)
     ctx.wakeups[close_key(circle.id)] = None
-    await announce_closed(ctx)
+    await announce_closed(ctx, vote)
+    await ctx.uow.case_votes.put(vote)
 
 
 async def new_round(ctx: Context) -> None:
     """After a choice: a fresh round for the cases left, open with no closing time."""
     circle = ctx.require_circle()
+    old = await ctx.uow.case_votes.get(circle.id)
+    if old is not None:
+        end_poll(ctx, old)
     await ctx.uow.case_votes.put(CaseVote(circle.id, ctx.now))
     ctx.wakeups[close_key(circle.id)] = None
 

@@ -58,8 +58,11 @@ class VoteCloser:
             if circle is None or not await uow.case_votes.claim(circle_id, now, self._claimer):
                 await uow.commit()
                 return []
+            vote = await uow.case_votes.get(circle_id)
+            assert vote is not None  # just claimed
             ctx = Context.for_system(uow, circle, now, self._tr, self._protocols)
-            await announce_closed(ctx)
+            await announce_closed(ctx, vote)
+            await uow.case_votes.put(vote)
             effects = await record(uow, ctx.effects, circle.home, circle.shard_key, now)
             await uow.commit()
         self.closed += 1

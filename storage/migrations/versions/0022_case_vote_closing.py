@@ -1,4 +1,4 @@
-"""a case vote's closing time and native poll
+"""a case vote's closing time and native poll; preparation questions by direct message
 
 Revision ID: 0022
 Revises: 0016
@@ -19,6 +19,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("member") as batch:
+        batch.add_column(
+            sa.Column("direct_prompts", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.create_table(
         "case_vote",
         sa.Column("circle_id", sa.Integer(), nullable=False),
@@ -35,3 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("case_vote")
+    with op.batch_alter_table("member") as batch:
+        batch.drop_column("direct_prompts")
