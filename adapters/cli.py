@@ -218,7 +218,8 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
             answers = await uow.answers.for_circle(circle.id)
             rsvps = await uow.rsvps.for_circle(circle.id)
             cases = await uow.cases.for_circle(circle.id)
-            data.append(circle_data(circle, seances, items, answers, rsvps, cases))
+            vote = await uow.case_votes.get(circle.id)
+            data.append(circle_data(circle, seances, items, answers, rsvps, cases, vote))
     json.dump({"circles": data}, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0

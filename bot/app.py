@@ -6,7 +6,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.direct import DirectAnswers, DirectMessage
 from bot.dispatcher import Dispatcher, Outcome
+from bot.domain.case_vote import CLOSE_GRACE, close_key
 from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE
 from bot.domain.protocol import ProtocolBook
@@ -17,6 +19,7 @@ from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
 from bot.locks import KeyedLocks
 from bot.native_events import SeanceEvent, seance_events
+from bot.native_votes import NativeVotes, PollVote
 from bot.outbox import Outbox, prune
 from bot.pages.links import LinkIssuer
 from bot.pages.service import Pages
@@ -30,6 +33,7 @@ from bot.timing.prompting import PromptPoster
 from bot.timing.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next_run
 from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, nudge_of, timebox_key
 from bot.timing.timeboxes import TimeKeeper
+from bot.timing.vote_closing import VoteCloser
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +85,46 @@ class CercleCore:
             uow_factory, self.translator, self.protocols, locks, scheduler, instance, partition
         )
         self.retention = Retention(uow_factory, locks, partition)
+        self.direct = DirectAnswers(
+            uow_factory,
+            clock,
+            self.translator,
+            locks,
+            self.dispatcher,
+            self.dispatcher.defaults.language,
+        )
+        self.native_votes = NativeVotes(uow_factory, clock, self.translator, locks)
+        self.votes = VoteCloser(uow_factory, self.translator, self.protocols, locks, instance)
         self.outbox = Outbox(uow_factory, clock, partition)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
         self.pages = Pages(self, links.signer) if links is not None else None
 
     async def handle(self, event: CommandEvent) -> Outcome:
         return await self.dispatcher.handle(event)
+
+    async def handle_direct(self, message: DirectMessage) -> Outcome:
+        """Text sent to the bot by direct message: an answer to a preparation question."""
+        return await self.direct.handle(message)
+
+    async def poll_vote(self, vote: PollVote) -> list[Effect]:
+        """Choices made in a native poll: votes on cases (bot/native_votes.py)."""
+        return await self.native_votes.apply(vote)
+
+    async def record_poll(self, circle_id: int, poll_ref: str) -> None:
+        """The platform's id of the native poll an adapter has just posted for the circle's
+        current vote, so that votes in it are counted and it is ended with the vote."""
+        async with self.uow_factory() as uow:
+            channels = await uow.circles.channels([circle_id])
+            await uow.commit()
+        channel = channels.get(circle_id)
+        if channel is None:
+            return
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            vote = await uow.case_votes.get(circle_id)
+            if vote is not None and vote.poll_ref is None and not vote.closed:
+                vote.poll_ref = poll_ref
+                await uow.case_votes.put(vote)
+            await uow.commit()
 
     def busy(self, channel: ChannelRef) -> bool:
         """Something is being handled in `channel` (a command, a time box): a new command there
@@ -101,6 +139,8 @@ class CercleCore:
             return await self.prompts.fire_due(now)
         if kind == "timebox" and ident.isdigit():
             return await self.timekeeper.run_seance(int(ident), now)
+        if kind == "casevote" and ident.isdigit():
+            return await self.votes.close_due(int(ident), now)
         if key == RETENTION_KEY:
             self._retention_at = next_run(now)
             self.scheduler.wake_at(RETENTION_KEY, self._retention_at, RETENTION_GRACE)
@@ -127,7 +167,10 @@ class CercleCore:
                     log.info("%d circles without a home now live at %s", adopted, share.home)
             prompts = await uow.prompts.pending(self.partition)
             seances = await uow.seances.open_channels(self.partition)
+            votes = await uow.case_votes.pending(self.partition)
             await uow.commit()
+        for circle_id, closes_at in votes:
+            self.scheduler.wake_at(close_key(circle_id), max(closes_at, now), CLOSE_GRACE)
         for prompt in prompts:
             self.scheduler.wake_at(prompt.key, max(prompt.due_at, now), GRACE[prompt.kind])
         for seance_id, channel in seances:

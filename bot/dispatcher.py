@@ -186,6 +186,8 @@ class Dispatcher:
                 home, shard = event.home, event.shard_key
                 if ctx.circle is not None and ctx.circle.home is not None:
                     home, shard = ctx.circle.home, ctx.circle.shard_key
+                if event.direct:
+                    ctx.effects = [confidential_if_direct(e, event) for e in ctx.effects]
                 ctx.effects = await record(uow, ctx.effects, home, shard, now, ctx.drawings)
                 await uow.commit()
             except Refusal as refusal:
@@ -286,5 +288,12 @@ class Dispatcher:
         hint = refusal_hint(self._tr, lang, self._parser, refusal)
         if hint:
             text += "\n" + hint
-        reply = Reply(event.channel, text, to=event.author, private=True)
+        reply = Reply(event.channel, text, to=event.author, private=True, confidential=event.direct)
         return Outcome([reply], command, refused=refusal.key)
+
+
+def confidential_if_direct(effect: Effect, event: CommandEvent) -> Effect:
+    """A private answer to a command sent by direct message goes back to that person alone."""
+    if isinstance(effect, Reply) and effect.private and effect.to == event.author:
+        return dataclasses.replace(effect, confidential=True)
+    return effect

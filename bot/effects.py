@@ -148,4 +148,31 @@ class FloorSpeaker:
     outbox_id: int | None = None
 
 
-Effect = Reply | StatusView | RecapPost | FilePost | FloorSpeaker
+@dataclass(frozen=True, slots=True)
+class PollPost:
+    """A native poll on the cases in the running (a Discord message poll, a Matrix
+    `m.poll.start`). `answers` are (case number, label) in the poll's order; a person may tick
+    up to `max_selections` of them, each once: a tick is one vote on that case. The adapter
+    tells the core the poll's platform id (`CercleCore.record_poll`) once it is posted."""
+
+    channel: ChannelRef
+    circle_id: int
+    question: str
+    answers: tuple[tuple[int, str], ...]
+    max_selections: int = 1
+    closes_at: datetime | None = None
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollEnd:
+    """The vote is over: the native poll `poll_ref` ends (Discord ends the poll, Matrix gets an
+    `m.poll.end` saying `text`)."""
+
+    channel: ChannelRef
+    poll_ref: str
+    text: str = ""
+    outbox_id: int | None = None
+
+
+Effect = Reply | StatusView | RecapPost | FilePost | FloorSpeaker | PollPost | PollEnd

@@ -50,3 +50,6 @@ class CommandEvent:
     # A voice or Stage channel as typed (`<#123>`) → what the platform knows of it; None where
     # the platform has no voice channels Cercle can follow (Matrix, the console).
     resolve_voice: Callable[[str], VoiceRoom | None] | None = None
+    # Sent by direct message to the bot (bot/direct.py): the sender's answers go back there,
+    # as confidential replies, never to the circle's channel.
+    direct: bool = False

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.domain.case_vote import CaseVote
 from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
@@ -42,6 +43,9 @@ class CircleRepository(Protocol):
 
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         """Every circle of the partition, by id."""
+
+    async def of_member(self, user: UserRef) -> dict[int, ChannelRef]:
+        """The channel of each circle `user` is an active member of, without loading them."""
 
     async def retaining(
         self, partition: Partition = EVERYTHING
@@ -246,6 +250,22 @@ class CaseRepository(Protocol):
     async def delete(self, circle_id: int, number: int) -> None: ...
 
 
+class CaseVoteRepository(Protocol):
+    """Each circle's current round of votes on the next case (at most one row a circle)."""
+
+    async def get(self, circle_id: int) -> CaseVote | None: ...
+
+    async def put(self, vote: CaseVote) -> None:
+        """Store the circle's round, replacing the one before."""
+
+    async def pending(self, partition: Partition = EVERYTHING) -> list[tuple[int, datetime]]:
+        """(circle id, closing time) of the rounds still open that have a closing time."""
+
+    async def claim(self, circle_id: int, now: datetime, claimer: str) -> bool:
+        """Mark the circle's round closed by `claimer` if it is open and due by `now`; whether
+        this call did it (never two callers)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: what a command changes is kept on `commit`, all of it or none."""
 
@@ -275,6 +295,9 @@ class UnitOfWork(Protocol):
 
     @property
     def cases(self) -> CaseRepository: ...
+
+    @property
+    def case_votes(self) -> CaseVoteRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

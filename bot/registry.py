@@ -9,6 +9,7 @@ from bot.domain.circle import LANGUAGES
 from bot.domain.roles import Role
 from bot.handlers import (
     attendance,
+    case_voting,
     cases,
     checkin,
     circle,
@@ -54,6 +55,7 @@ def _arg(
 TEXT = _arg("text", ArgKind.REST, "texte", "text")
 SEANCE_NUMBER = _arg("number", ArgKind.SEANCE, "n|date", "n|date", required=False)
 ITEM_NUMBER = _arg("number", ArgKind.INT, "n", "n")
+VOTE_UNTIL = _arg("when", ArgKind.REST, "jusqua", "until", required=False)
 NOTE = _arg("note", ArgKind.REST, "mot", "word", required=False)
 
 # What people call each language, in either language ("/cercle langue anglais").
@@ -108,6 +110,25 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
                     "prive", "private", P, prepa.private, aliases=("privee",), marks_present=False
                 ),
                 CommandSpec("voir", "show", F, prepa.show, marks_present=False),
+                CommandSpec(
+                    "dm",
+                    "dm",
+                    P,
+                    prepa.direct_messages,
+                    (
+                        _arg(
+                            "state",
+                            ArgKind.CHOICE,
+                            "état",
+                            "state",
+                            choices=(
+                                Choice("on", "oui", "yes", ("on",)),
+                                Choice("off", "non", "no", ("off",)),
+                            ),
+                        ),
+                    ),
+                    marks_present=False,
+                ),
             ),
             aliases=("preparation",),
             marks_present=False,
@@ -142,7 +163,19 @@ COMMANDS: tuple[CommandSpec, ...] = tuple(
             subcommands=(
                 CommandSpec("proposer", "propose", P, cases.propose, (TEXT,), marks_present=False),
                 CommandSpec("voter", "vote", P, cases.vote, (ITEM_NUMBER,), marks_present=False),
-                CommandSpec("clore", "close", F, cases.close, marks_present=False),
+                CommandSpec("clore", "close", F, case_voting.close, marks_present=False),
+                CommandSpec(
+                    "ouvrir", "open", F, case_voting.open_vote, (VOTE_UNTIL,), marks_present=False
+                ),
+                CommandSpec(
+                    "retirer",
+                    "unvote",
+                    P,
+                    case_voting.withdraw,
+                    (ITEM_NUMBER,),
+                    aliases=("withdraw",),
+                    marks_present=False,
+                ),
                 CommandSpec(
                     "choisir", "choose", F, cases.choose, (SEANCE_NUMBER,), marks_present=False
                 ),

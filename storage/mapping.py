@@ -92,6 +92,7 @@ def member_rows(circle: Circle) -> dict[Any, Row]:
             "joined_at": m.joined_at,
             "left_at": m.left_at,
             "link_generation": m.link_generation,
+            "direct_prompts": m.direct_prompts,
         }
         for m in circle.members.values()
     }
@@ -147,6 +148,7 @@ def circle_from_rows(row: Row, members: list[Row]) -> Circle:
             m["joined_at"],
             m.get("left_at"),
             m["link_generation"],
+            bool(m.get("direct_prompts", True)),
         )
     return circle
 

@@ -36,6 +36,8 @@ from bot.effects import (
     FilePost,
     FloorSpeaker,
     Moment,
+    PollEnd,
+    PollPost,
     RecapEmbed,
     RecapPost,
     Reply,
@@ -71,6 +73,8 @@ KINDS: dict[type, str] = {
     RecapPost: "recap",
     FilePost: "file",
     FloorSpeaker: "voice",
+    PollPost: "poll",
+    PollEnd: "poll_end",
 }
 
 
@@ -143,6 +147,16 @@ def effect_payload(effect: Effect) -> str:
             "keep": [u.key for u in effect.keep],
             "closed": effect.closed,
         }
+    elif isinstance(effect, PollPost):
+        data |= {
+            "circle_id": effect.circle_id,
+            "question": effect.question,
+            "answers": [[n, label] for n, label in effect.answers],
+            "max_selections": effect.max_selections,
+            "closes_at": effect.closes_at.isoformat() if effect.closes_at else None,
+        }
+    elif isinstance(effect, PollEnd):
+        data |= {"poll_ref": effect.poll_ref, "text": effect.text}
     else:
         data |= {
             "filename": effect.filename,
@@ -221,6 +235,19 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             closed=data["closed"],
             outbox_id=outbox_id,
         )
+    if kind == "poll":
+        closes = data["closes_at"]
+        return PollPost(
+            channel,
+            data["circle_id"],
+            data["question"],
+            tuple((int(n), str(label)) for n, label in data["answers"]),
+            max_selections=data["max_selections"],
+            closes_at=datetime.fromisoformat(closes) if closes else None,
+            outbox_id=outbox_id,
+        )
+    if kind == "poll_end":
+        return PollEnd(channel, data["poll_ref"], data["text"], outbox_id=outbox_id)
     return FilePost(
         channel,
         data["filename"],

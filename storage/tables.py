@@ -84,6 +84,7 @@ class MemberRow(SQLModel, table=True):
     joined_at: datetime = Field(sa_column=_instant())
     left_at: datetime | None = Field(default=None, sa_column=_instant(True))
     link_generation: int = 0
+    direct_prompts: bool = True
 
 
 class SeanceRow(SQLModel, table=True):
@@ -358,3 +359,19 @@ class CaseProposalRow(SQLModel, table=True):
     status: str
     seance_id: int | None = None
     votes_json: str = "{}"
+
+
+class CaseVoteRow(SQLModel, table=True):
+    """A circle's current round of votes on the next case: its closing time and native poll."""
+
+    __tablename__ = "case_vote"
+
+    circle_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="CASCADE"), primary_key=True)
+    )
+    opened_at: datetime = Field(sa_column=_instant())
+    closes_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    claimed_by: str | None = None
+    poll_ref: str | None = None
+    poll_cases: str = ""

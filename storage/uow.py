@@ -60,6 +60,7 @@ from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
 from storage import mapping
 from storage.between import Cases, PrepAnswers, Rsvps
+from storage.case_votes import CaseVotes
 from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
 from storage.mapping import Row
@@ -248,6 +249,7 @@ class SqlUnitOfWork:
         self.answers = PrepAnswers(self)
         self.rsvps = Rsvps(self)
         self.cases = Cases(self)
+        self.case_votes = CaseVotes(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:
@@ -661,6 +663,16 @@ class _Circles:
             )
             found.update((int(i), ChannelRef.from_key(key)) for i, key in rows)
         return found
+
+    async def of_member(self, user: UserRef) -> dict[int, ChannelRef]:
+        query = (
+            select(CIRCLE.c.id, CIRCLE.c.channel)
+            .join(MEMBER, MEMBER.c.circle_id == CIRCLE.c.id)
+            .where(MEMBER.c.user == user.key, MEMBER.c.left_at.is_(None))
+            .order_by(CIRCLE.c.id)
+        )
+        rows = await self._uow.conn.execute(query)
+        return {int(i): ChannelRef.from_key(key) for i, key in rows}
 
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         query = select(CIRCLE.c.id).where(owned_by(partition)).order_by(CIRCLE.c.id)

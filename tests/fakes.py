@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from bot.domain.case_vote import CaseVote
 from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
@@ -61,6 +62,7 @@ class MemoryStore:
     answers: dict[tuple[int, UserRef], PrepAnswer] = field(default_factory=dict)
     rsvps: dict[tuple[int, UserRef], Rsvp] = field(default_factory=dict)
     cases: dict[tuple[int, int], CaseProposal] = field(default_factory=dict)
+    case_votes: dict[int, CaseVote] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -78,6 +80,13 @@ class _Circles:
     async def channels(self, circle_ids: Sequence[int]) -> dict[int, ChannelRef]:
         circles = self.store.circles
         return {i: circles[i].channel for i in circle_ids if i in circles}
+
+    async def of_member(self, user: UserRef) -> dict[int, ChannelRef]:
+        return {
+            i: c.channel
+            for i, c in sorted(self.store.circles.items())
+            if (m := c.members.get(user)) is not None and m.active
+        }
 
     async def all(self, partition: Partition = EVERYTHING) -> list[Circle]:
         return [c for c in self.store.circles.values() if c.owned_by(partition)]
@@ -460,6 +469,37 @@ class _Cases:
         self.store.cases.pop((circle_id, number), None)
 
 
+class _CaseVotes:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def get(self, circle_id: int) -> CaseVote | None:
+        return copy.deepcopy(self.store.case_votes.get(circle_id))
+
+    async def put(self, vote: CaseVote) -> None:
+        self.store.case_votes[vote.circle_id] = copy.deepcopy(vote)
+
+    async def pending(self, partition: Partition = EVERYTHING) -> list[tuple[int, datetime]]:
+        found = [
+            (v.circle_id, v.closes_at)
+            for v in self.store.case_votes.values()
+            if v.closed_at is None
+            and v.closes_at is not None
+            and (c := self.store.circles.get(v.circle_id)) is not None
+            and c.owned_by(partition)
+        ]
+        return sorted(found, key=lambda f: f[1])
+
+    async def claim(self, circle_id: int, now: datetime, claimer: str) -> bool:
+        vote = self.store.case_votes.get(circle_id)
+        if vote is None or vote.closed_at is not None or vote.closes_at is None:
+            return False
+        if vote.closes_at > now:
+            return False
+        vote.closed_at, vote.claimed_by = now, claimer
+        return True
+
+
 class MemoryUnitOfWork:
     def __init__(self, owner: MemoryDatabase) -> None:
         self._owner = owner
@@ -476,6 +516,7 @@ class MemoryUnitOfWork:
         self.answers = _Answers(self._work)
         self.rsvps = _Rsvps(self._work)
         self.cases = _Cases(self._work)
+        self.case_votes = _CaseVotes(self._work)
 
     async def __aenter__(self) -> Self:
         return self

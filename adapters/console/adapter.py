@@ -23,7 +23,7 @@ from typing import TextIO
 from adapters.homes import console_home
 from bot.app import CercleCore
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
+from bot.effects import Effect, FilePost, PollPost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.timing.clock import ManualClock
 from bot.timing.schedule import ManualScheduler
@@ -146,6 +146,10 @@ class ConsoleAdapter:
                 self._recap(effect)
             elif isinstance(effect, FilePost):
                 self._file(effect)
+            elif isinstance(effect, PollPost):
+                # no polls in a terminal: the choices are shown, /cas voter does the rest
+                labels = [effect.question, *(label for _, label in effect.answers)]
+                self._print("[sondage] ", "\n".join(labels))
         self.out.flush()
 
     def _file(self, post: FilePost) -> None:

@@ -19,8 +19,10 @@ import contextlib
 import functools
 import io
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -38,10 +40,20 @@ from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
-from bot.dispatcher import Outcome
+from bot.direct import DirectMessage
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, FloorSpeaker, RecapPost, Reply, StatusView
+from bot.effects import (
+    Effect,
+    FilePost,
+    FloorSpeaker,
+    PollEnd,
+    PollPost,
+    RecapPost,
+    Reply,
+    StatusView,
+)
 from bot.events import CommandEvent
+from bot.native_votes import PollVote
 from bot.partition import shard_of
 from bot.registry import COMMANDS
 
@@ -50,6 +62,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000
 EMBED_LIMIT = 4096
+POLL_LONGEST_HOURS = 768  # Discord keeps a poll open 32 days at most
+POLL_LONGEST = timedelta(hours=POLL_LONGEST_HOURS)
 RECOVER_EVERY_SECONDS = 60.0  # the outbox is read again for anything left behind
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
@@ -176,9 +190,12 @@ class DiscordAdapter:
         self._status_message: dict[tuple[str, int], int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
-        self._handling: set[asyncio.Future[Outcome]] = set()
+        self._handling: set[asyncio.Future[Any]] = set()
         self.client.setup_hook = self._setup  # type: ignore[method-assign]
         self.client.event(self.on_ready)
+        self.client.event(self.on_message)
+        self.client.event(self.on_raw_poll_vote_add)
+        self.client.event(self.on_raw_poll_vote_remove)
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -294,6 +311,31 @@ class DiscordAdapter:
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A direct message to the bot: an answer to a preparation question (bot/direct.py).
+        Messages in servers are not read (no message content intent): commands are slash
+        commands there."""
+        if message.guild is not None or not isinstance(message.channel, discord.DMChannel):
+            return
+        me = self.client.user
+        if message.author.bot or (me is not None and message.author.id == me.id):
+            return
+        if not message.content.strip():
+            return
+        direct = DirectMessage(
+            ChannelRef(PLATFORM, str(message.channel.id)),
+            UserRef(PLATFORM, str(message.author.id)),
+            message.author.display_name,
+            message.content,
+            event_id=f"{PLATFORM}:message:{message.id}",
+        )
+        handling = asyncio.ensure_future(self.core.handle_direct(direct))
+        self._handling.add(handling)
+        handling.add_done_callback(self._handling.discard)
+        outcome = await handling
+        if not outcome.duplicate:
+            await self.deliver(outcome.effects)
 
     async def _raise_hand(self, member: discord.Member, channel_id: int) -> None:
         """A hand raised on a circle's Stage: `/tour` for that member in the circle's channel."""
@@ -445,6 +487,10 @@ class DiscordAdapter:
             self._queue_status(channel_id, effect)
         elif isinstance(effect, FloorSpeaker):
             self._put(room, functools.partial(self.voice.apply, effect), effect)
+        elif isinstance(effect, PollPost):
+            self._put(room, self._poll_send(channel_id, effect), effect)
+        elif isinstance(effect, PollEnd):
+            self._put(room, self._poll_end(channel_id, int(effect.poll_ref)), effect)
         elif isinstance(effect, FilePost):
             if effect.private:
                 if effect.to is not None:
@@ -525,6 +571,59 @@ class DiscordAdapter:
                 await person.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)
 
         return send
+
+    def _poll_send(self, channel_id: int, post: PollPost) -> Callable[[], Awaitable[None]]:
+        """A message poll on the cases; its message id goes back to the core, whose votes
+        it counts from then on."""
+
+        async def send() -> None:
+            channel = await self._channel(channel_id)
+            left = (post.closes_at - self.core.clock.now()) if post.closes_at else POLL_LONGEST
+            hours = min(max(math.ceil(left / timedelta(hours=1)), 1), POLL_LONGEST_HOURS)
+            poll = discord.Poll(
+                post.question, timedelta(hours=hours), multiple=post.max_selections > 1
+            )
+            for _, label in post.answers:
+                poll.add_answer(text=label)
+            message = await channel.send(poll=poll)
+            await self.core.record_poll(post.circle_id, str(message.id))
+
+        return send
+
+    def _poll_end(self, channel_id: int, message_id: int) -> Callable[[], Awaitable[None]]:
+        async def send() -> None:
+            channel = await self._channel(channel_id)
+            assert isinstance(channel, discord.abc.GuildChannel | discord.abc.PrivateChannel)
+            try:
+                await discord.PartialMessage(channel=channel, id=message_id).end_poll()  # type: ignore[arg-type]
+            except discord.HTTPException as error:
+                if error.status not in (400, 404):  # already over, or gone: nothing to end
+                    raise
+
+        return send
+
+    async def on_raw_poll_vote_add(self, event: discord.RawPollVoteActionEvent) -> None:
+        await self._poll_vote(event, True)
+
+    async def on_raw_poll_vote_remove(self, event: discord.RawPollVoteActionEvent) -> None:
+        await self._poll_vote(event, False)
+
+    async def _poll_vote(self, event: discord.RawPollVoteActionEvent, ticked: bool) -> None:
+        """A tick in a poll: a vote on a case if it is one of Cercle's polls (bot/native_votes).
+        Idempotent, so a vote event replayed by a RESUME changes nothing."""
+        me = self.client.user
+        if me is not None and event.user_id == me.id:
+            return
+        vote = PollVote(
+            ChannelRef(PLATFORM, str(event.channel_id)),
+            UserRef(PLATFORM, str(event.user_id)),
+            str(event.message_id),
+            {str(event.answer_id): ticked},
+        )
+        handling = asyncio.ensure_future(self.core.poll_vote(vote))
+        self._handling.add(handling)
+        handling.add_done_callback(self._handling.discard)
+        await self.deliver(await handling)
 
     def _file_send(self, channel_id: int, post: FilePost) -> Callable[[], Awaitable[None]]:
         async def send() -> None:

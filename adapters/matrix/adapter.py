@@ -51,6 +51,7 @@ from nio.exceptions import OlmUnverifiedDeviceError
 from adapters.config import MatrixConfig
 from adapters.delivery import Job, Refused, SendQueues
 from adapters.homes import matrix_home
+from adapters.matrix import polls
 from adapters.matrix.mentions import html_with_pills, mentions
 from adapters.matrix.private import (
     hide_login_tokens,
@@ -63,9 +64,11 @@ from adapters.matrix.render import pill, pills_in, png_size, to_html
 from adapters.matrix.rooms import ruling_creators
 from bot.app import CercleCore
 from bot.commands.parser import looks_like_command
+from bot.direct import DirectMessage
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, RecapPost, Reply, StatusView
+from bot.effects import Effect, FilePost, PollEnd, PollPost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
+from bot.native_votes import PollVote
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,11 @@ SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
     "presence": {"types": []},
 }
+# `!prepa <answer>` typed in a direct room is an answer; its subcommands are commands
+_TYPED_PREPA = re.compile(
+    r"^\s*[/!](?:prepa|prep|preparation)\b(?!\s+(?:dm|partager|share|prive|private|voir|show)\b)",
+    re.IGNORECASE,
+)
 _REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
@@ -389,12 +397,18 @@ class MatrixAdapter:
             if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
                 return  # an edit: the command was handled (or not) when first sent
             body = _REPLY_FALLBACK.sub("", event.body or "", count=1)
+            in_direct = self._direct_rooms().get(sender) == room_id
+            if in_direct and (not looks_like_command(body) or _TYPED_PREPA.match(body)):
+                await self._direct_message(room_id, sender, body, event.event_id)
+                return
             if not looks_like_command(body):
                 return
             formatted = event.formatted_body or ""
             await self._command(room_id, sender, body, pills_in(formatted), event.event_id)
         elif isinstance(event, ReactionEvent):
             await self._reaction(room_id, sender, event.key, event.reacts_to, event.event_id)
+        elif isinstance(event, UnknownEvent) and event.type in polls.RESPONSE_TYPES:
+            await self._poll_response(room_id, sender, event.type, event.source, event.event_id)
         elif isinstance(event, UnknownEvent) and event.type == "m.reaction":
             relates = event.source.get("content", {}).get("m.relates_to", {})
             key, target = relates.get("key", ""), relates.get("event_id")
@@ -403,6 +417,39 @@ class MatrixAdapter:
             log.warning("could not decrypt an event in %s; asking for its key", room_id)
             with contextlib.suppress(Exception):
                 await self.client.request_room_key(event)
+
+    async def _poll_response(
+        self, room_id: str, sender: str, kind: str, source: dict[str, Any], event_id: str
+    ) -> None:
+        """A response to a poll: the sender's whole selection, as votes (bot/native_votes)."""
+        found = polls.read_response(kind, source.get("content") or {})
+        if found is None:
+            return
+        poll_id, selected = found
+        vote = PollVote(
+            ChannelRef(PLATFORM, room_id),
+            UserRef(PLATFORM, sender),
+            poll_id,
+            dict.fromkeys(selected, True),
+            event_id=f"{PLATFORM}:{event_id}",
+            whole=True,
+        )
+        await self.deliver(await self.core.poll_vote(vote))
+
+    async def _direct_message(self, room_id: str, sender: str, body: str, event_id: str) -> None:
+        """What a person writes in the bot's direct room with them: a preparation answer."""
+        room = self.client.rooms.get(room_id)
+        display = room.user_name(sender) if room else None
+        direct = DirectMessage(
+            ChannelRef(PLATFORM, room_id),
+            UserRef(PLATFORM, sender),
+            str(display or sender),
+            body,
+            event_id=f"{PLATFORM}:{event_id}",
+        )
+        outcome = await self.core.handle_direct(direct)
+        if not outcome.duplicate:
+            await self.deliver(outcome.effects)
 
     async def _reaction(
         self, room_id: str, sender: str, key: str, target: str | None, event_id: str
@@ -532,6 +579,12 @@ class MatrixAdapter:
             self._queues.put(room_id, Job(self._recap_sender(room_id, effect, tx), effect))
         elif isinstance(effect, StatusView):
             self._queue_status(room_id, effect, tx)
+        elif isinstance(effect, PollPost):
+            self._queues.put(room_id, Job(self._poll_sender(room_id, effect, next(tx)), effect))
+        elif isinstance(effect, PollEnd):
+            content = polls.end_content(effect.poll_ref, effect.text)
+            send = self._sender_of(room_id, content, next(tx), polls.POLL_END)
+            self._queues.put(room_id, Job(send, effect))
         elif isinstance(effect, FilePost):
             if effect.private and effect.to is not None:
                 action = self._direct_file(effect.to.id, effect, tx)
@@ -565,10 +618,26 @@ class MatrixAdapter:
         return content
 
     def _sender_of(
-        self, room_id: str, content: dict[str, Any], tx_id: str
+        self, room_id: str, content: dict[str, Any], tx_id: str, kind: str = "m.room.message"
     ) -> Callable[[], Awaitable[bool]]:
         async def send() -> bool:
-            return await self._send(room_id, content, tx_id) is not None
+            return await self._send(room_id, content, tx_id, kind) is not None
+
+        return send
+
+    def _poll_sender(
+        self, room_id: str, post: PollPost, tx_id: str
+    ) -> Callable[[], Awaitable[bool]]:
+        """An `m.poll.start` on the cases; its event id goes back to the core, whose votes
+        it counts from then on."""
+        content = polls.start_content(post.question, post.answers, post.max_selections)
+
+        async def send() -> bool:
+            event_id = await self._send(room_id, content, tx_id, polls.POLL_START)
+            if event_id is None:
+                return False
+            await self.core.record_poll(post.circle_id, event_id)
+            return True
 
         return send
 
@@ -603,13 +672,18 @@ class MatrixAdapter:
 
         self._queues.put(room_id, Job(send, view, status_key=key, version=version))
 
+    def _direct_rooms(self) -> dict[str, str]:
+        """Person → the bot's direct room with them, as remembered in the data dir."""
+        try:
+            rooms = json.loads((self.dir / "direct_rooms.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in rooms.items()} if isinstance(rooms, dict) else {}
+
     async def _direct_room(self, user_id: str) -> str | None:
         """The bot's direct room with a person (created once, remembered in the data dir)."""
         path = self.dir / "direct_rooms.json"
-        try:
-            rooms = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            rooms = {}
+        rooms = self._direct_rooms()
         if user_id in rooms:
             return str(rooms[user_id])
         response = await self.client.room_create(
@@ -766,9 +840,12 @@ class MatrixAdapter:
                 raise Refused("not_found", f"{room_id}: not a room the bot is in")
         return False
 
-    async def _send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str | None:
-        """One m.room.message; the event id, None on a transient failure (a room not synced
-        yet is one), or `Refused` when the homeserver says no for good."""
+    async def _send(
+        self, room_id: str, content: dict[str, Any], tx_id: str, kind: str = "m.room.message"
+    ) -> str | None:
+        """One event (an m.room.message unless `kind` says otherwise); the event id, None on a
+        transient failure (a room not synced yet is one), or `Refused` when the homeserver
+        says no for good."""
         if not await self._room_synced(room_id):
             return None
         room = self.client.rooms.get(room_id)
@@ -778,7 +855,7 @@ class MatrixAdapter:
                 self._trust(room_id)
             response = await self.client.room_send(
                 room_id,
-                "m.room.message",
+                kind,
                 content,
                 tx_id=tx_id,
                 ignore_unverified_devices=self.config.trust_devices == "all",

@@ -39,6 +39,7 @@ class Member:
     joined_at: datetime
     left_at: datetime | None = None  # left the cycle: history kept, no longer expected
     link_generation: int = 0  # raised by /lien revoquer: older private links stop working
+    direct_prompts: bool = True  # /prepa dm non: no preparation question by direct message
 
     @property
     def active(self) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.case_vote import CaseVote
 from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
@@ -33,6 +34,7 @@ def circle_data(
     answers: Sequence[PrepAnswer] = (),
     rsvps: Sequence[Rsvp] = (),
     cases: Sequence[CaseProposal] = (),
+    vote: CaseVote | None = None,
 ) -> dict[str, Any]:
     names = {m.user: m.display_name for m in circle.members.values()}
 
@@ -62,6 +64,7 @@ def circle_data(
                 "position": m.position,
                 "joined_at": _iso(m.joined_at),
                 "left_at": _iso(m.left_at),
+                "direct_prompts": m.direct_prompts,
             }
             for m in circle.roster()
         ],
@@ -175,6 +178,14 @@ def circle_data(
             }
             for c in cases
         ],
+        "case_vote": None
+        if vote is None
+        else {
+            "opened_at": _iso(vote.opened_at),
+            "closes_at": _iso(vote.closes_at),
+            "closed_at": _iso(vote.closed_at),
+            "poll": vote.poll_ref,
+        },
     }
 
 

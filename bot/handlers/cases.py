@@ -16,6 +16,7 @@ from bot.domain.cases import MAX_CASE_TITLE, CaseProposal, CaseStatus, most_vote
 from bot.domain.refs import UserRef
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers import case_voting
 from bot.handlers.prepa import next_planned
 
 
@@ -39,7 +40,8 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
         ctx.tell("cases.none")
         return
     left = circle.settings.case_votes - votes_used(cases, ctx.author)
-    state = "cases.voting_open" if circle.settings.case_voting_open else "cases.voting_closed"
+    is_open = await case_voting.voting_open(ctx)
+    state = "cases.voting_open" if is_open else "cases.voting_closed"
     lines = [ctx.t("cases.header", count=len(cases))]
     for case in sorted(cases, key=lambda c: (-c.total, c.number)):
         lines.append(
@@ -48,10 +50,14 @@ async def listing(ctx: Context, args: dict[str, Any]) -> None:
                 number=case.number,
                 title=case.title,
                 holder=ctx.name(case.holder),
-                votes=case.total,
+                votes=ctx.tr.plural(ctx.lang, "cases.votes", case.total),
             )
         )
     lines.append(ctx.t(state, left=left, total=circle.settings.case_votes))
+    if is_open:
+        until = case_voting.until_text(ctx, await ctx.uow.case_votes.get(circle.id))
+        if until:
+            lines.append(until)
     ctx.tell_text("\n".join(lines))
 
 
@@ -67,7 +73,7 @@ async def propose(ctx: Context, args: dict[str, Any]) -> None:
 
 async def vote(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
-    if not circle.settings.case_voting_open:
+    if not await case_voting.voting_open(ctx):
         raise Refusal("cases.vote_closed")
     cases = await _open_cases(ctx)
     case = _find(cases, args["number"])
@@ -77,19 +83,16 @@ async def vote(ctx: Context, args: dict[str, Any]) -> None:
     case.votes[ctx.author] = case.votes.get(ctx.author, 0) + 1
     await ctx.uow.cases.update(case)
     left = allowed - votes_used(cases, ctx.author)
-    ctx.tell("cases.voted", number=case.number, title=case.title, votes=case.total, left=left)
+    ctx.tell(
+        "cases.voted",
+        number=case.number,
+        title=case.title,
+        votes=ctx.tr.plural(ctx.lang, "cases.votes", case.total),
+        left=left,
+    )
 
 
-async def close(ctx: Context, args: dict[str, Any]) -> None:
-    circle = ctx.require_circle()
-    if not circle.settings.case_voting_open:
-        ctx.tell("cases.already_closed")
-        return
-    circle.settings.case_voting_open = False
-    ctx.say("cases.closed")
-
-
-async def _cases_held(ctx: Context) -> dict[UserRef, int]:
+async def cases_held(ctx: Context) -> dict[UserRef, int]:
     circle = ctx.require_circle()
     held: dict[UserRef, int] = {}
     for seance in await ctx.uow.seances.for_circle(circle.id):
@@ -107,7 +110,7 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
     if number is not None:
         chosen = _find(cases, number)
     else:
-        found = most_voted(cases, await _cases_held(ctx))
+        found = most_voted(cases, await cases_held(ctx))
         if found is None:
             raise Refusal("cases.none")
         chosen = found
@@ -128,6 +131,7 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
             case.votes = {}  # a new round for the cases left
         await ctx.uow.cases.update(case)
     circle.settings.case_voting_open = True
+    await case_voting.new_round(ctx)
     when = ctx.tr.datetime_text(ctx.lang, ctx.tz, seance.planned_at) if seance.planned_at else "—"
     ctx.say(
         "cases.chosen",
@@ -135,7 +139,7 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
         date=when,
         title=chosen.title,
         holder=ctx.name(chosen.holder),
-        votes=chosen.total,
+        votes=ctx.tr.plural(ctx.lang, "cases.votes", chosen.total),
         mentions=(chosen.holder,),
     )
 
@@ -159,7 +163,7 @@ async def _refuse_absent_holder(
             "cases.holder_excused", holder=holder, case=chosen.number, number=seance.number
         )
     coming = [c for c in cases if c.holder not in absent]
-    other = most_voted(coming, await _cases_held(ctx))
+    other = most_voted(coming, await cases_held(ctx))
     if other is None:
         raise Refusal("cases.every_holder_excused", number=seance.number)
     raise Refusal(

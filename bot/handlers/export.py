@@ -34,7 +34,8 @@ async def export(ctx: Context, args: dict[str, Any]) -> None:
         answers = await ctx.uow.answers.for_circle(circle.id)
         rsvps = await ctx.uow.rsvps.for_circle(circle.id)
         cases = await ctx.uow.cases.for_circle(circle.id)
-        data = circle_data(circle, seances, items, answers, rsvps, cases)
+        vote = await ctx.uow.case_votes.get(circle.id)
+        data = circle_data(circle, seances, items, answers, rsvps, cases, vote)
         content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
         name, media = f"{slug(circle.name)}.json", "application/json"
     ctx.effects.append(

@@ -156,3 +156,30 @@ async def remind_unanswered(ctx: Context, seance: Seance) -> None:
     text = ctx.t("prepa.reminder", number=seance.number, question=seance.prep_question or "")
     for member in await still_to_answer(ctx, seance):
         ctx.tell_to(member.user, text)
+
+
+async def invite_directly(ctx: Context, seance: Seance, when: str) -> None:
+    """With the preparation question: each participant who has not answered yet nor said no
+    gets it by direct message too, and may answer there (bot/direct.py)."""
+    circle = ctx.require_circle()
+    answered = {a.user for a in await ctx.uow.answers.for_seance(seance.id)}
+    text = ctx.t(
+        "prepa.direct_invite",
+        circle=circle.name,
+        number=seance.number,
+        date=when,
+        question=seance.prep_question or "",
+    )
+    for member in circle.expected():
+        if member.direct_prompts and member.user not in answered and not member.user.is_anonymous:
+            ctx.tell_to(member.user, text)
+
+
+async def direct_messages(ctx: Context, args: dict[str, Any]) -> None:
+    """`/prepa dm oui|non`: whether the preparation question comes by direct message too."""
+    circle = ctx.require_circle()
+    member = circle.member(ctx.author)
+    if member is None:
+        raise Refusal("circle.roster_closed")
+    member.direct_prompts = args["state"] == "on"
+    ctx.tell("prepa.direct_on" if member.direct_prompts else "prepa.direct_off")

@@ -151,7 +151,11 @@ def _start_topic(
     ctx: Context, seance: Seance, topic: leancoffee.Topic, *, from_protocol: bool
 ) -> None:
     holder = topic.case.holder
-    note = ctx.t("topic.introduced", name=ctx.name(holder), votes=topic.case.total)
+    note = ctx.t(
+        "topic.introduced",
+        name=ctx.name(holder),
+        votes=ctx.tr.plural(ctx.lang, "cases.votes", topic.case.total),
+    )
     start_phase(ctx, seance, topic.spec, from_protocol=from_protocol, opener=holder, note=note)
 
 

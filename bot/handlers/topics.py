@@ -44,7 +44,7 @@ async def show(ctx: Context, args: dict[str, Any]) -> None:
                 number=c.number,
                 title=c.title,
                 name=ctx.name(c.holder),
-                votes=c.total,
+                votes=ctx.tr.plural(ctx.lang, "cases.votes", c.total),
             )
             for c in waiting[:AGENDA_SHOWN]
         ]

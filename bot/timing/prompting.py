@@ -208,6 +208,7 @@ class PromptPoster:
                 question=seance.prep_question or "",
                 moments=moments,
             )
+            await prepa.invite_directly(ctx, seance, when)
         elif kind is PromptKind.DAY_BEFORE:
             ctx.say(
                 "prompt.day_before",

@@ -108,6 +108,8 @@ class Intent(enum.IntFlag):
     GUILD_MESSAGES = 1 << 9
     DIRECT_MESSAGES = 1 << 12
     MESSAGE_CONTENT = 1 << 15  # privileged
+    GUILD_MESSAGE_POLLS = 1 << 24
+    DIRECT_MESSAGE_POLLS = 1 << 25
 
 
 PRIVILEGED_INTENTS = int(Intent.GUILD_MEMBERS | Intent.GUILD_PRESENCES | Intent.MESSAGE_CONTENT)
@@ -448,6 +450,38 @@ class Attachment:
         return data
 
 
+@dataclass
+class Poll:
+    """A message poll: its answers (ids from 1), who voted for which, and whether it ended."""
+
+    question: str
+    answers: list[str]
+    multiselect: bool
+    expiry: datetime
+    votes: dict[int, set[int]] = field(default_factory=dict)  # answer id -> user ids
+    ended: bool = False
+
+    def payload(self) -> Json:
+        return {
+            "question": {"text": self.question},
+            "answers": [
+                {"answer_id": i, "poll_media": {"text": text}}
+                for i, text in enumerate(self.answers, start=1)
+            ],
+            "expiry": iso(self.expiry),
+            "allow_multiselect": self.multiselect,
+            "layout_type": 1,
+            "results": {
+                "is_finalized": self.ended,
+                "answer_counts": [
+                    {"id": i, "count": len(users), "me_voted": False}
+                    for i, users in sorted(self.votes.items())
+                    if users
+                ],
+            },
+        }
+
+
 @dataclass(frozen=True)
 class MessageVersion:
     """One state a message had (as posted, then after each edit)."""
@@ -480,6 +514,7 @@ class Message:
     edited_at: datetime | None = None
     deleted: bool = False
     versions: list[MessageVersion] = field(default_factory=list, repr=False)
+    poll: Poll | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -535,6 +570,8 @@ class Message:
             "type": self.type,
             "flags": self.flags,
         }
+        if self.poll is not None:
+            data["poll"] = self.poll.payload()
         if self.webhook_id is not None:
             data["webhook_id"] = str(self.webhook_id)
             data["application_id"] = str(self.webhook_id)

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -43,6 +43,7 @@ from tests.adapters.discord.loopback.model import (
     MessageFlag,
     MessageVersion,
     Permission,
+    Poll,
     RestCall,
     UploadedFile,
     User,
@@ -50,6 +51,7 @@ from tests.adapters.discord.loopback.model import (
 )
 from tests.adapters.discord.loopback.validation import (
     check_message_body,
+    check_poll,
     command_errors,
     form_error,
 )
@@ -168,9 +170,19 @@ class Rest(Gateway):
                     attachments.append(self._from_upload(message.channel, upload, entry))
             message.attachments = attachments
         message.attachments += [self._from_upload(message.channel, u, {}) for u in uploads.values()]
+        if creating and body.get("poll") is not None:
+            poll = body["poll"]
+            check_poll(poll)
+            message.poll = Poll(
+                poll["question"]["text"],
+                [a["poll_media"]["text"] for a in poll["answers"]],
+                bool(poll.get("allow_multiselect")),
+                now() + timedelta(hours=float(poll.get("duration", 24))),
+            )
         if not creating:
             message.edited_at = now()
-        empty = not (message.content or message.embeds or message.components or message.attachments)
+        parts = (message.content, message.embeds, message.components, message.attachments)
+        empty = not any(parts) and message.poll is None
         if empty and not message.loading:
             raise ApiError(400, 50006, "Cannot send an empty message")
         if not creating:
@@ -239,6 +251,7 @@ class Rest(Gateway):
             _Route("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
             _Route("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message),
             _Route("POST", "/channels/{channel_id}/typing", self._typing),
+            _Route("POST", "/channels/{channel_id}/polls/{message_id}/expire", self._expire_poll),
             _Route("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
         ]
 
@@ -660,6 +673,20 @@ class Rest(Gateway):
             self._forget(message)
             raise
         self._message_dispatch("MESSAGE_CREATE", message)
+        return 200, message.payload()
+
+    async def _expire_poll(self, request: _Request) -> tuple[int, Any]:
+        """End a poll now (its author only), as its expiry would."""
+        channel = self._channel(request)
+        message = self._channel_message(request, channel)
+        if message.author.id != self.bot_user.id:
+            raise ApiError(403, 50013, "Missing Permissions")
+        if message.poll is None:
+            raise ApiError(400, 50035, "Invalid Form Body")
+        if message.poll.ended:
+            raise ApiError(400, 520001, "Poll expired")
+        message.poll.ended = True
+        self._message_dispatch("MESSAGE_UPDATE", message)
         return 200, message.payload()
 
     async def _get_message(self, request: _Request) -> tuple[int, Any]:

@@ -215,6 +215,39 @@ class LoopbackDiscord(VoiceStates):
         )
         return message
 
+    def vote_poll(
+        self, user: User | Member, message: Message, answer_id: int, *, add: bool = True
+    ) -> None:
+        """`user` ticks (or unticks) an answer of a message poll: the bot gets
+        MESSAGE_POLL_VOTE_ADD (or _REMOVE) with the polls intent, as on Discord. A single-choice
+        poll moves the user's vote: the old answer's REMOVE comes first."""
+        user, _ = self._who(user, message.channel)
+        poll = message.poll
+        if poll is None or poll.ended:
+            raise ValueError("no open poll on that message")
+        if not 1 <= answer_id <= len(poll.answers):
+            raise ValueError(f"no answer {answer_id}")
+        if add and not poll.multiselect:
+            for other, voters in poll.votes.items():
+                if other != answer_id and user.id in voters:
+                    self.vote_poll(user, message, other, add=False)
+        voters = poll.votes.setdefault(answer_id, set())
+        if (user.id in voters) == add:
+            return  # nothing changes: Discord sends nothing
+        voters.add(user.id) if add else voters.discard(user.id)
+        channel = message.channel
+        data: Json = {
+            "user_id": str(user.id),
+            "channel_id": str(channel.id),
+            "message_id": str(message.id),
+            "answer_id": answer_id,
+        }
+        if channel.guild is not None:
+            data["guild_id"] = str(channel.guild.id)
+        intent = Intent.GUILD_MESSAGE_POLLS if channel.guild else Intent.DIRECT_MESSAGE_POLLS
+        event = "MESSAGE_POLL_VOTE_ADD" if add else "MESSAGE_POLL_VOTE_REMOVE"
+        self._dispatch(event, data, guild_id=self._guild_id(channel), intent=int(intent))
+
     def _new_channel(self, guild: Guild, name: str, type: int, topic: str | None = None) -> Channel:
         channel = Channel(self.snowflake(), name, guild, type, len(guild.channels), topic)
         guild.channels[channel.id] = channel

@@ -166,3 +166,28 @@ def check_message_body(body: Json, flags: int) -> None:
     if len(custom_ids) != len(set(custom_ids)) or any(len(i) > 100 for i in custom_ids):
         error = form_error(["components"], "COMPONENT_CUSTOM_ID_DUPLICATED")
         raise ApiError(400, 50035, "Invalid Form Body", error)
+
+
+def check_poll(poll: Any) -> None:
+    """Discord's rules for a message poll: a question of up to 300 characters, 1 to 10 answers
+    of up to 55, and a duration of 1 to 768 whole hours."""
+
+    def refuse(path: list[str | int], code: str) -> ApiError:
+        return ApiError(400, 50035, "Invalid Form Body", form_error(["poll", *path], code))
+
+    if not isinstance(poll, dict):
+        raise refuse([], "MODEL_TYPE_CONVERT")
+    question = (poll.get("question") or {}).get("text")
+    if not isinstance(question, str) or not 1 <= len(question) <= 300:
+        raise refuse(["question", "text"], "BASE_TYPE_BAD_LENGTH")
+    answers = poll.get("answers")
+    if not isinstance(answers, list) or not 1 <= len(answers) <= 10:
+        raise refuse(["answers"], "BASE_TYPE_BAD_LENGTH")
+    for index, answer in enumerate(answers):
+        text = ((answer or {}).get("poll_media") or {}).get("text")
+        if not isinstance(text, str) or not 1 <= len(text) <= 55:
+            raise refuse(["answers", index, "poll_media", "text"], "BASE_TYPE_BAD_LENGTH")
+    duration = poll.get("duration", 24)
+    whole = isinstance(duration, int | float) and float(duration).is_integer()
+    if not whole or not 1 <= duration <= 768:
+        raise refuse(["duration"], "NUMBER_TYPE_MAX")
