@@ -15,6 +15,7 @@ from bot.domain.seance import SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
+from bot.live import LiveMessages
 from bot.locks import KeyedLocks
 from bot.native_events import SeanceEvent, seance_events
 from bot.outbox import Outbox, prune
@@ -82,6 +83,8 @@ class CercleCore:
         )
         self.retention = Retention(uow_factory, locks, partition)
         self.outbox = Outbox(uow_factory, clock, partition)
+        # messages edited in place between séances (bot/live.py), for adapters
+        self.live = LiveMessages(uow_factory, clock, self.translator, self.protocols, locks)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
         self.pages = Pages(self, links.signer) if links is not None else None
 

@@ -50,3 +50,6 @@ class CommandEvent:
     # A voice or Stage channel as typed (`<#123>`) → what the platform knows of it; None where
     # the platform has no voice channels Cercle can follow (Matrix, the console).
     resolve_voice: Callable[[str], VoiceRoom | None] | None = None
+    # An answer given on a message (a button, a reaction): only members may answer so, and
+    # nobody joins the circle by it (bot/handlers/live.py).
+    members_only: bool = False

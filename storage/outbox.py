@@ -35,6 +35,7 @@ from bot.effects import (
     EmbedField,
     FilePost,
     FloorSpeaker,
+    LiveView,
     Moment,
     RecapEmbed,
     RecapPost,
@@ -71,6 +72,7 @@ KINDS: dict[type, str] = {
     RecapPost: "recap",
     FilePost: "file",
     FloorSpeaker: "voice",
+    LiveView: "live",
 }
 
 
@@ -142,6 +144,18 @@ def effect_payload(effect: Effect) -> str:
             "strict": effect.strict,
             "keep": [u.key for u in effect.keep],
             "closed": effect.closed,
+        }
+    elif isinstance(effect, LiveView):
+        data |= {
+            "kind": effect.kind,
+            "seance_id": effect.seance_id,
+            "number": effect.number,
+            "message_id": effect.message_id,
+            "text": effect.text,
+            "lang": effect.lang,
+            "answers": list(effect.answers),
+            "closed": effect.closed,
+            "mentions": [u.key for u in effect.mentions],
         }
     else:
         data |= {
@@ -219,6 +233,20 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             strict=data["strict"],
             keep=tuple(UserRef(*_ref(u)) for u in data["keep"]),
             closed=data["closed"],
+            outbox_id=outbox_id,
+        )
+    if kind == "live":
+        return LiveView(
+            channel,
+            data["kind"],
+            data["seance_id"],
+            data["number"],
+            data["message_id"],
+            data["text"],
+            lang=data["lang"],
+            answers=tuple(data["answers"]),
+            closed=data["closed"],
+            mentions=tuple(UserRef(*_ref(u)) for u in data["mentions"]),
             outbox_id=outbox_id,
         )
     return FilePost(

@@ -62,6 +62,7 @@ from storage import mapping
 from storage.between import Cases, PrepAnswers, Rsvps
 from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
+from storage.live import LiveMessages
 from storage.mapping import Row
 from storage.outbox import SqlHandledEvents, SqlOutbox
 from storage.tables import (
@@ -248,6 +249,7 @@ class SqlUnitOfWork:
         self.answers = PrepAnswers(self)
         self.rsvps = Rsvps(self)
         self.cases = Cases(self)
+        self.live = LiveMessages(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:

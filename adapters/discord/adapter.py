@@ -33,6 +33,7 @@ from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
 from adapters.discord.events import EventMirror
+from adapters.discord.live import RSVP_IDS, LiveSender
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
@@ -40,7 +41,7 @@ from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
 from bot.dispatcher import Outcome
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, FloorSpeaker, RecapPost, Reply, StatusView
+from bot.effects import Effect, FilePost, FloorSpeaker, LiveView, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.partition import shard_of
 from bot.registry import COMMANDS
@@ -174,6 +175,8 @@ class DiscordAdapter:
         self._queues = SendQueues(core.outbox, PLATFORM)
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_message: dict[tuple[str, int], int] = {}
+        # the RSVP question and the follow-up list, edited in place (adapters/discord/live.py)
+        self._live = LiveSender(core, self._queues, self._channel, _attempt, self._rsvp_click)
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
         self._handling: set[asyncio.Future[Outcome]] = set()
@@ -195,7 +198,9 @@ class DiscordAdapter:
         for command in commands:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
-        fallback.install(self.client, self.tree, {b[0] for b in BUTTONS}, self.core.translator)
+        self.client.add_view(self._live.buttons())
+        answered = {b[0] for b in BUTTONS} | RSVP_IDS
+        fallback.install(self.client, self.tree, answered, self.core.translator)
         for guild_id in self._own_guilds(self.config.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -263,6 +268,7 @@ class DiscordAdapter:
         interaction: discord.Interaction,
         command: ParsedCommand,
         names: Mapping[UserRef, str],
+        members_only: bool = False,
     ) -> None:
         channel_id = interaction.channel_id
         if channel_id is None:
@@ -283,6 +289,7 @@ class DiscordAdapter:
             event_id=f"{PLATFORM}:{interaction.id}",
             locale=str(interaction.locale.value) if interaction.locale else None,
             resolve_voice=functools.partial(find_room, interaction.guild),
+            members_only=members_only,
         )
         busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
@@ -294,6 +301,15 @@ class DiscordAdapter:
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
+
+    async def _rsvp_click(self, interaction: discord.Interaction, answer: str) -> None:
+        """A button under the RSVP question: `/presence <answer>` for that séance, members only."""
+        number = await self._live.target_number(interaction)
+        args: dict[str, Any] = {"answer": answer}
+        if number is not None:
+            args["number"] = number
+        command = ParsedCommand(_BUTTON_COMMANDS["presence"], args)
+        await self._run_command(interaction, command, {}, members_only=True)
 
     async def _raise_hand(self, member: discord.Member, channel_id: int) -> None:
         """A hand raised on a circle's Stage: `/tour` for that member in the circle's channel."""
@@ -443,6 +459,8 @@ class DiscordAdapter:
             self._put(room, self._lazy_channel_send(channel_id, make), effect)
         elif isinstance(effect, StatusView):
             self._queue_status(channel_id, effect)
+        elif isinstance(effect, LiveView):
+            self._live.queue(effect)
         elif isinstance(effect, FloorSpeaker):
             self._put(room, functools.partial(self.voice.apply, effect), effect)
         elif isinstance(effect, FilePost):

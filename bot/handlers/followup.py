@@ -23,6 +23,7 @@ from bot.domain.prompts import GRACE, Prompt, PromptKind
 from bot.domain.roles import Role
 from bot.domain.seance import Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers import live
 from bot.ports import Wakeup
 
 MAX_PROGRESS_NOTE = 200
@@ -77,6 +78,7 @@ async def _set_progress(ctx: Context, args: dict[str, Any], progress: ActionProg
     ctx.say(SAID_KEYS[progress], number=number, text=item.text, name=ctx.name(ctx.author))
     if note:
         ctx.say("action.said_note", note=note)
+    await live.refresh_follow_up(ctx)
 
 
 async def in_progress(ctx: Context, args: dict[str, Any]) -> None:
