@@ -26,6 +26,17 @@ class Moment:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer a platform may offer as a button under a message (bot/handlers/live.py): the
+    command `command` (its key, `action.fait`) about the circle's item or séance `number`, with
+    its `label` in the circle's language."""
+
+    command: str
+    number: int
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A message for a channel; `private` ones go only to `to` where the platform can."""
 
@@ -37,6 +48,7 @@ class Reply:
     confidential: bool = False
     outbox_id: int | None = None
     moments: tuple[Moment, ...] = ()
+    answers: tuple[Answer, ...] = ()  # offered as buttons where the platform can (Discord)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import (
+    Answer,
     ChartImage,
     Effect,
     EmbedField,
@@ -101,6 +102,8 @@ def effect_payload(effect: Effect) -> str:
             "confidential": effect.confidential,
             "moments": [[m.text, m.at.isoformat()] for m in effect.moments],
         }
+        if effect.answers:
+            data["answers"] = [[a.command, a.number, a.label] for a in effect.answers]
     elif isinstance(effect, StatusView):
         data |= {
             "seance_id": effect.seance_id,
@@ -185,6 +188,7 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             moments=tuple(
                 Moment(text, datetime.fromisoformat(at)) for text, at in data.get("moments", [])
             ),
+            answers=tuple(Answer(c, n, label) for c, n, label in data.get("answers", [])),
         )
     if kind == "status":
         return StatusView(

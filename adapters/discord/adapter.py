@@ -33,7 +33,7 @@ from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
 from adapters.discord.events import EventMirror
-from adapters.discord.live import RSVP_IDS, LiveSender
+from adapters.discord.live import RSVP_IDS, LiveSender, answer_buttons, answers_view
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
@@ -177,6 +177,7 @@ class DiscordAdapter:
         self._status_message: dict[tuple[str, int], int] = {}
         # the RSVP question and the follow-up list, edited in place (adapters/discord/live.py)
         self._live = LiveSender(core, self._queues, self._channel, _attempt, self._rsvp_click)
+        self._answer_buttons = answer_buttons(self._act)  # under an owner's action reminder
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
         self._handling: set[asyncio.Future[Outcome]] = set()
@@ -199,8 +200,11 @@ class DiscordAdapter:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
         self.client.add_view(self._live.buttons())
+        self.client.add_dynamic_items(self._answer_buttons)
         answered = {b[0] for b in BUTTONS} | RSVP_IDS
-        fallback.install(self.client, self.tree, answered, self.core.translator)
+        fallback.install(
+            self.client, self.tree, answered, self.core.translator, prefixes=("cercle:do:",)
+        )
         for guild_id in self._own_guilds(self.config.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -269,10 +273,14 @@ class DiscordAdapter:
         command: ParsedCommand,
         names: Mapping[UserRef, str],
         members_only: bool = False,
+        circle_channel: int | None = None,
     ) -> None:
-        channel_id = interaction.channel_id
+        """Hand a command to the core and answer the interaction; `circle_channel`: the circle's
+        channel when the click came from elsewhere (a button in a direct message)."""
+        channel_id = circle_channel or interaction.channel_id
         if channel_id is None:
             return
+        elsewhere = channel_id != interaction.channel_id
         user = interaction.user
         event = CommandEvent(
             channel=ChannelRef(PLATFORM, str(channel_id)),
@@ -300,7 +308,7 @@ class DiscordAdapter:
         self.events.notice(outcome.command, outcome.effects)
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
-        await self._answer(interaction, event.author, outcome.effects)
+        await self._answer(interaction, event.author, outcome.effects, elsewhere)
 
     async def _rsvp_click(self, interaction: discord.Interaction, answer: str) -> None:
         """A button under the RSVP question: `/presence <answer>` for that séance, members only."""
@@ -310,6 +318,24 @@ class DiscordAdapter:
             args["number"] = number
         command = ParsedCommand(_BUTTON_COMMANDS["presence"], args)
         await self._run_command(interaction, command, {}, members_only=True)
+
+    async def _act(
+        self, interaction: discord.Interaction, channel_id: int, command: str, number: int
+    ) -> None:
+        """A button under a personal message (an action's reminder, in a direct message): that
+        command about item `number`, in the circle's channel, members only."""
+        found = self.core.dispatcher.parser.by_key(command.replace(".", " "))
+        if found is None:
+            await fallback.tell(
+                interaction,
+                self.core.translator.text(fallback.language_of(interaction), fallback.UPDATING),
+            )
+            return
+        spec, parent = found
+        parsed = ParsedCommand(spec, {"number": number}, parent)
+        await self._run_command(
+            interaction, parsed, {}, members_only=True, circle_channel=channel_id
+        )
 
     async def _raise_hand(self, member: discord.Member, channel_id: int) -> None:
         """A hand raised on a circle's Stage: `/tour` for that member in the circle's channel."""
@@ -330,12 +356,21 @@ class DiscordAdapter:
         await self.deliver(outcome.effects)
 
     async def _answer(
-        self, interaction: discord.Interaction, author: UserRef, effects: list[Effect]
+        self,
+        interaction: discord.Interaction,
+        author: UserRef,
+        effects: list[Effect],
+        elsewhere: bool = False,
     ) -> None:
         ours = [e for e in effects if e.channel.platform == PLATFORM]
         effects = self.core.outbox.hold(ours)
         mine = [e for e in effects if isinstance(e, Reply) and e.private and e.to == author]
         public = [e for e in effects if isinstance(e, Reply) and not e.private]
+        if elsewhere:
+            # a click outside the circle's channel: what the command says publicly goes to
+            # that channel, and the person sees it here, privately, as their answer
+            mine = mine + [Reply(e.channel, e.text, to=author, private=True) for e in public]
+            public = []
         files = [e for e in effects if isinstance(e, FilePost | RecapPost) and e.to == author]
         rest = [e for e in effects if e not in mine and e not in public and e not in files]
         sent: list[Effect] = []
@@ -537,7 +572,11 @@ class DiscordAdapter:
             if isinstance(post, RecapPost):
                 await person.send(**self._recap_kwargs(post))
             elif isinstance(post, Reply):
-                await person.send(shown(post, MESSAGE_LIMIT))
+                buttons = answers_view(self._answer_buttons, post)
+                if buttons is None:
+                    await person.send(shown(post, MESSAGE_LIMIT))
+                else:  # the owner answers with a click (adapters/discord/live.py)
+                    await person.send(shown(post, MESSAGE_LIMIT), view=buttons)
             else:
                 file = discord.File(io.BytesIO(post.content), filename=post.filename)
                 await person.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)

@@ -8,12 +8,16 @@ that only members may give (`CommandEvent.members_only`): a non-member gets a pr
 
 The follow-up list gets no buttons: one row of four per action would soon pass Discord's limit
 of 25 buttons, and a button on someone else's action could only be refused. Owners answer with
-`/action fait|encours|bloque|aide <n>`, and the list is edited as they do.
+`/action fait|encours|bloque|aide <n>`, and the list is edited as they do. What does get
+buttons is an owner's own reminder before the due date, sent as a direct message: done, in
+progress, blocked, needs help, for that action alone (`answer_buttons`); a click there is the
+owner's command in the circle's channel, and what it says publicly goes to that channel.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -23,7 +27,7 @@ from adapters.delivery import Job, SendQueues
 from adapters.discord.markup import pinging, safe
 from bot.app import CercleCore
 from bot.domain.refs import ChannelRef
-from bot.effects import LiveView
+from bot.effects import LiveView, Reply
 from bot.i18n.catalog import CatalogTranslator
 
 log = logging.getLogger(__name__)
@@ -148,3 +152,64 @@ class LiveSender:
 
 async def _nothing() -> bool:
     return True
+
+
+# -- answers under a personal message (an action's reminder, in a direct message) ---------------
+
+ANSWER_TEMPLATE = (
+    r"cercle:do:(?P<channel>[0-9]{1,20}):(?P<command>[a-z.]{1,40}):(?P<number>[0-9]{1,7})"
+)
+ANSWER_STYLES = {
+    "action.fait": discord.ButtonStyle.success,
+    "action.encours": discord.ButtonStyle.primary,
+    "action.bloque": discord.ButtonStyle.danger,
+    "action.aide": discord.ButtonStyle.secondary,
+}
+
+# (interaction, circle's channel id, command key, number): hand the click to the core
+Act = Callable[[discord.Interaction, int, str, int], Awaitable[None]]
+
+
+def answer_buttons(act: Act) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
+    """The class of the buttons under a personal message: each says which circle (its channel),
+    which command and which item, in its custom id, so it works from a direct message and after
+    a restart (registered with `Client.add_dynamic_items`)."""
+
+    class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE):
+        def __init__(self, channel: int, command: str, number: int, label: str = "") -> None:
+            super().__init__(
+                discord.ui.Button(
+                    label=label or command,
+                    style=ANSWER_STYLES.get(command, discord.ButtonStyle.secondary),
+                    custom_id=f"cercle:do:{channel}:{command}:{number}",
+                )
+            )
+            self.channel, self.command, self.number = channel, command, number
+
+        @classmethod
+        async def from_custom_id(
+            cls,
+            interaction: discord.Interaction,
+            item: discord.ui.Item[Any],
+            match: re.Match[str],
+        ) -> AnswerButton:
+            return cls(int(match["channel"]), match["command"], int(match["number"]))
+
+        async def callback(self, interaction: discord.Interaction) -> None:
+            await act(interaction, self.channel, self.command, self.number)
+
+    return AnswerButton
+
+
+def answers_view(
+    buttons: type[discord.ui.DynamicItem[discord.ui.Button[Any]]], reply: Reply
+) -> discord.ui.View | None:
+    """The buttons for a reply's `answers`, or None when it offers none."""
+    if not reply.answers:
+        return None
+    view = discord.ui.View(timeout=None)
+    for answer in reply.answers[:25]:
+        label = answer.label[:80]
+        button = buttons(int(reply.channel.id), answer.command, answer.number, label)  # type: ignore[arg-type,call-arg]
+        view.add_item(button)
+    return view

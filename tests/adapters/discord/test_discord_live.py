@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from adapters.discord.adapter import DiscordAdapter
+from adapters.homes import DISCORD_HOME
+from bot.domain.items import ActionProgress
+from bot.domain.refs import ChannelRef, UserRef
+from bot.events import CommandEvent
 from bot.timing.clock import ManualClock
 from bot.timing.schedule import ManualScheduler
 from tests.adapters.discord import test_discord_seance as seance
-from tests.adapters.discord.loopback import LoopbackDiscord, Message
+from tests.adapters.discord.loopback import LoopbackDiscord, Member, Message
 from tests.adapters.discord.test_discord_seance import TIMEOUT, StartCercle, World, slash
 
 world = seance.world  # the fixtures: a guild with a facilitator and three people, Cercle on it
@@ -76,3 +81,70 @@ async def test_the_rsvp_buttons_answer_and_the_question_is_edited(
     assert "chloe" not in said
     posted = [m for m in world.channel.posted if asked(m)]
     assert posted == [question]  # posted once, then edited
+
+
+async def typed(adapter: DiscordAdapter, world: World, who: Member, text: str) -> None:
+    """A command as if typed in the circle's channel (setting the scene, not under test)."""
+    event = CommandEvent(
+        channel=ChannelRef("discord", str(world.channel.id)),
+        author=UserRef("discord", str(who.id)),
+        author_name=who.user.username,
+        text=text,
+        platform_facilitator=who is world.anim,
+        platform_knows_roles=True,
+        home=DISCORD_HOME,
+        shard_key=world.guild.id,
+    )
+    outcome = await adapter.core.handle(event)
+    assert outcome.refused is None, outcome
+    await adapter.deliver(outcome.effects)
+
+
+async def test_an_owner_answers_the_reminder_of_an_action_with_a_button(
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
+) -> None:
+    adapter = await start_cercle()
+    anim, ali = world.anim, world.people["ali"]
+    await slash(loopback, anim, world, "cercle creer", nom="Cercle ESS")
+    await typed(adapter, world, anim, "/seance")
+    await typed(adapter, world, ali, "/action Relancer le conseil échéance 10/12")
+    await typed(adapter, world, anim, "/seance fin")
+    clock, scheduler = adapter.core.clock, adapter.core.scheduler
+    assert isinstance(clock, ManualClock)
+    assert isinstance(scheduler, ManualScheduler)
+    reminded = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)  # two days before, 09:00 in Paris
+    clock.set(reminded)
+    await adapter.deliver(await scheduler.advance_to(reminded))
+
+    # the reminder goes to ali alone, by direct message, with a button per answer
+    direct = loopback.dm_channel(ali.user)
+    reminder = await loopback.wait_message(
+        direct, lambda m: m.content.startswith("Rappel : votre action n° 1"), TIMEOUT
+    )
+    here = world.channel.id
+    assert reminder.custom_ids() == [
+        f"cercle:do:{here}:action.fait:1",
+        f"cercle:do:{here}:action.encours:1",
+        f"cercle:do:{here}:action.bloque:1",
+        f"cercle:do:{here}:action.aide:1",
+    ]
+    clicked = await loopback.click(ali, reminder, f"cercle:do:{here}:action.bloque:1")
+    answered = await clicked.wait_callback(TIMEOUT)
+    assert answered.ephemeral
+    said = "Action n° 1 bloquée : Relancer le conseil (ali)."
+    assert answered.content == said  # what the circle is told, shown to her where she clicked
+    announced = await loopback.wait_message(world.channel, lambda m: m.content == said, TIMEOUT)
+    assert announced.interaction is None  # posted in the circle's channel, not in the DM
+    in_direct = [m for m in direct.posted if m.content == said]
+    assert [m.interaction for m in in_direct] == [clicked]  # only as her answer there
+    async with adapter.core.uow_factory() as uow:
+        circle = await uow.circles.by_channel(ChannelRef("discord", str(here)))
+        assert circle is not None
+        item = await uow.items.get(circle.id, 1)
+        await uow.commit()
+    assert item is not None
+    assert item.progress is ActionProgress.BLOCKED
+
+    clicked = await loopback.click(ali, reminder, f"cercle:do:{here}:action.fait:1")
+    answered = await clicked.wait_callback(TIMEOUT)
+    assert (answered.content or "").startswith("Action n° 1 faite")
