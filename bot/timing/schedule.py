@@ -16,6 +16,7 @@ from bot.domain.circle import CircleSettings
 from bot.domain.prompts import GRACE, OWN_SCHEDULE, Prompt, expected_length, wanted_prompts
 from bot.domain.seance import Seance
 from bot.effects import Effect
+from bot.handlers import live
 from bot.ports import Scheduler, Wakeup
 from bot.timing.deadlines import next_deadline
 
@@ -64,6 +65,8 @@ async def sync_prompts(ctx: Context, seance: Seance) -> None:
         prompt = Prompt(id=0, seance_id=seance.id, circle_id=circle.id, kind=kind, due_at=due)
         await ctx.uow.prompts.add(prompt)
         ctx.wakeups[prompt.key] = Wakeup(due, GRACE[kind])
+    # moved, opened or cancelled: its RSVP question, if posted, says so (and takes no answers)
+    await live.refresh_rsvp(ctx, seance)
 
 
 def apply_wakeups(scheduler: Scheduler, wakeups: dict[str, Wakeup | None]) -> None:

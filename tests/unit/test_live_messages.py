@@ -208,3 +208,22 @@ async def test_the_console_prints_each_new_version(chat: Chat) -> None:
     assert printed.count(edit) == 1
     answered = "Réponses — oui : 1 (alice) · peut-être : 0 · non : 0"
     assert printed.index(edit) < printed.index(answered)
+
+
+async def test_the_rsvp_question_follows_the_seance_moved_then_opened(chat: Chat) -> None:
+    await plan_circle(chat, "alice")
+    await until(chat, SEANCE_1.replace(day=9))
+    await chat.script("alice: /presence oui")
+    await chat.say("anim", "/seance deplacer 1 2026-12-10 16:00")
+    assert chat.refused is None
+    [moved] = chat.live("rsvp")
+    assert moved.text.startswith("Serez-vous là à la séance 1 (jeudi 10 décembre 2026 à 16:00) ?")
+    assert moved.answers == ("yes", "maybe", "no")
+    await until(chat, SEANCE_1.replace(hour=15))
+    await chat.say("anim", "/seance")
+    [opened] = chat.live("rsvp")
+    assert opened.text.endswith(
+        "Les réponses sont closes.\nRéponses — oui : 1 (alice) · peut-être : 0 · non : 0"
+    )
+    assert opened.closed
+    assert opened.answers == ()
