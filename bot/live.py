@@ -52,13 +52,13 @@ class LiveMessages:
         self._protocols = protocols
         self._locks = locks
 
-    async def record(self, channel: ChannelRef, kind: str, seance_id: int, message_id: str) -> None:
+    async def record(self, kind: str, seance_id: int, message_id: str) -> None:
         """Remember the platform message that shows this live message, once posted."""
         async with self._uow_factory() as uow:
             await uow.live.record(seance_id, LiveKind(kind), message_id)
             await uow.commit()
 
-    async def message_id(self, channel: ChannelRef, kind: str, seance_id: int) -> str | None:
+    async def message_id(self, kind: str, seance_id: int) -> str | None:
         """The platform message that shows it, if it was posted."""
         async with self._uow_factory() as uow:
             found = await uow.live.get(seance_id, LiveKind(kind))

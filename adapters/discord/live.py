@@ -126,14 +126,14 @@ class LiveSender:
                 kwargs["view"] = buttons
             message = await channel.send(**kwargs)
             self._message[key] = message.id
-            await self._core.live.record(view.channel, view.kind, view.seance_id, str(message.id))
+            await self._core.live.record(view.kind, view.seance_id, str(message.id))
 
         job = Job(self._attempt(send), view, status_key=status_key, version=version)
         self._queues.put(room, job)
 
     async def _recorded(self, view: LiveView) -> int | None:
         """The message posted for it before (by a run that did not tell this one)."""
-        found = await self._core.live.message_id(view.channel, view.kind, view.seance_id)
+        found = await self._core.live.message_id(view.kind, view.seance_id)
         return int(found) if found and found.isdigit() else None
 
     @staticmethod

@@ -72,7 +72,7 @@ class LiveSender:
 
         async def send() -> bool:
             original = self._event.get(key) or await self._core.live.message_id(
-                view.channel, view.kind, view.seance_id
+                view.kind, view.seance_id
             )
             if original is None:
                 content = self._content(
@@ -82,7 +82,7 @@ class LiveSender:
                 if event_id is None:
                     return False
                 self._event[key] = event_id
-                await self._core.live.record(view.channel, view.kind, view.seance_id, event_id)
+                await self._core.live.record(view.kind, view.seance_id, event_id)
                 if view.answers and not view.closed:
                     for emoji, tx_id in zip(SEEDED, seed_tx, strict=True):
                         await self._react(room_id, event_id, emoji, tx_id)

@@ -60,7 +60,7 @@ async def test_the_rsvp_message_is_edited_as_answers_come_in(chat: Chat) -> None
     assert posted.answers == ("yes", "maybe", "no")
     assert posted.message_id is None
     # the adapter posted it and says where: later versions edit that message
-    await chat.core.live.record(chat.channel, "rsvp", posted.seance_id, "msg-1")
+    await chat.core.live.record("rsvp", posted.seance_id, "msg-1")
     target = await chat.core.live.target(chat.channel, "msg-1")
     assert target is not None
     assert (target.kind, target.number) == ("rsvp", 1)
@@ -170,7 +170,7 @@ async def test_the_follow_up_is_edited_as_owners_say_where_they_stand(chat: Chat
         "- #2 Écrire la charte — bob"
     )
     assert posted.mentions == (user("alice"), user("bob"))
-    await chat.core.live.record(chat.channel, "follow_up", posted.seance_id, "msg-9")
+    await chat.core.live.record("follow_up", posted.seance_id, "msg-9")
     await chat.say("alice", "/action bloque 1 budget")
     [edited] = chat.live("follow_up")
     assert edited.message_id == "msg-9"
