@@ -17,6 +17,7 @@ from bot.domain.seance import SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
+from bot.live import LiveMessages
 from bot.locks import KeyedLocks
 from bot.native_events import SeanceEvent, seance_events
 from bot.native_votes import NativeVotes, PollVote
@@ -96,6 +97,8 @@ class CercleCore:
         self.native_votes = NativeVotes(uow_factory, clock, self.translator, locks)
         self.votes = VoteCloser(uow_factory, self.translator, self.protocols, locks, instance)
         self.outbox = Outbox(uow_factory, clock, partition)
+        # messages edited in place between séances (bot/live.py), for adapters
+        self.live = LiveMessages(uow_factory, clock, self.translator, self.protocols, locks)
         self._retention_at: datetime | None = None  # the next run, once the first one is done
         self.pages = Pages(self, links.signer) if links is not None else None
 

@@ -174,6 +174,7 @@ class Dispatcher:
                 links=self._links,
                 names=event.names,
                 resolve_voice=event.resolve_voice,
+                event_id=event.event_id,
             )
             try:
                 await self._run(ctx, event, parsed)
@@ -213,6 +214,8 @@ class Dispatcher:
         else:
             platform_role = Role.FACILITATOR if event.platform_facilitator else Role.ANYONE
             member = circle.member(event.author)
+            if member is None and event.members_only:
+                raise Refusal("live.members_only")
             if member is None and (circle.settings.roster_open or event.platform_facilitator):
                 member = circle.add_member(
                     event.author, event.author_name, Role.PARTICIPANT, ctx.now
@@ -246,7 +249,7 @@ class Dispatcher:
     def _joins(circle: Circle, event: CommandEvent) -> bool:
         """Whether this command makes its author a member, whatever becomes of the command."""
         open_door = circle.settings.roster_open or event.platform_facilitator
-        return open_door and circle.member(event.author) is None
+        return open_door and not event.members_only and circle.member(event.author) is None
 
     async def _join_anyway(self, event: CommandEvent, now: datetime) -> bool:
         """Record a newcomer whose first command was refused: nobody is lost on the way in."""

@@ -26,6 +26,17 @@ class Moment:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer a platform may offer as a button under a message (bot/handlers/live.py): the
+    command `command` (its key, `action.fait`) about the circle's item or séance `number`, with
+    its `label` in the circle's language."""
+
+    command: str
+    number: int
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A message for a channel; `private` ones go only to `to` where the platform can."""
 
@@ -37,6 +48,7 @@ class Reply:
     confidential: bool = False
     outbox_id: int | None = None
     moments: tuple[Moment, ...] = ()
+    answers: tuple[Answer, ...] = ()  # offered as buttons where the platform can (Discord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,4 +187,33 @@ class PollEnd:
     outbox_id: int | None = None
 
 
-Effect = Reply | StatusView | RecapPost | FilePost | FloorSpeaker | PollPost | PollEnd
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """A message kept up to date in place between séances (bot/domain/live.py): the RSVP
+    question with the answers so far, the follow-up list with each action's state.
+
+    Posted once, then edited: `message_id` is the platform's id once posted (an adapter that
+    posts it records it with `CercleCore.record_live_message`, and looks it up with
+    `CercleCore.live_message_id` when a view comes without it). A newer view of the same
+    (channel, kind, séance) makes an older one still queued needless. `answers` are the answers
+    a platform may offer natively on the message (buttons, reactions), as `/presence` values;
+    `closed`: no more answers (the séance is no longer ahead)."""
+
+    channel: ChannelRef
+    kind: str
+    seance_id: int
+    number: int
+    message_id: str | None
+    text: str
+    lang: str = "fr"
+    answers: tuple[str, ...] = ()
+    closed: bool = False
+    mentions: tuple[UserRef, ...] = ()  # named in every version, pinged only by the first
+    outbox_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.channel.id, self.kind, self.seance_id)
+
+
+Effect = Reply | StatusView | RecapPost | FilePost | FloorSpeaker | PollPost | PollEnd | LiveView

@@ -53,3 +53,6 @@ class CommandEvent:
     # Sent by direct message to the bot (bot/direct.py): the sender's answers go back there,
     # as confidential replies, never to the circle's channel.
     direct: bool = False
+    # An answer given on a message (a button, a reaction): only members may answer so, and
+    # nobody joins the circle by it (bot/handlers/live.py).
+    members_only: bool = False

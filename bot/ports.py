@@ -12,6 +12,7 @@ from bot.domain.case_vote import CaseVote
 from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item
+from bot.domain.live import LiveKind, LiveMessage
 from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
@@ -236,6 +237,26 @@ class RsvpRepository(Protocol):
     async def delete_for(self, circle_id: int, user: UserRef) -> int:
         """Delete every answer the person gave in the circle; how many."""
 
+    async def delete(self, seance_id: int, user: UserRef) -> None:
+        """Delete the person's answer for that séance (withdrawn), if any."""
+
+
+class LiveMessageRepository(Protocol):
+    """Which platform message shows a séance's live message of each kind (bot/domain/live.py)."""
+
+    async def get(self, seance_id: int, kind: LiveKind) -> LiveMessage | None: ...
+
+    async def latest(self, circle_id: int, kind: LiveKind) -> LiveMessage | None:
+        """The circle's live message of that kind posted last."""
+
+    async def find(self, circle_id: int, message_id: str) -> LiveMessage | None:
+        """The circle's live message that the platform message `message_id` shows."""
+
+    async def add(self, live: LiveMessage) -> None: ...
+
+    async def record(self, seance_id: int, kind: LiveKind, message_id: str) -> None:
+        """Remember the platform's id of the message, once posted."""
+
 
 class CaseRepository(Protocol):
     """Cases proposed for coming séances, with their votes."""
@@ -298,6 +319,9 @@ class UnitOfWork(Protocol):
 
     @property
     def case_votes(self) -> CaseVoteRepository: ...
+
+    @property
+    def live(self) -> LiveMessageRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -102,6 +102,10 @@ class Rsvps(_PerSeanceRows):
     async def put(self, rsvp: Rsvp) -> None:
         await self._replace(mapping.rsvp_row(rsvp))
 
+    async def delete(self, seance_id: int, user: UserRef) -> None:
+        t = self.table
+        await self._delete(t.c.seance_id == seance_id, t.c.user == user.key)
+
 
 class Cases:
     """`CaseRepository` on SQL."""

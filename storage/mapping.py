@@ -404,6 +404,7 @@ def rsvp_row(rsvp: Rsvp) -> Row:
         "circle_id": rsvp.circle_id,
         "answer": rsvp.answer.value,
         "answered_at": rsvp.answered_at,
+        "event_id": rsvp.event_id,
     }
 
 
@@ -414,6 +415,7 @@ def rsvp_from_row(row: Row) -> Rsvp:
         user=UserRef.from_key(row["user"]),
         answer=RsvpAnswer(row["answer"]),
         answered_at=row["answered_at"],
+        event_id=row.get("event_id"),
     )
 
 

@@ -30,11 +30,13 @@ from sqlalchemy import (
 
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import (
+    Answer,
     ChartImage,
     Effect,
     EmbedField,
     FilePost,
     FloorSpeaker,
+    LiveView,
     Moment,
     PollEnd,
     PollPost,
@@ -75,6 +77,7 @@ KINDS: dict[type, str] = {
     FloorSpeaker: "voice",
     PollPost: "poll",
     PollEnd: "poll_end",
+    LiveView: "live",
 }
 
 
@@ -103,6 +106,8 @@ def effect_payload(effect: Effect) -> str:
             "confidential": effect.confidential,
             "moments": [[m.text, m.at.isoformat()] for m in effect.moments],
         }
+        if effect.answers:
+            data["answers"] = [[a.command, a.number, a.label] for a in effect.answers]
     elif isinstance(effect, StatusView):
         data |= {
             "seance_id": effect.seance_id,
@@ -157,6 +162,18 @@ def effect_payload(effect: Effect) -> str:
         }
     elif isinstance(effect, PollEnd):
         data |= {"poll_ref": effect.poll_ref, "text": effect.text}
+    elif isinstance(effect, LiveView):
+        data |= {
+            "kind": effect.kind,
+            "seance_id": effect.seance_id,
+            "number": effect.number,
+            "message_id": effect.message_id,
+            "text": effect.text,
+            "lang": effect.lang,
+            "answers": list(effect.answers),
+            "closed": effect.closed,
+            "mentions": [u.key for u in effect.mentions],
+        }
     else:
         data |= {
             "filename": effect.filename,
@@ -185,6 +202,7 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             moments=tuple(
                 Moment(text, datetime.fromisoformat(at)) for text, at in data.get("moments", [])
             ),
+            answers=tuple(Answer(c, n, label) for c, n, label in data.get("answers", [])),
         )
     if kind == "status":
         return StatusView(
@@ -248,6 +266,20 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
         )
     if kind == "poll_end":
         return PollEnd(channel, data["poll_ref"], data["text"], outbox_id=outbox_id)
+    if kind == "live":
+        return LiveView(
+            channel,
+            data["kind"],
+            data["seance_id"],
+            data["number"],
+            data["message_id"],
+            data["text"],
+            lang=data["lang"],
+            answers=tuple(data["answers"]),
+            closed=data["closed"],
+            mentions=tuple(UserRef(*_ref(u)) for u in data["mentions"]),
+            outbox_id=outbox_id,
+        )
     return FilePost(
         channel,
         data["filename"],

@@ -342,6 +342,7 @@ class RsvpRow(SQLModel, table=True):
     circle_id: int = Field(index=True)
     answer: str
     answered_at: datetime = Field(sa_column=_instant())
+    event_id: str | None = None  # the platform event that gave it (a reaction), if any
 
 
 class CaseProposalRow(SQLModel, table=True):
@@ -375,3 +376,17 @@ class CaseVoteRow(SQLModel, table=True):
     claimed_by: str | None = None
     poll_ref: str | None = None
     poll_cases: str = ""
+
+
+class LiveMessageRow(SQLModel, table=True):
+    """A message kept up to date in place for a séance (bot/domain/live.py)."""
+
+    __tablename__ = "live_message"
+
+    seance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("seance.id", ondelete="CASCADE"), primary_key=True)
+    )
+    kind: str = Field(primary_key=True)
+    circle_id: int = Field(index=True)
+    posted_at: datetime = Field(sa_column=_instant())
+    message_id: str | None = None

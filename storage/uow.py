@@ -63,6 +63,7 @@ from storage.between import Cases, PrepAnswers, Rsvps
 from storage.case_votes import CaseVotes
 from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
+from storage.live import LiveMessages
 from storage.mapping import Row
 from storage.outbox import SqlHandledEvents, SqlOutbox
 from storage.tables import (
@@ -250,6 +251,7 @@ class SqlUnitOfWork:
         self.rsvps = Rsvps(self)
         self.cases = Cases(self)
         self.case_votes = CaseVotes(self)
+        self.live = LiveMessages(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:

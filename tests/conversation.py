@@ -11,7 +11,7 @@ from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
 from bot.dispatcher import Outcome
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, RecapPost, Reply, StatusView
+from bot.effects import Effect, LiveView, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.ports import UnitOfWorkFactory
 from bot.timing.clock import ManualClock
@@ -120,6 +120,15 @@ class Chat:
 
     def status(self) -> str | None:
         views = [e for e in self.effects if isinstance(e, StatusView)]
+        return views[-1].text if views else None
+
+    def live(self, kind: str) -> list[LiveView]:
+        """The versions of a live message (bot/handlers/live.py) the last command or wait made."""
+        return [e for e in self.last if isinstance(e, LiveView) and e.kind == kind]
+
+    def live_text(self, kind: str) -> str | None:
+        """The latest version of a live message of that kind, whenever it was made."""
+        views = [e for e in self.effects if isinstance(e, LiveView) and e.kind == kind]
         return views[-1].text if views else None
 
     def recaps(self) -> list[str]:

@@ -18,6 +18,7 @@ from bot.domain.case_vote import CaseVote
 from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
+from bot.domain.live import LiveKind, LiveMessage
 from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
@@ -63,6 +64,7 @@ class MemoryStore:
     rsvps: dict[tuple[int, UserRef], Rsvp] = field(default_factory=dict)
     cases: dict[tuple[int, int], CaseProposal] = field(default_factory=dict)
     case_votes: dict[int, CaseVote] = field(default_factory=dict)
+    live: dict[tuple[int, LiveKind], LiveMessage] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -448,6 +450,37 @@ class _Rsvps:
             del self.store.rsvps[key]
         return len(keys)
 
+    async def delete(self, seance_id: int, user: UserRef) -> None:
+        self.store.rsvps.pop((seance_id, user), None)
+
+
+class _Live:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def _last(self, found: list[LiveMessage]) -> LiveMessage | None:
+        return copy.deepcopy(max(found, key=lambda m: m.posted_at)) if found else None
+
+    async def get(self, seance_id: int, kind: LiveKind) -> LiveMessage | None:
+        return copy.deepcopy(self.store.live.get((seance_id, kind)))
+
+    async def latest(self, circle_id: int, kind: LiveKind) -> LiveMessage | None:
+        live = self.store.live.values()
+        return self._last([m for m in live if m.circle_id == circle_id and m.kind is kind])
+
+    async def find(self, circle_id: int, message_id: str) -> LiveMessage | None:
+        live = self.store.live.values()
+        return self._last(
+            [m for m in live if m.circle_id == circle_id and m.message_id == message_id]
+        )
+
+    async def add(self, live: LiveMessage) -> None:
+        self.store.live[(live.seance_id, live.kind)] = copy.deepcopy(live)
+
+    async def record(self, seance_id: int, kind: LiveKind, message_id: str) -> None:
+        if (seance_id, kind) in self.store.live:
+            self.store.live[(seance_id, kind)].message_id = message_id
+
 
 class _Cases:
     def __init__(self, store: MemoryStore) -> None:
@@ -517,6 +550,7 @@ class MemoryUnitOfWork:
         self.rsvps = _Rsvps(self._work)
         self.cases = _Cases(self._work)
         self.case_votes = _CaseVotes(self._work)
+        self.live = _Live(self._work)
 
     async def __aenter__(self) -> Self:
         return self

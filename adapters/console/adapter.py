@@ -23,7 +23,7 @@ from typing import TextIO
 from adapters.homes import console_home
 from bot.app import CercleCore
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, PollPost, RecapPost, Reply, StatusView
+from bot.effects import Effect, FilePost, LiveView, PollPost, RecapPost, Reply, StatusView
 from bot.events import CommandEvent
 from bot.timing.clock import ManualClock
 from bot.timing.schedule import ManualScheduler
@@ -70,6 +70,7 @@ class ConsoleAdapter:
     account: str = "local"  # names this console's home (see bot/partition.py)
     show_channel: bool = False  # "[cercle #salon] ...": for several channels in one stream
     _last_status: dict[int, str] = field(default_factory=dict)
+    _last_live: dict[tuple[str, str, int], str] = field(default_factory=dict)
 
     async def feed(self, raw: str) -> None:
         line = raw.strip()
@@ -142,6 +143,8 @@ class ConsoleAdapter:
                 if self.show_status and self._last_status.get(effect.seance_id) != effect.text:
                     self._last_status[effect.seance_id] = effect.text
                     self._print("[statut] ", effect.text)
+            elif isinstance(effect, LiveView):
+                self._live(effect)
             elif isinstance(effect, RecapPost):
                 self._recap(effect)
             elif isinstance(effect, FilePost):
@@ -151,6 +154,17 @@ class ConsoleAdapter:
                 labels = [effect.question, *(label for _, label in effect.answers)]
                 self._print("[sondage] ", "\n".join(labels))
         self.out.flush()
+
+    def _live(self, view: LiveView) -> None:
+        """A message kept up to date: printed when first posted, then each new version (the
+        console has no edits), marked as such."""
+        before = self._last_live.get(view.key)
+        if before == view.text:
+            return
+        self._last_live[view.key] = view.text
+        where = f" #{view.channel.id}" if self.show_channel else ""
+        label = "cercle" if before is None and view.message_id is None else "cercle, modifié"
+        self._print(f"[{label}{where}] ", view.text)
 
     def _file(self, post: FilePost) -> None:
         who = f" → {post.to.id}" if post.private and post.to else ""

@@ -35,6 +35,7 @@ from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time
 from adapters.discord.events import EventMirror
+from adapters.discord.live import RSVP_IDS, LiveSender, answer_buttons, answers_view
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
@@ -46,6 +47,7 @@ from bot.effects import (
     Effect,
     FilePost,
     FloorSpeaker,
+    LiveView,
     PollEnd,
     PollPost,
     RecapPost,
@@ -188,6 +190,9 @@ class DiscordAdapter:
         self._queues = SendQueues(core.outbox, PLATFORM)
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_message: dict[tuple[str, int], int] = {}
+        # the RSVP question and the follow-up list, edited in place (adapters/discord/live.py)
+        self._live = LiveSender(core, self._queues, self._channel, _attempt, self._rsvp_click)
+        self._answer_buttons = answer_buttons(self._act)  # under an owner's action reminder
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
         self._handling: set[asyncio.Future[Any]] = set()
@@ -212,7 +217,12 @@ class DiscordAdapter:
         for command in commands:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
-        fallback.install(self.client, self.tree, {b[0] for b in BUTTONS}, self.core.translator)
+        self.client.add_view(self._live.buttons())
+        self.client.add_dynamic_items(self._answer_buttons)
+        answered = {b[0] for b in BUTTONS} | RSVP_IDS
+        fallback.install(
+            self.client, self.tree, answered, self.core.translator, prefixes=("cercle:do:",)
+        )
         for guild_id in self._own_guilds(self.config.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -280,10 +290,15 @@ class DiscordAdapter:
         interaction: discord.Interaction,
         command: ParsedCommand,
         names: Mapping[UserRef, str],
+        members_only: bool = False,
+        circle_channel: int | None = None,
     ) -> None:
-        channel_id = interaction.channel_id
+        """Hand a command to the core and answer the interaction; `circle_channel`: the circle's
+        channel when the click came from elsewhere (a button in a direct message)."""
+        channel_id = circle_channel or interaction.channel_id
         if channel_id is None:
             return
+        elsewhere = channel_id != interaction.channel_id
         user = interaction.user
         event = CommandEvent(
             channel=ChannelRef(PLATFORM, str(channel_id)),
@@ -300,6 +315,7 @@ class DiscordAdapter:
             event_id=f"{PLATFORM}:{interaction.id}",
             locale=str(interaction.locale.value) if interaction.locale else None,
             resolve_voice=functools.partial(find_room, interaction.guild),
+            members_only=members_only,
         )
         busy = self.core.busy(event.channel)
         handling = asyncio.ensure_future(self.core.handle(event))
@@ -310,7 +326,34 @@ class DiscordAdapter:
         self.events.notice(outcome.command, outcome.effects)
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
-        await self._answer(interaction, event.author, outcome.effects)
+        await self._answer(interaction, event.author, outcome.effects, elsewhere)
+
+    async def _rsvp_click(self, interaction: discord.Interaction, answer: str) -> None:
+        """A button under the RSVP question: `/presence <answer>` for that séance, members only."""
+        number = await self._live.target_number(interaction)
+        args: dict[str, Any] = {"answer": answer}
+        if number is not None:
+            args["number"] = number
+        command = ParsedCommand(_BUTTON_COMMANDS["presence"], args)
+        await self._run_command(interaction, command, {}, members_only=True)
+
+    async def _act(
+        self, interaction: discord.Interaction, channel_id: int, command: str, number: int
+    ) -> None:
+        """A button under a personal message (an action's reminder, in a direct message): that
+        command about item `number`, in the circle's channel, members only."""
+        found = self.core.dispatcher.parser.by_key(command.replace(".", " "))
+        if found is None:
+            await fallback.tell(
+                interaction,
+                self.core.translator.text(fallback.language_of(interaction), fallback.UPDATING),
+            )
+            return
+        spec, parent = found
+        parsed = ParsedCommand(spec, {"number": number}, parent)
+        await self._run_command(
+            interaction, parsed, {}, members_only=True, circle_channel=channel_id
+        )
 
     async def on_message(self, message: discord.Message) -> None:
         """A direct message to the bot: an answer to a preparation question (bot/direct.py).
@@ -356,12 +399,21 @@ class DiscordAdapter:
         await self.deliver(outcome.effects)
 
     async def _answer(
-        self, interaction: discord.Interaction, author: UserRef, effects: list[Effect]
+        self,
+        interaction: discord.Interaction,
+        author: UserRef,
+        effects: list[Effect],
+        elsewhere: bool = False,
     ) -> None:
         ours = [e for e in effects if e.channel.platform == PLATFORM]
         effects = self.core.outbox.hold(ours)
         mine = [e for e in effects if isinstance(e, Reply) and e.private and e.to == author]
         public = [e for e in effects if isinstance(e, Reply) and not e.private]
+        if elsewhere:
+            # a click outside the circle's channel: what the command says publicly goes to
+            # that channel, and the person sees it here, privately, as their answer
+            mine = mine + [Reply(e.channel, e.text, to=author, private=True) for e in public]
+            public = []
         files = [e for e in effects if isinstance(e, FilePost | RecapPost) and e.to == author]
         rest = [e for e in effects if e not in mine and e not in public and e not in files]
         sent: list[Effect] = []
@@ -485,6 +537,8 @@ class DiscordAdapter:
             self._put(room, self._lazy_channel_send(channel_id, make), effect)
         elif isinstance(effect, StatusView):
             self._queue_status(channel_id, effect)
+        elif isinstance(effect, LiveView):
+            self._live.queue(effect)
         elif isinstance(effect, FloorSpeaker):
             self._put(room, functools.partial(self.voice.apply, effect), effect)
         elif isinstance(effect, PollPost):
@@ -565,7 +619,11 @@ class DiscordAdapter:
             if isinstance(post, RecapPost):
                 await person.send(**self._recap_kwargs(post))
             elif isinstance(post, Reply):
-                await person.send(shown(post, MESSAGE_LIMIT))
+                buttons = answers_view(self._answer_buttons, post)
+                if buttons is None:
+                    await person.send(shown(post, MESSAGE_LIMIT))
+                else:  # the owner answers with a click (adapters/discord/live.py)
+                    await person.send(shown(post, MESSAGE_LIMIT), view=buttons)
             else:
                 file = discord.File(io.BytesIO(post.content), filename=post.filename)
                 await person.send(safe(post.caption, MESSAGE_LIMIT) or None, file=file)

@@ -51,6 +51,7 @@ def install(
     tree: app_commands.CommandTree[discord.Client],
     custom_ids: Collection[str],
     tr: CatalogTranslator,
+    prefixes: tuple[str, ...] = (),
 ) -> None:
     """Answer what the command tree and the status buttons leave unanswered."""
 
@@ -69,8 +70,8 @@ def install(
         if interaction.type is discord.InteractionType.component:
             data: dict[str, object] = dict(interaction.data or {})
             custom_id = str(data.get("custom_id", ""))
-            if custom_id in custom_ids:
-                return  # the status buttons' view answers it
+            if custom_id in custom_ids or (prefixes and custom_id.startswith(prefixes)):
+                return  # the status buttons' view (or a button made from its id) answers it
         elif interaction.type is not discord.InteractionType.modal_submit:
             return  # commands and their suggestions: the command tree answers them
         await tell(interaction, tr.text(language_of(interaction), UPDATING))

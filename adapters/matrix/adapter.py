@@ -38,6 +38,7 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
+    RedactionEvent,
     RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
@@ -52,6 +53,7 @@ from adapters.config import MatrixConfig
 from adapters.delivery import Job, Refused, SendQueues
 from adapters.homes import matrix_home
 from adapters.matrix import polls
+from adapters.matrix.live import LiveSender, answer_of
 from adapters.matrix.mentions import html_with_pills, mentions
 from adapters.matrix.private import (
     hide_login_tokens,
@@ -63,12 +65,22 @@ from adapters.matrix.private import (
 from adapters.matrix.render import pill, pills_in, png_size, to_html
 from adapters.matrix.rooms import ruling_creators
 from bot.app import CercleCore
-from bot.commands.parser import looks_like_command
+from bot.commands.parser import ParsedCommand, looks_like_command
 from bot.direct import DirectMessage
 from bot.domain.refs import ChannelRef, UserRef
-from bot.effects import Effect, FilePost, PollEnd, PollPost, RecapPost, Reply, StatusView
+from bot.effects import (
+    Effect,
+    FilePost,
+    LiveView,
+    PollEnd,
+    PollPost,
+    RecapPost,
+    Reply,
+    StatusView,
+)
 from bot.events import CommandEvent
 from bot.native_votes import PollVote
+from bot.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +142,8 @@ class MatrixAdapter:
         self._claim = self._claim_folder()
         self._tx_salt = self._salt()
         self.client = self._make_client()
+        # the RSVP question and the follow-up list, edited in place (adapters/matrix/live.py)
+        self._live = LiveSender(core, self._queues, self._send, self._react, self._reply_content)
 
     # -- session ---------------------------------------------------------------------------
 
@@ -413,6 +427,8 @@ class MatrixAdapter:
             relates = event.source.get("content", {}).get("m.relates_to", {})
             key, target = relates.get("key", ""), relates.get("event_id")
             await self._reaction(room_id, sender, key, target, event.event_id)
+        elif isinstance(event, RedactionEvent):
+            await self._redaction(room_id, sender, event.redacts, event.event_id)
         elif isinstance(event, MegolmEvent):
             log.warning("could not decrypt an event in %s; asking for its key", room_id)
             with contextlib.suppress(Exception):
@@ -454,8 +470,12 @@ class MatrixAdapter:
     async def _reaction(
         self, room_id: str, sender: str, key: str, target: str | None, event_id: str
     ) -> None:
-        """✋ on the live status of the room's open séance means /tour; on anything else it is
-        only a reaction."""
+        """✋ on the live status of the room's open séance means /tour, 👍 / 👎 / 🤔 on an RSVP
+        question answers it (adapters/matrix/live.py); on anything else it is only a reaction."""
+        answer = answer_of(key)
+        if answer is not None and target:
+            await self._rsvp_reaction(room_id, sender, answer, target, event_id)
+            return
         if not key.startswith(RAISED_HAND) or not target:
             return
         if target not in self._status_event.values():
@@ -464,8 +484,30 @@ class MatrixAdapter:
                 return
         await self._command(room_id, sender, "/tour", {}, event_id)
 
+    async def _rsvp_reaction(
+        self, room_id: str, sender: str, answer: str, target: str, event_id: str
+    ) -> None:
+        """A reaction on an RSVP question: `/presence <answer> <séance>`, members only; the
+        edited question is the confirmation, so the "noted" reply is not posted in the room."""
+        number = await self._live.rsvp_number(room_id, target)
+        if number is None:
+            return  # not an RSVP question: only a reaction
+        spec = next(s for s in COMMANDS if s.key == "presence")
+        command = ParsedCommand(spec, {"answer": answer, "number": number})
+        await self._command(room_id, sender, "/" + spec.fr, {}, event_id, command=command)
+
+    async def _redaction(self, room_id: str, sender: str, redacts: str, event_id: str) -> None:
+        """A reaction taken back: the answer it gave goes, if it still stands."""
+        await self.deliver(await self._live.withdraw(room_id, sender, redacts, event_id))
+
     async def _command(
-        self, room_id: str, sender: str, body: str, pills: dict[str, str], event_id: str
+        self,
+        room_id: str,
+        sender: str,
+        body: str,
+        pills: dict[str, str],
+        event_id: str,
+        command: ParsedCommand | None = None,
     ) -> None:
         room = self.client.rooms.get(room_id)
         text = body.strip()
@@ -490,6 +532,8 @@ class MatrixAdapter:
             resolve_user=resolve,
             home=matrix_home(self.config.user_id),
             event_id=f"{PLATFORM}:{event_id}",
+            command=command,
+            members_only=command is not None,  # an answer given by a reaction
         )
         outcome = await self.core.handle(event)
         log.debug(
@@ -499,7 +543,16 @@ class MatrixAdapter:
             outcome.refused,
             level,
         )
-        await self.deliver(outcome.effects)
+        effects = outcome.effects
+        if command is not None:
+            # a reaction: its answer shows in the edited message; a refusal for someone not
+            # in the circle is not posted in the room either (it was only a reaction)
+            quiet = outcome.refused is None or outcome.refused == "live.members_only"
+            author = event.author
+            dropped = [e for e in effects if quiet and isinstance(e, Reply) and e.to == author]
+            effects = [e for e in effects if e not in dropped]
+            await self.core.outbox.done(*dropped)
+        await self.deliver(effects)
 
     async def _creators(self, room_id: str) -> frozenset[str]:
         """The creators who outrank power levels (room version 12 and later; nobody in older
@@ -585,6 +638,8 @@ class MatrixAdapter:
             content = polls.end_content(effect.poll_ref, effect.text)
             send = self._sender_of(room_id, content, next(tx), polls.POLL_END)
             self._queues.put(room_id, Job(send, effect))
+        elif isinstance(effect, LiveView):
+            self._live.queue(effect, tx)
         elif isinstance(effect, FilePost):
             if effect.private and effect.to is not None:
                 action = self._direct_file(effect.to.id, effect, tx)
@@ -840,12 +895,21 @@ class MatrixAdapter:
                 raise Refused("not_found", f"{room_id}: not a room the bot is in")
         return False
 
+    async def _react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str | None:
+        """The bot's own reaction `key` to one of its messages (the RSVP answers, seeded)."""
+        relates = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        return await self._send(room_id, {"m.relates_to": relates}, tx_id, "m.reaction")
+
     async def _send(
-        self, room_id: str, content: dict[str, Any], tx_id: str, kind: str = "m.room.message"
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        tx_id: str,
+        event_type: str = "m.room.message",
     ) -> str | None:
-        """One event (an m.room.message unless `kind` says otherwise); the event id, None on a
-        transient failure (a room not synced yet is one), or `Refused` when the homeserver
-        says no for good."""
+        """One m.room.message (or another `event_type`); the event id, None on a transient
+        failure (a room not synced yet is one), or `Refused` when the homeserver says no for
+        good."""
         if not await self._room_synced(room_id):
             return None
         room = self.client.rooms.get(room_id)
@@ -855,7 +919,7 @@ class MatrixAdapter:
                 self._trust(room_id)
             response = await self.client.room_send(
                 room_id,
-                kind,
+                event_type,
                 content,
                 tx_id=tx_id,
                 ignore_unverified_devices=self.config.trust_devices == "all",

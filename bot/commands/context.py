@@ -48,6 +48,7 @@ class Context:
     links: LinkIssuer | None = None  # makes private page links (/lien); None: no web pages
     names: Mapping[UserRef, str] = field(default_factory=dict)  # as the platform sent them
     resolve_voice: Callable[[str], VoiceRoom | None] | None = None  # see CommandEvent
+    event_id: str | None = None  # the platform event the command came from (see CommandEvent)
 
     @property
     def lang(self) -> str:

@@ -29,3 +29,4 @@ class Rsvp:
     user: UserRef
     answer: RsvpAnswer
     answered_at: datetime
+    event_id: str | None = None  # the platform event that gave it (a Matrix reaction)

@@ -9,6 +9,7 @@ from bot.commands.context import Context
 from bot.domain.roles import Role
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers import live
 from bot.handlers.lookup import find_seance
 from bot.handlers.turns import announce
 
@@ -83,6 +84,7 @@ async def excuse(ctx: Context, args: dict[str, Any]) -> None:
         announce(ctx, seance.give_floor_if_free(circle.settings.queue_order, ctx.now))
     else:
         ctx.tell("attendance.excused", number=seance.number)
+        await live.refresh_rsvp(ctx, seance)  # an excuse is a "no" on the RSVP message
     if reason is not None:
         ctx.tell("attendance.reason_noted", reason=reason)
         _tell_facilitators(ctx, seance, reason)

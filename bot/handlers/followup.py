@@ -22,7 +22,9 @@ from bot.domain.items import ActionProgress, Item, ItemKind
 from bot.domain.prompts import GRACE, Prompt, PromptKind
 from bot.domain.roles import Role
 from bot.domain.seance import Seance, SeanceStatus
+from bot.effects import Answer, Reply
 from bot.errors import Refusal
+from bot.handlers import live
 from bot.ports import Wakeup
 
 MAX_PROGRESS_NOTE = 200
@@ -33,6 +35,13 @@ PROGRESS_KEYS = {
     ActionProgress.BLOCKED: "action.progress.blocked",
     ActionProgress.NEEDS_HELP: "action.progress.needs_help",
 }
+# what an owner may answer to the reminder before the due date, as buttons where possible
+REMINDER_ANSWERS = (
+    ("action.fait", "live.answer.done"),
+    ("action.encours", "live.answer.in_progress"),
+    ("action.bloque", "live.answer.blocked"),
+    ("action.aide", "live.answer.needs_help"),
+)
 SAID_KEYS = {
     ActionProgress.IN_PROGRESS: "action.said_in_progress",
     ActionProgress.BLOCKED: "action.said_blocked",
@@ -77,6 +86,7 @@ async def _set_progress(ctx: Context, args: dict[str, Any], progress: ActionProg
     ctx.say(SAID_KEYS[progress], number=number, text=item.text, name=ctx.name(ctx.author))
     if note:
         ctx.say("action.said_note", note=note)
+    await live.refresh_follow_up(ctx)
 
 
 async def in_progress(ctx: Context, args: dict[str, Any]) -> None:
@@ -148,14 +158,20 @@ async def remind_owners(ctx: Context, seance: Seance) -> None:
         await ctx.uow.items.update(item)
         if item.owner not in circle.members:
             continue
-        ctx.tell_to(
-            item.owner,
-            ctx.t(
-                "action.reminder",
-                number=item.number,
-                text=item.text,
-                due=ctx.tr.day_text(ctx.lang, item.due),
-            ),
+        text = ctx.t(
+            "action.reminder",
+            number=item.number,
+            text=item.text,
+            due=ctx.tr.day_text(ctx.lang, item.due),
+        )
+        # for its owner alone; where the platform can, with a button per answer
+        answers = tuple(
+            Answer(command, item.number, ctx.t(label)) for command, label in REMINDER_ANSWERS
+        )
+        ctx.effects.append(
+            Reply(
+                ctx.channel, text, to=item.owner, private=True, confidential=True, answers=answers
+            )
         )
     await sync_action_reminder(ctx, seance.id)
 

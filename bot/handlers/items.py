@@ -12,6 +12,7 @@ from bot.domain.items import Item, ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.errors import Refusal
+from bot.handlers import live
 from bot.handlers.followup import state_text, sync_action_reminder
 from bot.handlers.planning import day_refusal
 from bot.timing.dates import WhenError, parse_day
@@ -133,6 +134,7 @@ async def action_done(ctx: Context, args: dict[str, Any]) -> None:
     item.done_at = ctx.now
     await ctx.uow.items.update(item)
     ctx.say("action.done", number=number, text=item.text, name=ctx.name(ctx.author))
+    await live.refresh_follow_up(ctx)
 
 
 async def open_actions(ctx: Context, args: dict[str, Any]) -> None:

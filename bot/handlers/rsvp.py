@@ -14,6 +14,7 @@ from bot.domain.roles import Role
 from bot.domain.rsvp import RSVP_ORDER, Rsvp, RsvpAnswer
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
+from bot.handlers import live
 from bot.handlers.prepa import next_planned
 
 RECORDED_KEYS = {
@@ -49,7 +50,7 @@ async def tally(ctx: Context, seance: Seance) -> str:
     answers = {r.user: r.answer for r in await ctx.uow.rsvps.for_seance(seance.id)}
     for user, status in seance.attendance.items():
         if status is AttendanceStatus.EXCUSED:
-            answers.setdefault(user, RsvpAnswer.NO)  # excused with /excuse
+            answers[user] = RsvpAnswer.NO  # excused with /excuse, even after a "yes"
     parts = []
     for kind in RSVP_ORDER:
         names = [circle.name_of(u) for u, a in answers.items() if a is kind]
@@ -91,16 +92,20 @@ async def presence(ctx: Context, args: dict[str, Any]) -> None:
         seance.excuse(ctx.author)
     elif seance.attendance.get(ctx.author) is AttendanceStatus.EXCUSED:
         del seance.attendance[ctx.author]
-    await ctx.uow.rsvps.put(Rsvp(circle.id, seance.id, ctx.author, answer, ctx.now))
+    await ctx.uow.rsvps.put(
+        Rsvp(circle.id, seance.id, ctx.author, answer, ctx.now, event_id=ctx.event_id)
+    )
     when = ctx.tr.datetime_text(ctx.lang, ctx.tz, seance.planned_at) if seance.planned_at else "—"
     ctx.tell(RECORDED_KEYS[answer], number=seance.number, date=when)
+    await live.refresh_rsvp(ctx, seance)
 
 
 async def day_before(ctx: Context, seance: Seance) -> None:
-    """With the reminder the day before: how to answer, and (once someone has answered) the
-    tally for the facilitators."""
+    """With the reminder the day before: the RSVP question as a live message (the answers so
+    far, edited as more come in), and (once someone has answered) the full tally, privately, for
+    the facilitators."""
     circle = ctx.require_circle()
-    ctx.say("rsvp.how", number=seance.number)
+    await live.post_rsvp(ctx, seance)
     if not await ctx.uow.rsvps.for_seance(seance.id):
         return
     text = await tally(ctx, seance)

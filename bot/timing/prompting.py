@@ -22,7 +22,7 @@ from bot.domain.protocol import ProtocolBook
 from bot.domain.seance import Seance
 from bot.effects import Effect
 from bot.errors import again_on_conflict
-from bot.handlers import followup, prepa, rsvp
+from bot.handlers import followup, live, prepa, rsvp
 from bot.handlers.seance import close_given, open_given
 from bot.locks import KeyedLocks
 from bot.outbox import record, settle_drawn
@@ -258,13 +258,6 @@ class PromptPoster:
         return max(planned_end, seance.last_activity() or planned_end)
 
     async def _follow_up(self, ctx: Context, seance: Seance) -> None:
-        circle = ctx.require_circle()
-        open_actions = await ctx.uow.items.open_actions(circle.id)
-        if not open_actions:
+        # the open actions, as a live message edited as their owners say where they stand
+        if not await live.post_follow_up(ctx, seance):
             ctx.say("prompt.follow_up_none", number=seance.number)
-            return
-        still_open = ctx.tr.plural(ctx.lang, "report.open", len(open_actions))
-        lines = [ctx.t("prompt.follow_up", number=seance.number, count=still_open)]
-        lines += [followup.action_line(ctx, item) for item in open_actions]
-        owners = tuple({i.owner for i in open_actions if i.owner})
-        ctx.say_text("\n".join(lines), mentions=owners)

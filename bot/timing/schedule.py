@@ -23,6 +23,7 @@ from bot.domain.prompts import (
 )
 from bot.domain.seance import Seance
 from bot.effects import Effect
+from bot.handlers import live
 from bot.ports import Scheduler, Wakeup
 from bot.timing.deadlines import next_deadline
 
@@ -75,6 +76,8 @@ async def sync_prompts(ctx: Context, seance: Seance) -> None:
         prompt = Prompt(id=0, seance_id=seance.id, circle_id=circle.id, kind=kind, due_at=due)
         await ctx.uow.prompts.add(prompt)
         ctx.wakeups[prompt.key] = Wakeup(due, GRACE[kind])
+    # moved, opened or cancelled: its RSVP question, if posted, says so (and takes no answers)
+    await live.refresh_rsvp(ctx, seance)
 
 
 # "At once" is a tick after now, so that a prompt row written now is due, not already past.

@@ -35,7 +35,12 @@ DAY_BEFORE = (
     "[cercle] Rappel : séance 1 demain, jeudi 10 décembre 2026 à 14:00 — sujet : Déléguer. "
     "Empêché·e ? Tapez /excuse 1."
 )
-RSVP_HINT = "[cercle] Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1)."
+RSVP_HINT = "[cercle] Serez-vous là à la séance 1 (jeudi 10 décembre 2026 à 14:00) ?"
+RSVP_LINES = [  # the RSVP question, a message kept up to date (printed again when it changes)
+    RSVP_HINT,
+    "         Répondez /presence oui, non ou peut-etre.",
+    "         Réponses — oui : 0 · peut-être : 0 · non : 0",
+]
 SOON = (
     "[cercle] La séance 1 commence dans 15 minutes, à 14:00 — sujet : Déléguer. "
     "Empêché·e ? Tapez /excuse 1."
@@ -131,7 +136,7 @@ def test_prompts_are_posted_once_across_two_kills(tmp_path: Path, consoles: Cons
     assert second.run(":clock +59m59s") == []  # 12:59:59, a second early
     assert second.run(":clock +1s") == [PREPARATION]  # 2026-12-07 13:00
     assert second.run(":clock +24h") == []  # 2026-12-08 13:00: the reminder is a day later
-    assert second.run(":clock +24h") == [DAY_BEFORE, RSVP_HINT]  # 2026-12-09 13:00
+    assert second.run(":clock +24h") == [DAY_BEFORE, *RSVP_LINES]  # 2026-12-09 13:00
     second.kill()
 
     # Restarted after the day-before reminder: it is not posted again.
@@ -293,7 +298,7 @@ def test_two_processes_share_a_busy_schedule(tmp_path: Path, consoles: Consoles)
             f"La séance {number} commence dans 15 minutes,",
             f"C'est l'heure de la séance {number} —",
             f"Suivi de la séance {number} :",
-            f"Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance {number}).",
+            f"Serez-vous là à la séance {number} (",
         ):
             assert count(transcripts, mark) == 1, mark
     assert count(transcripts, "[cercle]") == 48

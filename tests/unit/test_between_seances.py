@@ -140,7 +140,11 @@ async def test_rsvp_counts_names_and_excuses(chat: Chat) -> None:
     await chat.say("alice", "/seance liste")
     assert "Présences" not in chat.text
     await until(chat, SEANCE_1.replace(day=9))
-    assert "Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1)." in chat.public()
+    assert [v.text for v in chat.live("rsvp")] == [
+        "Serez-vous là à la séance 1 (jeudi 10 décembre 2026 à 14:00) ?\n"
+        "Répondez /presence oui, non ou peut-etre.\n"
+        "Réponses — oui : 0 · peut-être : 1 (alice) · non : 2"
+    ]
     assert confidential_to(chat, "anim")[0].startswith("Présences annoncées pour la séance 1 :")
     await until(chat, SEANCE_1)
     await chat.say("anim", "/seance")
@@ -235,7 +239,7 @@ async def test_the_follow_up_shows_how_each_action_stands(chat: Chat) -> None:
         "alice: /action aide 1 qui connaît la présidente ?",
     )
     await chat.wait(days=7)
-    assert chat.public() == [
+    assert [v.text for v in chat.live("follow_up")] == [
         "Une semaine après la séance 1 : où en sont les actions ? (1 ouverte)\n"
         "- #1 Relancer le conseil — alice — besoin d'aide (qui connaît la présidente ?)"
     ]

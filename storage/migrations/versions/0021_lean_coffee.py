@@ -1,7 +1,7 @@
 """Lean Coffee: a circle's topic time box, and the thumbs vote on extending a topic
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-07 05:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,7 +22,14 @@ from bot.effects import Reply
 from bot.timing.clock import ManualClock
 from storage.database import Database
 from tests.adapters.discord.conftest import CLIENT_OPTIONS, DiscordClientFactory
-from tests.adapters.discord.loopback import Channel, Guild, LoopbackDiscord, Member, Permission
+from tests.adapters.discord.loopback import (
+    Channel,
+    Guild,
+    LoopbackDiscord,
+    Member,
+    Message,
+    Permission,
+)
 from tests.conftest import migrated_sqlite
 
 TIMEOUT = 10.0
@@ -194,3 +201,52 @@ async def test_an_answer_past_the_interaction_deadline_goes_to_the_channel(
     assert posted.content.startswith(f"<@{world.ali.id}>")  # addressed to who asked
     await eventually(lambda: adapter.send_queue_length() == 0, "everything sent")
     assert await adapter.core.outbox.waiting() == []
+
+
+async def test_an_edit_lost_in_an_outage_is_made_after_a_restart_on_the_same_message(
+    loopback: LoopbackDiscord, world: World, start_cercle: Callable[..., object]
+) -> None:
+    day_before = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)  # the reminder is due at 13:00
+    adapter: DiscordAdapter = await start_cercle(day_before)  # type: ignore[misc]
+    anim, ali = world.anim, world.ali
+    await slash(loopback, anim, world, "cercle creer", nom="Cercle ESS")
+    await slash(loopback, ali, world, "aide")
+    plan = {"quand-sujet-question": "jeudi 10 décembre 14h"}
+    await slash(loopback, anim, world, "seance planifier", **plan)
+    async with adapter.core.uow_factory() as uow:
+        [due] = [p.due_at for p in await uow.prompts.pending() if p.kind.value == "day_before"]
+        await uow.commit()
+    await adapter.deliver(await adapter.core.prompts.fire_due(due))
+
+    def asked(message: Message) -> bool:
+        return message.content.startswith("Serez-vous là à la séance 1")
+
+    question = await loopback.wait_message(world.channel, asked, TIMEOUT)
+    loopback.unavailable_channels.add(world.channel.id)  # Discord stops taking edits
+    clicked = await loopback.click(ali, question, "cercle:rsvp:yes")
+    assert ((await clicked.wait_callback(TIMEOUT)).content or "").startswith("C'est noté")
+    await eventually(lambda: adapter.send_queue_length() > 0, "the edit waiting to be sent")
+    await adapter.stop(flush_seconds=0)  # the process goes away with the edit not made
+    assert question.content.endswith("Réponses — oui : 0 · peut-être : 0 · non : 0")
+
+    loopback.unavailable_channels.clear()
+    # a new process, which never saw the question posted
+    again: DiscordAdapter = await start_cercle(day_before + timedelta(minutes=2))  # type: ignore[misc]
+    await loopback.wait_for(
+        lambda: question.content.endswith("Réponses — oui : 1 (ali) · peut-être : 0 · non : 0"),
+        TIMEOUT,
+        what="the edit made after the restart",
+    )
+    # the buttons of the old message still answer, and edit that same message
+    clicked = await loopback.click(anim, question, "cercle:rsvp:maybe")
+    await clicked.wait_callback(TIMEOUT)
+    await loopback.wait_for(
+        lambda: question.content.endswith(
+            "Réponses — oui : 1 (ali) · peut-être : 1 (camille) · non : 0"
+        ),
+        TIMEOUT,
+        what="an answer after the restart",
+    )
+    assert [m for m in world.channel.posted if asked(m)] == [question]
+    await eventually(lambda: again.send_queue_length() == 0, "everything sent")
+    assert await again.core.outbox.waiting() == []

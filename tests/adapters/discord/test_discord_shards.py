@@ -123,7 +123,7 @@ class Cluster:
             if message.author is not self.loopback.bot_user or message.interaction is not None:
                 continue
             content = message.content
-            if content.startswith("Serez-vous là ?"):
+            if content.startswith("Serez-vous là à la séance"):
                 continue  # the day-before reminder's question of who comes (RSVP)
             kind = next((k for k, start in PROMPTS.items() if content.startswith(start)), None)
             assert kind is not None, f"not a prompt: {content!r}"

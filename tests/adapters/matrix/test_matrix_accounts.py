@@ -28,7 +28,7 @@ from adapters.matrix.adapter import MatrixAdapter
 from bot.app import CercleCore
 from bot.domain.prompts import PromptKind
 from bot.domain.refs import ChannelRef
-from bot.effects import Effect, Reply
+from bot.effects import Effect, LiveView, Reply
 from bot.partition import Partition, Share
 from bot.timing.clock import ManualClock
 from bot.timing.schedule import ManualScheduler
@@ -222,7 +222,7 @@ def label(body: str) -> str:
     reminder = f"Rappel : séance 1 demain, {WHEN} — sujet : ", ". Empêché·e ? Tapez /excuse 1."
     if body.startswith(reminder[0]) and body.endswith(reminder[1]):
         return "day_before:" + body.removeprefix(reminder[0]).removesuffix(reminder[1])
-    if body == "Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 1).":
+    if body.startswith("Serez-vous là à la séance 1 ("):
         return "rsvp"
     if "/tour" in body and "/fini" in body:
         return "help"
@@ -253,7 +253,7 @@ def replies(effects: list[Effect]) -> list[tuple[str, str]]:
     """(room id, label) of what a scheduler pass asked to post."""
     out = []
     for effect in effects:
-        assert isinstance(effect, Reply), effect
+        assert isinstance(effect, Reply | LiveView), effect
         out.append((effect.channel.id, label(effect.text)))
     return out
 

@@ -698,6 +698,8 @@ class Rest(Gateway):
 
     async def _edit_message(self, request: _Request) -> tuple[int, Any]:
         channel = self._channel(request)
+        if channel.id in self.unavailable_channels:  # an outage stops edits as well as posts
+            raise ApiError(503, 0, "503: Service Unavailable")
         message = self._channel_message(request, channel)
         if message.author.id != self.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
