@@ -132,7 +132,11 @@ async def test_a_cycle_between_two_seances_as_each_member_sees_it(chat: Chat) ->
     assert chat.public() == [
         "Rappel : séance 2 demain, jeudi 17 décembre 2026 à 14:00 — sujet : Un salarié qui "
         "décroche. Empêché·e ? Tapez /excuse 2.",
-        "Serez-vous là ? Répondez /presence oui, non ou peut-etre (séance 2).",
+    ]
+    assert [v.text for v in chat.live("rsvp")] == [  # kept up to date as answers come in
+        "Serez-vous là à la séance 2 (jeudi 17 décembre 2026 à 14:00) ?\n"
+        "Répondez /presence oui, non ou peut-etre.\n"
+        "Réponses — oui : 0 · peut-être : 1 (chloe) · non : 2"
     ]
     assert alone(chat) == {
         "anim": [
