@@ -55,7 +55,7 @@ async def test_descriptions_say_what_commands_and_options_do() -> None:
             assert option["description"] != option["name"]
     excuse = payloads["excuse"]["options"][0]
     assert excuse["description"] == "le numéro de la séance (la liste vous les propose)"
-    assert excuse["description_localizations"]["en-US"].startswith("the séance's number")
+    assert excuse["description_localizations"]["en-US"].startswith("the session's number")
 
 
 async def test_facilitator_commands_are_hidden_only_when_asked() -> None:
