@@ -20,6 +20,7 @@ import functools
 import io
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from adapters.config import DiscordConfig
 from adapters.delivery import Job, Refused, SendQueues, refusal_reason
 from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
-from adapters.discord.deadline import acknowledge_in_time
+from adapters.discord.deadline import acknowledge_in_time, acknowledge_now
 from adapters.discord.events import EventMirror
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
@@ -51,6 +52,9 @@ PLATFORM = "discord"
 MESSAGE_LIMIT = 2000
 EMBED_LIMIT = 4096
 RECOVER_EVERY_SECONDS = 60.0  # the outbox is read again for anything left behind
+# Commands of one channel ahead in the core from which a new one is acknowledged before it
+# reaches the core (a burst); with fewer, its own answer comes within a few milliseconds.
+CROWD = 2
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
 BUTTONS: tuple[tuple[str, str, str, str, discord.ButtonStyle], ...] = (
@@ -177,6 +181,8 @@ class DiscordAdapter:
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
         self._handling: set[asyncio.Future[Outcome]] = set()
+        self._in_core: Counter[int] = Counter()  # interactions not through the core, per channel
+        self._arrivals: dict[int, asyncio.Future[None]] = {}  # the last one's core call started
         self.client.setup_hook = self._setup  # type: ignore[method-assign]
         self.client.event(self.on_ready)
 
@@ -284,16 +290,45 @@ class DiscordAdapter:
             locale=str(interaction.locale.value) if interaction.locale else None,
             resolve_voice=functools.partial(find_room, interaction.guild),
         )
-        busy = self.core.busy(event.channel)
-        handling = asyncio.ensure_future(self.core.handle(event))
-        self._handling.add(handling)
-        handling.add_done_callback(self._handling.discard)
-        await acknowledge_in_time(interaction, handling, busy)
-        outcome = await handling
+        # In a burst the core may not have started the commands read just before this one, so
+        # its lock alone does not show the crowd: commands of this channel that arrived and are
+        # not through the core yet do. Behind a crowd, the acknowledgement goes first.
+        crowd = self._in_core[channel_id] >= CROWD
+        busy = crowd or self.core.busy(event.channel)
+        self._in_core[channel_id] += 1
+        earlier = self._arrivals.get(channel_id)
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._arrivals[channel_id] = started
+        handling: asyncio.Future[Outcome] | None = None
+        try:
+            if crowd:
+                await acknowledge_now(interaction)
+            if earlier is not None and not earlier.done():
+                await earlier  # the core takes a channel's commands in their order of arrival
+            handling = asyncio.ensure_future(self.core.handle(event))
+            started.set_result(None)
+            self._handling.add(handling)
+            handling.add_done_callback(self._handling.discard)
+            handling.add_done_callback(lambda _: self._out_of_core(channel_id))
+            if not crowd:
+                await acknowledge_in_time(interaction, handling, busy)
+            outcome = await handling
+        finally:
+            if not started.done():
+                started.set_result(None)  # a failed deferral does not hold up the next one
+            if self._arrivals.get(channel_id) is started:
+                del self._arrivals[channel_id]
+            if handling is None:
+                self._out_of_core(channel_id)
         self.events.notice(outcome.command, outcome.effects)
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
+
+    def _out_of_core(self, channel_id: int) -> None:
+        self._in_core[channel_id] -= 1
+        if not self._in_core[channel_id]:
+            del self._in_core[channel_id]
 
     async def _raise_hand(self, member: discord.Member, channel_id: int) -> None:
         """A hand raised on a circle's Stage: `/tour` for that member in the circle's channel."""

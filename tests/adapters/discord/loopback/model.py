@@ -318,11 +318,12 @@ class Channel:
         return posted[-1] if posted else None
 
     def payload(self, *, permissions: int | None = None) -> Json:
-        visible = [m for m in self.messages if not m.deleted and not m.ephemeral]
+        # from the end: a channel's payload goes with every interaction, however long it is
+        last = next((m for m in reversed(self.messages) if not m.deleted and not m.ephemeral), None)
         data: Json = {
             "id": str(self.id),
             "type": self.type,
-            "last_message_id": str(visible[-1].id) if visible else None,
+            "last_message_id": str(last.id) if last else None,
             "flags": 0,
         }
         if self.type == 1:
