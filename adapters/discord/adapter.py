@@ -34,6 +34,7 @@ from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time, acknowledge_now
 from adapters.discord.events import EventMirror
+from adapters.discord.interest import InterestListener
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
@@ -143,11 +144,15 @@ def _attempt(action: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[bo
 def _client(config: DiscordConfig, intents: discord.Intents) -> discord.Client:
     """One gateway connection, or the shards this instance is given (`shard_ids` of
     `shard_count`): each instance then sees only the servers of its shards."""
+    # enable_debug_events: the adapter reads the "Interested" dispatches itself (interest.py)
     if config.shard_count is None:
-        return discord.Client(intents=intents, chunk_guilds_at_startup=False)
+        return discord.Client(
+            intents=intents, chunk_guilds_at_startup=False, enable_debug_events=True
+        )
     return discord.AutoShardedClient(
         intents=intents,
         chunk_guilds_at_startup=False,
+        enable_debug_events=True,
         shard_count=config.shard_count,
         shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,  # type: ignore[arg-type]
     )
@@ -168,11 +173,15 @@ class DiscordAdapter:
         intents.message_content = False
         intents.members = False
         intents.presences = False
+        intents.guild_scheduled_events = True  # "Interested" on a séance's event (interest.py)
         self.client = client or _client(config, intents)
         self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
         self.events = EventMirror(core, self.client)  # séances in the server's events list
         self.voice = VoiceFloor(self.client, self._raise_hand)  # the floor in voice channels
+        # "Interested" on a séance's event is an RSVP; read from the gateway's own dispatches
+        self.interest = InterestListener(core, self.client, self.events)
+        self.client.event(self.interest.on_socket_raw_receive)
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
         self._queues = SendQueues(core.outbox, PLATFORM)
@@ -309,7 +318,7 @@ class DiscordAdapter:
             started.set_result(None)
             self._handling.add(handling)
             handling.add_done_callback(self._handling.discard)
-            handling.add_done_callback(lambda _: self._out_of_core(channel_id))
+            handling.add_done_callback(functools.partial(self._out_of_core, channel_id))
             if not crowd:
                 await acknowledge_in_time(interaction, handling, busy)
             outcome = await handling
@@ -325,7 +334,7 @@ class DiscordAdapter:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects)
 
-    def _out_of_core(self, channel_id: int) -> None:
+    def _out_of_core(self, channel_id: int, _: object = None) -> None:
         self._in_core[channel_id] -= 1
         if not self._in_core[channel_id]:
             del self._in_core[channel_id]

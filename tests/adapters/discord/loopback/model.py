@@ -108,6 +108,7 @@ class Intent(enum.IntFlag):
     GUILD_MESSAGES = 1 << 9
     DIRECT_MESSAGES = 1 << 12
     MESSAGE_CONTENT = 1 << 15  # privileged
+    GUILD_SCHEDULED_EVENTS = 1 << 16
 
 
 PRIVILEGED_INTENTS = int(Intent.GUILD_MEMBERS | Intent.GUILD_PRESENCES | Intent.MESSAGE_CONTENT)
