@@ -291,7 +291,8 @@ def new_client() -> discord.Client:
     intents.message_content = False
     intents.members = False
     intents.presences = False
-    return discord.Client(intents=intents, **CLIENT_OPTIONS)
+    # as the adapter's own client: it reads the "Interested" dispatches from the raw gateway
+    return discord.Client(intents=intents, enable_debug_events=True, **CLIENT_OPTIONS)
 
 
 async def start_client(client: discord.Client, loopback: LoopbackDiscord) -> asyncio.Task[None]:

@@ -17,6 +17,7 @@ from bot.domain.seance import SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
+from bot.interest import InterestEvent, InterestResult, apply_interest
 from bot.live import LiveMessages
 from bot.locks import KeyedLocks
 from bot.native_events import SeanceEvent, seance_events
@@ -218,6 +219,19 @@ class CercleCore:
             if seance is not None and seance.native_event_id != event_id:
                 seance.native_event_id = event_id
                 await uow.commit()
+
+    async def native_interest(self, change: InterestEvent) -> InterestResult:
+        """Someone marked or unmarked "Interested" on a séance's platform event: an RSVP."""
+        async with self.uow_factory() as uow:
+            channel = await uow.seances.channel_of(change.seance_id)
+            await uow.commit()
+        if channel is None:
+            return InterestResult.IGNORED
+        async with self.locks.hold(channel.key), self.uow_factory() as uow:
+            result = await apply_interest(uow, change, self.clock.now())
+            await uow.commit()
+        log.info("interest in séance %s: %s", change.seance_id, result)
+        return result
 
     async def status_message_of(self, channel: ChannelRef) -> str | None:
         """The platform id of the live status message of the séance open in `channel`."""

@@ -21,6 +21,7 @@ import io
 import logging
 import math
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
@@ -33,8 +34,9 @@ from adapters.config import DiscordConfig
 from adapters.delivery import Job, Refused, SendQueues, refusal_reason
 from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
-from adapters.discord.deadline import acknowledge_in_time
+from adapters.discord.deadline import acknowledge_in_time, acknowledge_now
 from adapters.discord.events import EventMirror
+from adapters.discord.interest import InterestListener
 from adapters.discord.live import RSVP_IDS, LiveSender, answer_buttons, answers_view
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
@@ -42,6 +44,7 @@ from adapters.homes import DISCORD_HOME
 from bot.app import CercleCore
 from bot.commands.parser import ParsedCommand
 from bot.direct import DirectMessage
+from bot.dispatcher import Outcome
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import (
     Effect,
@@ -67,6 +70,9 @@ EMBED_LIMIT = 4096
 POLL_LONGEST_HOURS = 768  # Discord keeps a poll open 32 days at most
 POLL_LONGEST = timedelta(hours=POLL_LONGEST_HOURS)
 RECOVER_EVERY_SECONDS = 60.0  # the outbox is read again for anything left behind
+# Commands of one channel ahead in the core from which a new one is acknowledged before it
+# reaches the core (a burst); with fewer, its own answer comes within a few milliseconds.
+CROWD = 2
 _MENTION = re.compile(r"^<@!?(\d+)>$")
 
 BUTTONS: tuple[tuple[str, str, str, str, discord.ButtonStyle], ...] = (
@@ -155,11 +161,15 @@ def _attempt(action: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[bo
 def _client(config: DiscordConfig, intents: discord.Intents) -> discord.Client:
     """One gateway connection, or the shards this instance is given (`shard_ids` of
     `shard_count`): each instance then sees only the servers of its shards."""
+    # enable_debug_events: the adapter reads the "Interested" dispatches itself (interest.py)
     if config.shard_count is None:
-        return discord.Client(intents=intents, chunk_guilds_at_startup=False)
+        return discord.Client(
+            intents=intents, chunk_guilds_at_startup=False, enable_debug_events=True
+        )
     return discord.AutoShardedClient(
         intents=intents,
         chunk_guilds_at_startup=False,
+        enable_debug_events=True,
         shard_count=config.shard_count,
         shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,  # type: ignore[arg-type]
     )
@@ -180,11 +190,15 @@ class DiscordAdapter:
         intents.message_content = False
         intents.members = False
         intents.presences = False
+        intents.guild_scheduled_events = True  # "Interested" on a séance's event (interest.py)
         self.client = client or _client(config, intents)
         self.client.allowed_mentions = NO_PINGS  # the default of every send, ephemeral included
         self.tree = app_commands.CommandTree(self.client)
         self.events = EventMirror(core, self.client)  # séances in the server's events list
         self.voice = VoiceFloor(self.client, self._raise_hand)  # the floor in voice channels
+        # "Interested" on a séance's event is an RSVP; read from the gateway's own dispatches
+        self.interest = InterestListener(core, self.client, self.events)
+        self.client.event(self.interest.on_socket_raw_receive)
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
         self._queues = SendQueues(core.outbox, PLATFORM)
@@ -196,6 +210,8 @@ class DiscordAdapter:
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
         self._handling: set[asyncio.Future[Any]] = set()
+        self._in_core: Counter[int] = Counter()  # interactions not through the core, per channel
+        self._arrivals: dict[int, asyncio.Future[None]] = {}  # the last one's core call started
         self.client.setup_hook = self._setup  # type: ignore[method-assign]
         self.client.event(self.on_ready)
         self.client.event(self.on_message)
@@ -317,12 +333,36 @@ class DiscordAdapter:
             resolve_voice=functools.partial(find_room, interaction.guild),
             members_only=members_only,
         )
-        busy = self.core.busy(event.channel)
-        handling = asyncio.ensure_future(self.core.handle(event))
-        self._handling.add(handling)
-        handling.add_done_callback(self._handling.discard)
-        await acknowledge_in_time(interaction, handling, busy)
-        outcome = await handling
+        # In a burst the core may not have started the commands read just before this one, so
+        # its lock alone does not show the crowd: commands of this channel that arrived and are
+        # not through the core yet do. Behind a crowd, the acknowledgement goes first.
+        crowd = self._in_core[channel_id] >= CROWD
+        busy = crowd or self.core.busy(event.channel)
+        self._in_core[channel_id] += 1
+        earlier = self._arrivals.get(channel_id)
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._arrivals[channel_id] = started
+        handling: asyncio.Future[Outcome] | None = None
+        try:
+            if crowd:
+                await acknowledge_now(interaction)
+            if earlier is not None and not earlier.done():
+                await earlier  # the core takes a channel's commands in their order of arrival
+            handling = asyncio.ensure_future(self.core.handle(event))
+            started.set_result(None)
+            self._handling.add(handling)
+            handling.add_done_callback(self._handling.discard)
+            handling.add_done_callback(functools.partial(self._out_of_core, channel_id))
+            if not crowd:
+                await acknowledge_in_time(interaction, handling, busy)
+            outcome = await handling
+        finally:
+            if not started.done():
+                started.set_result(None)  # a failed deferral does not hold up the next one
+            if self._arrivals.get(channel_id) is started:
+                del self._arrivals[channel_id]
+            if handling is None:
+                self._out_of_core(channel_id)
         self.events.notice(outcome.command, outcome.effects)
         if outcome.duplicate:
             return  # a replayed interaction (a gateway RESUME): answered the first time
@@ -379,6 +419,11 @@ class DiscordAdapter:
         outcome = await handling
         if not outcome.duplicate:
             await self.deliver(outcome.effects)
+
+    def _out_of_core(self, channel_id: int, _: object = None) -> None:
+        self._in_core[channel_id] -= 1
+        if not self._in_core[channel_id]:
+            del self._in_core[channel_id]
 
     async def _raise_hand(self, member: discord.Member, channel_id: int) -> None:
         """A hand raised on a circle's Stage: `/tour` for that member in the circle's channel."""

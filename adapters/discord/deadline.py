@@ -7,6 +7,10 @@ the answer itself is then the callback. But the commands of one circle run one a
 arrives while its circle is busy is deferred at once (a "thinking…" placeholder, which costs
 no core work), and any other command is deferred if the core has not answered within
 `WAIT_SECONDS` of the interaction's creation; its answer then comes as a follow-up.
+
+In a burst the deferral goes first: the command reaches the core only once it is acknowledged
+(the adapter keeps the commands of a channel in their order of arrival), so 200 acknowledgements
+are not each held up behind the core work of the commands before them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ async def acknowledge_in_time(
         done, _ = await asyncio.wait({handling}, timeout=time_left(interaction))
         if done:
             return
+    await acknowledge_now(interaction)
+
+
+async def acknowledge_now(interaction: discord.Interaction) -> None:
+    """Defer `interaction` (a "thinking…" placeholder) unless it was answered already."""
     if interaction.response.is_done():
         return
     try:

@@ -63,6 +63,8 @@ class EventMirror:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
         self._denied: set[int] = set()  # servers that refused (no Manage Events), logged once
+        self._seances: dict[str, int] = {}  # event id -> its séance, as last read
+        self._read_guilds: set[int] = set()  # servers whose channels were all read once
 
     def notice(self, command: str | None, effects: Iterable[Effect]) -> None:
         """Look at what a command or a wake-up did; refresh the channels whose séances
@@ -86,6 +88,17 @@ class EventMirror:
         self._tasks[channel_id] = asyncio.create_task(
             self._run(channel_id), name=f"discord-events-{channel_id}"
         )
+
+    async def seance_of(self, guild: discord.Guild, event_id: str) -> int | None:
+        """The séance an event of `guild` mirrors, None for an event Cercle did not make. After
+        a restart the server's channels are read once (from the database, no Discord request)."""
+        if event_id not in self._seances and guild.id not in self._read_guilds:
+            self._read_guilds.add(guild.id)
+            for channel in guild.text_channels:
+                for wanted in await self.core.seance_events(ChannelRef(PLATFORM, str(channel.id))):
+                    if wanted.event_id is not None:
+                        self._seances.setdefault(wanted.event_id, wanted.seance_id)
+        return self._seances.get(event_id)
 
     async def idle(self) -> None:
         """Wait until no refresh is running (tests, and a clean stop)."""
@@ -115,6 +128,8 @@ class EventMirror:
         if not isinstance(guild, discord.Guild) or guild.id in self._denied:
             return
         for wanted in await self.core.seance_events(ChannelRef(PLATFORM, str(channel_id))):
+            if wanted.event_id is not None:
+                self._seances[wanted.event_id] = wanted.seance_id
             try:
                 await self._one(guild, channel, wanted)
             except discord.Forbidden:
@@ -135,6 +150,7 @@ class EventMirror:
             if wanted.status is SeanceStatus.PLANNED and wanted.start > self.core.clock.now():
                 event = await self._create(guild, channel, wanted)
                 self._shown[str(event.id)] = goal
+                self._seances[str(event.id)] = wanted.seance_id
                 await self.core.record_native_event(wanted.seance_id, str(event.id))
             return
         if self._shown.get(wanted.event_id) == goal:

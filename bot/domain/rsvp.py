@@ -10,11 +10,18 @@ from bot.domain.refs import UserRef
 
 
 class RsvpAnswer(StrEnum):
-    """The three answers to "will you be there?"."""
+    """The three answers to "will you be there?", and a yes given by marking the séance's
+    platform event "Interested" (bot/interest.py), counted with the yes."""
 
     YES = "yes"
     NO = "no"
     MAYBE = "maybe"
+    INTERESTED = "interested"
+
+    @property
+    def counted_as(self) -> RsvpAnswer:
+        """The answer this one counts as in a tally."""
+        return RsvpAnswer.YES if self is RsvpAnswer.INTERESTED else self
 
 
 RSVP_ORDER = (RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO)

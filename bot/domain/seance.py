@@ -249,6 +249,10 @@ class Seance:
                 return i
         return None
 
+    def queue_positions(self, order: QueueOrder, now: datetime) -> dict[UserRef, int]:
+        """Everyone's place in the queue, from 1, from one sort (not one sort per person)."""
+        return {e.user: i for i, e in enumerate(self.ordered_queue(order, now), start=1)}
+
     def round_position(self, user: UserRef) -> int | None:
         if user in self.round_pending:
             return self.round_pending.index(user) + 1

@@ -51,7 +51,7 @@ async def answers_of(ctx: Context, seance: Seance) -> dict[RsvpAnswer, list[str]
             given[user] = RsvpAnswer.NO  # excused with /excuse, even after a "yes"
     found: dict[RsvpAnswer, list[str]] = {kind: [] for kind in RSVP_ORDER}
     for user, answer in given.items():
-        found[answer].append(circle.name_of(user))
+        found[answer.counted_as].append(circle.name_of(user))  # "Interested" is a yes
     return {kind: sorted(names) for kind, names in found.items()}
 
 

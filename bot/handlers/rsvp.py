@@ -1,8 +1,9 @@
 """`/presence oui|non|peut-etre [n]`: saying ahead whether one will come to a séance.
 
 "non" is an excuse, the same mark `/excuse` gives; changing one's mind back to "oui" or
-"peut-être" removes it. Facilitators see the counts and the names in `/presence`, in
-`/seance liste` and, privately, with the reminder the day before.
+"peut-être" removes it. "Interested" on the séance's Discord event is a "oui" too, shown as
+such (bot/interest.py); an answer given here replaces it. Facilitators see the counts and the
+names in `/presence`, in `/seance liste` and, privately, with the reminder the day before.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ANSWER_KEYS = {
     RsvpAnswer.YES: "rsvp.label.yes",
     RsvpAnswer.NO: "rsvp.label.no",
     RsvpAnswer.MAYBE: "rsvp.label.maybe",
+    RsvpAnswer.INTERESTED: "rsvp.label.interested",
 }
 
 
@@ -53,7 +55,13 @@ async def tally(ctx: Context, seance: Seance) -> str:
             answers[user] = RsvpAnswer.NO  # excused with /excuse, even after a "yes"
     parts = []
     for kind in RSVP_ORDER:
-        names = [circle.name_of(u) for u, a in answers.items() if a is kind]
+        names = [
+            circle.name_of(u)
+            if a is kind
+            else ctx.t("rsvp.interested_name", name=circle.name_of(u))
+            for u, a in answers.items()
+            if a.counted_as is kind
+        ]
         parts.append(
             ctx.t(
                 "rsvp.tally_part",

@@ -27,7 +27,7 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
     refuse_listening_holder(ctx, seance)
     order = circle.settings.queue_order
     in_checkin = seance.in_checkin_round()
-    before = {e.user: seance.queue_position(e.user, order, ctx.now) for e in seance.queue}
+    before = seance.queue_positions(order, ctx.now)
     request = seance.request_turn(ctx.author, args.get("motive"), order, ctx.now)
     if in_checkin:
         from_turn_motive(ctx, seance, args.get("motive"))
@@ -54,13 +54,14 @@ async def tour(ctx: Context, args: dict[str, Any]) -> None:
         ctx.tell("turn.wait_next_phase")
 
 
-def _explain_moves(ctx: Context, before: dict[UserRef, int | None]) -> None:
+def _explain_moves(ctx: Context, before: dict[UserRef, int]) -> None:
     """The fair queue put the newcomer before people already waiting: tell each of them why."""
     circle = ctx.require_circle()
     seance = ctx.require_open_seance()
+    after = seance.queue_positions(circle.settings.queue_order, ctx.now)
     for user, was in before.items():
-        now_at = seance.queue_position(user, circle.settings.queue_order, ctx.now)
-        if was is not None and now_at is not None and now_at > was:
+        now_at = after.get(user)
+        if now_at is not None and now_at > was:
             text = ctx.t("turn.moved_back", name=ctx.name(ctx.author), position=now_at)
             ctx.effects.append(Reply(ctx.channel, text, to=user, private=True))
 

@@ -157,6 +157,10 @@ async def test_a_channel_that_refuses_or_fails_holds_back_no_other(
     assert adapter.sends_failed == {"forbidden": 2}
 
 
+# Two instances in one process stand for a restart; an aiosqlite connection of the stopped one
+# can be collected after its database closed (the known leak of this set-up, as in
+# test_discord_shards.py): its warning at collection is not what this test checks.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_a_recap_queued_when_the_process_went_away_is_posted_after_restart(
     loopback: LoopbackDiscord, world: World, start_cercle: Callable[..., object]
 ) -> None:

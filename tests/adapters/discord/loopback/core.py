@@ -71,6 +71,8 @@ class LoopbackCore:
         self.dm_channels: dict[int, Channel] = {}  # by recipient user id
         self.commands: dict[int | None, dict[tuple[int, str], Json]] = {}  # guild id/None → ...
         self.interactions: list[Interaction] = []
+        self._interaction_ids: dict[int, Interaction] = {}  # found in O(1) during a burst
+        self._interaction_tokens: dict[str, Interaction] = {}
         self.messages: dict[int, Message] = {}
         self.attachments: dict[int, Attachment] = {}
 
@@ -149,11 +151,16 @@ class LoopbackCore:
         """What the bot registered, globally (guild=None) or for `guild`."""
         return list(self.commands.get(guild.id if guild else None, {}).values())
 
+    def _add_interaction(self, interaction: Interaction) -> None:
+        self.interactions.append(interaction)
+        self._interaction_ids[interaction.id] = interaction
+        self._interaction_tokens[interaction.token] = interaction
+
     def _interaction_by_id(self, interaction_id: int) -> Interaction | None:
-        return next((i for i in reversed(self.interactions) if i.id == interaction_id), None)
+        return self._interaction_ids.get(interaction_id)
 
     def _interaction_by_token(self, token: str) -> Interaction | None:
-        return next((i for i in reversed(self.interactions) if i.token == token), None)
+        return self._interaction_tokens.get(token)
 
     # -- waiting ---------------------------------------------------------------------------
 

@@ -4,13 +4,18 @@
 on what an event needs (an external event a location and an end; a voice or Stage event its
 channel) and on how its status may change: scheduled → active → completed, or scheduled →
 cancelled. Events are kept per guild in `scheduled_events`, in the JSON Discord sends.
+
+People mark an event "Interested" with `mark_interested` (and take it back with
+`unmark_interested`): the event's `user_count` changes and the sessions with the
+guild_scheduled_events intent get GUILD_SCHEDULED_EVENT_USER_ADD (or _REMOVE), which carries
+ids only, as Discord's does. A second mark by the same person changes nothing and sends nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.adapters.discord.loopback.model import ApiError, Json
+from tests.adapters.discord.loopback.model import ApiError, Intent, Json, Member
 from tests.adapters.discord.loopback.rest import Rest, _Request, _Route
 
 SCHEDULED, ACTIVE, COMPLETED, CANCELLED = 1, 2, 3, 4
@@ -43,6 +48,46 @@ class ScheduledEvents(Rest):
         if events is None:
             events = self.__dict__["_scheduled_events"] = {}
         return events
+
+    @property
+    def interested(self) -> dict[int, set[int]]:
+        """Event id -> the ids of the people who marked it "Interested"."""
+        marks: dict[int, set[int]] | None = self.__dict__.get("_interested")
+        if marks is None:
+            marks = self.__dict__["_interested"] = {}
+        return marks
+
+    def mark_interested(self, member: Member, event_id: int | str) -> int | None:
+        """`member` clicks "Interested" on the event; the dispatch's first sequence number
+        (None if no session got it, or if they had already marked it)."""
+        return self._interest(member, int(event_id), marked=True)
+
+    def unmark_interested(self, member: Member, event_id: int | str) -> int | None:
+        """`member` takes their "Interested" back."""
+        return self._interest(member, int(event_id), marked=False)
+
+    def _interest(self, member: Member, event_id: int, *, marked: bool) -> int | None:
+        event = self.scheduled_events.get(event_id)
+        if event is None or int(event["guild_id"]) != member.guild.id:
+            raise LookupError(f"no scheduled event {event_id} in {member.guild.name}")
+        people = self.interested.setdefault(event_id, set())
+        if (member.id in people) == marked:
+            return None
+        if marked:
+            people.add(member.id)
+        else:
+            people.discard(member.id)
+        event["user_count"] = len(people)
+        return self._dispatch(
+            "GUILD_SCHEDULED_EVENT_USER_ADD" if marked else "GUILD_SCHEDULED_EVENT_USER_REMOVE",
+            {
+                "guild_scheduled_event_id": str(event_id),
+                "user_id": str(member.id),
+                "guild_id": str(member.guild.id),
+            },
+            guild_id=member.guild.id,
+            intent=int(Intent.GUILD_SCHEDULED_EVENTS),
+        )
 
     def events_of(self, guild_id: int) -> list[Json]:
         return [e for e in self.scheduled_events.values() if int(e["guild_id"]) == guild_id]

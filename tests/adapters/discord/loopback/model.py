@@ -110,6 +110,7 @@ class Intent(enum.IntFlag):
     MESSAGE_CONTENT = 1 << 15  # privileged
     GUILD_MESSAGE_POLLS = 1 << 24
     DIRECT_MESSAGE_POLLS = 1 << 25
+    GUILD_SCHEDULED_EVENTS = 1 << 16
 
 
 PRIVILEGED_INTENTS = int(Intent.GUILD_MEMBERS | Intent.GUILD_PRESENCES | Intent.MESSAGE_CONTENT)
@@ -320,11 +321,12 @@ class Channel:
         return posted[-1] if posted else None
 
     def payload(self, *, permissions: int | None = None) -> Json:
-        visible = [m for m in self.messages if not m.deleted and not m.ephemeral]
+        # from the end: a channel's payload goes with every interaction, however long it is
+        last = next((m for m in reversed(self.messages) if not m.deleted and not m.ephemeral), None)
         data: Json = {
             "id": str(self.id),
             "type": self.type,
-            "last_message_id": str(visible[-1].id) if visible else None,
+            "last_message_id": str(last.id) if last else None,
             "flags": 0,
         }
         if self.type == 1:

@@ -69,7 +69,9 @@ class LoopbackDiscord(VoiceStates):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        # Discord accepts any number of connections at once: a burst of 200 interactions opens
+        # about as many, past the default listen backlog of 128 (a dropped SYN waits 1 s, 3 s…)
+        await web.SockSite(self._runner, sock, backlog=1024).start()
 
     async def stop(self) -> None:
         self._gateway_open.set()
@@ -568,7 +570,7 @@ class LoopbackDiscord(VoiceStates):
         if message is not None:
             payload["message"] = message.payload()
         interaction.payload = payload
-        self.interactions.append(interaction)
+        self._add_interaction(interaction)
         sent = self._fan_out("INTERACTION_CREATE", payload, guild_id=self._guild_id(channel))
         interaction.sessions = [session for session, _ in sent]
         interaction.sequence = sent[0][1]
