@@ -43,6 +43,7 @@ from bot.effects import (
 )
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Waiting
+from storage import direct
 from storage.tables import HandledEventRow, OutboxRow
 
 if TYPE_CHECKING:
@@ -270,6 +271,9 @@ class SqlOutbox:
             }
             for effect in effects
         ]
+        ids = await direct.insert_ids(self._uow.conn, _ADD, rows)
+        if ids is not None:
+            return ids
         if len(rows) == 1:
             return [int((await self._uow.conn.execute(_ADD, rows[0])).scalar_one())]
         # one statement for all (one round trip to a worker thread, when SQLite runs on one)
@@ -328,11 +332,10 @@ class SqlHandledEvents:
         self._uow = uow
 
     async def seen(self, event_id: str) -> bool:
-        result = await self._uow.conn.execute(_SEEN, {"event_id": event_id})
-        return result.first() is not None
+        return await direct.first(self._uow.conn, _SEEN, {"event_id": event_id}) is not None
 
     async def add(self, event_id: str, now: datetime) -> None:
-        await self._uow.conn.execute(_HANDLED, {"event_id": event_id, "handled_at": now})
+        await direct.write(self._uow.conn, _HANDLED, {"event_id": event_id, "handled_at": now})
 
     async def prune(self, before: datetime) -> int:
         result = await self._uow.conn.execute(delete(HANDLED).where(HANDLED.c.handled_at < before))

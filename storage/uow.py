@@ -58,7 +58,7 @@ from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
-from storage import mapping
+from storage import direct, mapping
 from storage.between import Cases, PrepAnswers, Rsvps
 from storage.corrections import apply_corrections, correction_rows
 from storage.inline import InlineConnection, InlineSqliteEngine
@@ -524,10 +524,10 @@ class SqlUnitOfWork:
         version is still the one this unit of work read; else another process changed it."""
         changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v and k != "id"}
         statement = _versioned_update(table, tuple(sorted(changed)))
-        result = await self.conn.execute(
-            statement, {**changed, "pk_id": key, "pk_version": version}
+        written = await direct.write(
+            self.conn, statement, {**changed, "pk_id": key, "pk_version": version}
         )
-        if result.rowcount != 1:
+        if written != 1:
             raise ConcurrentChange(f"{table.name} {key} changed since version {version}")
 
     @staticmethod
@@ -556,7 +556,7 @@ class SqlUnitOfWork:
         if changed:
             statement = _update_statement(table, tuple(pk), tuple(sorted(changed)))
             params = {**changed, **{f"pk_{k}": v for k, v in pk.items()}}
-            await self.conn.execute(statement, params)
+            await direct.write(self.conn, statement, params)
 
     async def _write_children(
         self,
@@ -570,7 +570,7 @@ class SqlUnitOfWork:
     ) -> None:
         fresh = [row for k, row in new.items() if k not in old]
         if fresh:
-            await self.conn.execute(_insert_statement(table), fresh)
+            await direct.write_many(self.conn, _insert_statement(table), fresh)
         for k, row in new.items():
             if k in old and old[k] != row:
                 await self._write_row(table, {**parent, key: k}, old[k], row)
@@ -952,7 +952,7 @@ class _Items:
         the same circle: a concurrent change, run again on fresh data."""
         try:
             row = {**mapping.item_row(item), "version": 0}
-            await self._uow.conn.execute(_insert_statement(ITEM), row)
+            await direct.write(self._uow.conn, _insert_statement(ITEM), row)
         except IntegrityError as error:
             raise ConcurrentChange(f"item {item.number} of circle {item.circle_id}") from error
         self._versions[(item.circle_id, item.number)] = 0
