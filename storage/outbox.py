@@ -61,7 +61,7 @@ _ADD = insert(OUTBOX).returning(OUTBOX.c.id)
 _ADD_MANY = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
 _DELIVERED = (
     update(OUTBOX)
-    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .where(OUTBOX.c.id == bindparam("outbox_id"))
     .values(delivered_at=bindparam("now"), payload=GONE)
 )
 _SEEN = select(HANDLED.c.event_id).where(HANDLED.c.event_id == bindparam("event_id"))
@@ -304,7 +304,8 @@ class SqlOutbox:
         ]
 
     async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None:
-        await self._uow.conn.execute(_DELIVERED, {"ids": list(outbox_ids), "now": now})
+        marks = [{"outbox_id": i, "now": now} for i in outbox_ids]
+        await direct.write_many(self._uow.conn, _DELIVERED, marks)
 
     async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
         await self._uow.conn.execute(

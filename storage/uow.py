@@ -104,7 +104,7 @@ class _SeanceEntry:
     seance: Seance
     row: Row
     phases: dict[Any, Row]
-    turns: dict[int, Row]
+    turns: dict[int, Row]  # the open turns and the last closed one (see _open_tail)
     attendance: dict[Any, Row]
     checkins: dict[Any, Row]
     version: int = 0
@@ -362,17 +362,14 @@ class SqlUnitOfWork:
         """The séance still matches its stored rows (closed turns never change, so only the
         last ones are compared)."""
         seance = entry.seance
-        if len(entry.turns) != len(seance.turns):
-            return False
+        previous, turns = SqlUnitOfWork._turns_to_write(seance, entry)
         return (
             entry.row == mapping.seance_row(seance)
             and entry.phases == mapping.phase_rows(seance)
             and entry.attendance == mapping.attendance_rows(seance)
             and entry.checkins == mapping.checkin_rows(seance)
             and entry.corrections == correction_rows(seance)
-            and all(
-                entry.turns.get(t.seq) == mapping.turn_row(seance.id, t) for t in seance.turns[-2:]
-            )
+            and all(previous.get(seq) == turn for seq, turn in turns.items())
         )
 
     # -- loading -------------------------------------------------------------------------------
@@ -414,7 +411,7 @@ class SqlUnitOfWork:
                 seance,
                 row,
                 {p["idx"]: p for p in phases},
-                {t["seq"]: t for t in turns},
+                _open_tail({t["seq"]: t for t in turns}),
                 {a["user"]: a for a in marks},
                 {c["user"]: c for c in words},
                 version,
@@ -512,6 +509,7 @@ class SqlUnitOfWork:
             TURN, {"seance_id": key}, "seq", previous, turns, delete_missing=False
         )
         entry.turns.update(turns)
+        _open_tail(entry.turns)
         await self._write_children(
             TURN_CORRECTION, {"seance_id": key}, "seq", entry.corrections, fixes
         )
@@ -596,6 +594,19 @@ _SUMMARY = (
     "prep_question",
     "recap_published_at",
 )
+
+
+def _open_tail(turns: dict[int, Row]) -> dict[int, Row]:
+    """Keep the rows of the turns that may still change, and of the last closed one, where
+    the comparison at commit stops (closed turns never change): a long séance's cached rows
+    do not grow with its turns."""
+    closed = [seq for seq, row in turns.items() if row["ended_at"] is not None]
+    if len(closed) > 1:
+        last = max(closed)
+        for seq in closed:
+            if seq != last:
+                del turns[seq]
+    return turns
 
 
 @functools.lru_cache(maxsize=64)
