@@ -66,6 +66,8 @@ _DELIVERED = (
 )
 _SEEN = select(HANDLED.c.event_id).where(HANDLED.c.event_id == bindparam("event_id"))
 _HANDLED = insert(HANDLED)
+# one encoder for every row (json.dumps would build one per call for these options)
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 KINDS: dict[type, str] = {
     Reply: "reply",
     StatusView: "status",
@@ -154,7 +156,7 @@ def effect_payload(effect: Effect) -> str:
             "private": effect.private,
             "confidential": effect.confidential,
         }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(data)
 
 
 def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
