@@ -596,6 +596,14 @@ _SUMMARY = (
 )
 
 
+# A planning writes a séance's prompts (four rows): statements built once.
+_ADD_PROMPT = insert(PROMPT).returning(PROMPT.c.id)
+_RESCHEDULE = (
+    update(PROMPT).where(PROMPT.c.id == bindparam("prompt_id")).values(due_at=bindparam("due_at"))
+)
+_DELETE_PROMPT = delete(PROMPT).where(PROMPT.c.id == bindparam("prompt_id"))
+
+
 def _open_tail(turns: dict[int, Row]) -> dict[int, Row]:
     """Keep the rows of the turns that may still change, and of the last closed one, where
     the comparison at commit stops (closed turns never change): a long séance's cached rows
@@ -1045,22 +1053,23 @@ class _Prompts:
     async def add(self, prompt: Prompt) -> None:
         row = mapping.prompt_row(prompt)
         row.pop("id")
+        conn = self._uow.conn
         try:
-            result = await self._uow.conn.execute(insert(PROMPT).values(**row))
+            ids = await direct.insert_ids(conn, _ADD_PROMPT, [row])
+            if ids is None:
+                ids = [int((await conn.execute(_ADD_PROMPT, row)).scalar_one())]
         except IntegrityError as error:
             # the séance's prompt of this kind exists: another instance planned it meanwhile
             raise ConcurrentChange(
                 f"prompt {prompt.kind.value} of séance {prompt.seance_id}"
             ) from error
-        prompt.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        prompt.id = ids[0]
 
     async def reschedule(self, prompt_id: int, due_at: datetime) -> None:
-        await self._uow.conn.execute(
-            update(PROMPT).where(PROMPT.c.id == prompt_id).values(due_at=due_at)
-        )
+        await direct.write(self._uow.conn, _RESCHEDULE, {"prompt_id": prompt_id, "due_at": due_at})
 
     async def delete(self, prompt_id: int) -> None:
-        await self._uow.conn.execute(delete(PROMPT).where(PROMPT.c.id == prompt_id))
+        await direct.write(self._uow.conn, _DELETE_PROMPT, {"prompt_id": prompt_id})
 
     async def claim(self, prompt_ids: Sequence[int], now: datetime, claimer: str) -> list[Prompt]:
         """One UPDATE that only takes unclaimed rows: whoever commits first wins each row."""
