@@ -278,7 +278,7 @@ async def live_a_day(day: Day, circles: int, busy: int, rng: random.Random) -> N
         await day.say(c, rng.randrange(PEOPLE), "/seance liste")
         await day.say(c, rng.randrange(PEOPLE), "/recap")
         if k % 4 == 0:  # a séance held today in a quarter of them
-            await day.say(c, 0, "/seance")
+            await day.say(c, 0, "/seance extra")  # not the one planned for January
             for i in range(1, PEOPLE):
                 await day.say(c, i, "/present")
             await day.say(c, 0, "/seance phase suivante")

@@ -8,10 +8,11 @@ over a plain synchronous connection. PostgreSQL keeps its real async driver.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import Connection, create_engine
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 
@@ -20,6 +21,22 @@ class InlineConnection:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._connection.dialect
+
+    @property
+    def driver(self) -> sqlite3.Connection:
+        """The `sqlite3` connection underneath, for storage/direct.py's statements."""
+        driver = self._connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        return driver
+
+    def watched(self) -> bool:
+        """Whether someone listens to the statements sent (then they all go through
+        SQLAlchemy, which tells the listeners)."""
+        return bool(self._connection.dispatch.before_cursor_execute)
 
     async def begin(self) -> None:
         if not self._connection.in_transaction():

@@ -47,6 +47,7 @@ from bot.effects import (
 )
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Waiting
+from storage import direct
 from storage.tables import HandledEventRow, OutboxRow
 
 if TYPE_CHECKING:
@@ -64,11 +65,13 @@ _ADD = insert(OUTBOX).returning(OUTBOX.c.id)
 _ADD_MANY = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
 _DELIVERED = (
     update(OUTBOX)
-    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .where(OUTBOX.c.id == bindparam("outbox_id"))
     .values(delivered_at=bindparam("now"), payload=GONE)
 )
 _SEEN = select(HANDLED.c.event_id).where(HANDLED.c.event_id == bindparam("event_id"))
 _HANDLED = insert(HANDLED)
+# one encoder for every row (json.dumps would build one per call for these options)
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 KINDS: dict[type, str] = {
     Reply: "reply",
     StatusView: "status",
@@ -184,7 +187,7 @@ def effect_payload(effect: Effect) -> str:
             "private": effect.private,
             "confidential": effect.confidential,
         }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(data)
 
 
 def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
@@ -329,6 +332,9 @@ class SqlOutbox:
             }
             for effect in effects
         ]
+        ids = await direct.insert_ids(self._uow.conn, _ADD, rows)
+        if ids is not None:
+            return ids
         if len(rows) == 1:
             return [int((await self._uow.conn.execute(_ADD, rows[0])).scalar_one())]
         # one statement for all (one round trip to a worker thread, when SQLite runs on one)
@@ -359,7 +365,8 @@ class SqlOutbox:
         ]
 
     async def delivered(self, outbox_ids: Sequence[int], now: datetime) -> None:
-        await self._uow.conn.execute(_DELIVERED, {"ids": list(outbox_ids), "now": now})
+        marks = [{"outbox_id": i, "now": now} for i in outbox_ids]
+        await direct.write_many(self._uow.conn, _DELIVERED, marks)
 
     async def failed(self, outbox_id: int, now: datetime, reason: str) -> None:
         await self._uow.conn.execute(
@@ -387,11 +394,10 @@ class SqlHandledEvents:
         self._uow = uow
 
     async def seen(self, event_id: str) -> bool:
-        result = await self._uow.conn.execute(_SEEN, {"event_id": event_id})
-        return result.first() is not None
+        return await direct.first(self._uow.conn, _SEEN, {"event_id": event_id}) is not None
 
     async def add(self, event_id: str, now: datetime) -> None:
-        await self._uow.conn.execute(_HANDLED, {"event_id": event_id, "handled_at": now})
+        await direct.write(self._uow.conn, _HANDLED, {"event_id": event_id, "handled_at": now})
 
     async def prune(self, before: datetime) -> int:
         result = await self._uow.conn.execute(delete(HANDLED).where(HANDLED.c.handled_at < before))

@@ -58,7 +58,7 @@ from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
-from storage import mapping
+from storage import direct, mapping
 from storage.between import Cases, PrepAnswers, Rsvps
 from storage.case_votes import CaseVotes
 from storage.corrections import apply_corrections, correction_rows
@@ -106,7 +106,7 @@ class _SeanceEntry:
     seance: Seance
     row: Row
     phases: dict[Any, Row]
-    turns: dict[int, Row]
+    turns: dict[int, Row]  # the open turns and the last closed one (see _open_tail)
     attendance: dict[Any, Row]
     checkins: dict[Any, Row]
     version: int = 0
@@ -366,17 +366,14 @@ class SqlUnitOfWork:
         """The séance still matches its stored rows (closed turns never change, so only the
         last ones are compared)."""
         seance = entry.seance
-        if len(entry.turns) != len(seance.turns):
-            return False
+        previous, turns = SqlUnitOfWork._turns_to_write(seance, entry)
         return (
             entry.row == mapping.seance_row(seance)
             and entry.phases == mapping.phase_rows(seance)
             and entry.attendance == mapping.attendance_rows(seance)
             and entry.checkins == mapping.checkin_rows(seance)
             and entry.corrections == correction_rows(seance)
-            and all(
-                entry.turns.get(t.seq) == mapping.turn_row(seance.id, t) for t in seance.turns[-2:]
-            )
+            and all(previous.get(seq) == turn for seq, turn in turns.items())
         )
 
     # -- loading -------------------------------------------------------------------------------
@@ -418,7 +415,7 @@ class SqlUnitOfWork:
                 seance,
                 row,
                 {p["idx"]: p for p in phases},
-                {t["seq"]: t for t in turns},
+                _open_tail({t["seq"]: t for t in turns}),
                 {a["user"]: a for a in marks},
                 {c["user"]: c for c in words},
                 version,
@@ -516,6 +513,7 @@ class SqlUnitOfWork:
             TURN, {"seance_id": key}, "seq", previous, turns, delete_missing=False
         )
         entry.turns.update(turns)
+        _open_tail(entry.turns)
         await self._write_children(
             TURN_CORRECTION, {"seance_id": key}, "seq", entry.corrections, fixes
         )
@@ -528,10 +526,10 @@ class SqlUnitOfWork:
         version is still the one this unit of work read; else another process changed it."""
         changed = {k: v for k, v in new.items() if old.get(k, _MISSING) != v and k != "id"}
         statement = _versioned_update(table, tuple(sorted(changed)))
-        result = await self.conn.execute(
-            statement, {**changed, "pk_id": key, "pk_version": version}
+        written = await direct.write(
+            self.conn, statement, {**changed, "pk_id": key, "pk_version": version}
         )
-        if result.rowcount != 1:
+        if written != 1:
             raise ConcurrentChange(f"{table.name} {key} changed since version {version}")
 
     @staticmethod
@@ -560,7 +558,7 @@ class SqlUnitOfWork:
         if changed:
             statement = _update_statement(table, tuple(pk), tuple(sorted(changed)))
             params = {**changed, **{f"pk_{k}": v for k, v in pk.items()}}
-            await self.conn.execute(statement, params)
+            await direct.write(self.conn, statement, params)
 
     async def _write_children(
         self,
@@ -574,7 +572,7 @@ class SqlUnitOfWork:
     ) -> None:
         fresh = [row for k, row in new.items() if k not in old]
         if fresh:
-            await self.conn.execute(_insert_statement(table), fresh)
+            await direct.write_many(self.conn, _insert_statement(table), fresh)
         for k, row in new.items():
             if k in old and old[k] != row:
                 await self._write_row(table, {**parent, key: k}, old[k], row)
@@ -600,6 +598,27 @@ _SUMMARY = (
     "prep_question",
     "recap_published_at",
 )
+
+
+# A planning writes a séance's prompts (four rows): statements built once.
+_ADD_PROMPT = insert(PROMPT).returning(PROMPT.c.id)
+_RESCHEDULE = (
+    update(PROMPT).where(PROMPT.c.id == bindparam("prompt_id")).values(due_at=bindparam("due_at"))
+)
+_DELETE_PROMPT = delete(PROMPT).where(PROMPT.c.id == bindparam("prompt_id"))
+
+
+def _open_tail(turns: dict[int, Row]) -> dict[int, Row]:
+    """Keep the rows of the turns that may still change, and of the last closed one, where
+    the comparison at commit stops (closed turns never change): a long séance's cached rows
+    do not grow with its turns."""
+    closed = [seq for seq, row in turns.items() if row["ended_at"] is not None]
+    if len(closed) > 1:
+        last = max(closed)
+        for seq in closed:
+            if seq != last:
+                del turns[seq]
+    return turns
 
 
 @functools.lru_cache(maxsize=64)
@@ -966,7 +985,7 @@ class _Items:
         the same circle: a concurrent change, run again on fresh data."""
         try:
             row = {**mapping.item_row(item), "version": 0}
-            await self._uow.conn.execute(_insert_statement(ITEM), row)
+            await direct.write(self._uow.conn, _insert_statement(ITEM), row)
         except IntegrityError as error:
             raise ConcurrentChange(f"item {item.number} of circle {item.circle_id}") from error
         self._versions[(item.circle_id, item.number)] = 0
@@ -1048,22 +1067,23 @@ class _Prompts:
     async def add(self, prompt: Prompt) -> None:
         row = mapping.prompt_row(prompt)
         row.pop("id")
+        conn = self._uow.conn
         try:
-            result = await self._uow.conn.execute(insert(PROMPT).values(**row))
+            ids = await direct.insert_ids(conn, _ADD_PROMPT, [row])
+            if ids is None:
+                ids = [int((await conn.execute(_ADD_PROMPT, row)).scalar_one())]
         except IntegrityError as error:
             # the séance's prompt of this kind exists: another instance planned it meanwhile
             raise ConcurrentChange(
                 f"prompt {prompt.kind.value} of séance {prompt.seance_id}"
             ) from error
-        prompt.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        prompt.id = ids[0]
 
     async def reschedule(self, prompt_id: int, due_at: datetime) -> None:
-        await self._uow.conn.execute(
-            update(PROMPT).where(PROMPT.c.id == prompt_id).values(due_at=due_at)
-        )
+        await direct.write(self._uow.conn, _RESCHEDULE, {"prompt_id": prompt_id, "due_at": due_at})
 
     async def delete(self, prompt_id: int) -> None:
-        await self._uow.conn.execute(delete(PROMPT).where(PROMPT.c.id == prompt_id))
+        await direct.write(self._uow.conn, _DELETE_PROMPT, {"prompt_id": prompt_id})
 
     async def claim(self, prompt_ids: Sequence[int], now: datetime, claimer: str) -> list[Prompt]:
         """One UPDATE that only takes unclaimed rows: whoever commits first wins each row."""

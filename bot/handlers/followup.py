@@ -182,22 +182,12 @@ async def remind_owners(ctx: Context, seance: Seance) -> None:
 async def look_back(ctx: Context, seance: Seance) -> None:
     """Post the previous séance's decisions and every open action, owner and state."""
     circle = ctx.require_circle()
-    earlier = [
-        s
-        for s in await ctx.uow.seances.for_circle(circle.id)
-        if s.status is SeanceStatus.CLOSED and s.number < seance.number
-    ]
+    closed = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.CLOSED,))
+    earlier = [s for s in closed if s.number < seance.number]  # light rows: no turns loaded
     previous = max(earlier, key=lambda s: s.number) if earlier else None
-    items = await ctx.uow.items.for_circle(circle.id)
-    decisions = [
-        i
-        for i in items
-        if previous is not None
-        and i.seance_id == previous.id
-        and i.kind is ItemKind.DECISION
-        and not i.withheld
-    ]
-    actions = [i for i in items if i.is_open_action]
+    said = await ctx.uow.items.for_seance(previous.id) if previous is not None else []
+    decisions = [i for i in said if i.kind is ItemKind.DECISION and not i.withheld]
+    actions = await ctx.uow.items.open_actions(circle.id)
     if not decisions and not actions:
         return
     lines = [ctx.t("lookback.header", number=previous.number if previous else "—")]

@@ -114,9 +114,16 @@ class ManualScheduler:
     _counter: int = 0
 
     def wake_at(self, key: str, at: datetime, grace: timedelta) -> None:
+        if self._jobs.get(key) == at:
+            return  # already waiting in the heap for that instant
         self._jobs[key] = at
         self._counter += 1
         heapq.heappush(self._heap, (at, self._counter, key))
+        if len(self._heap) > 2 * len(self._jobs) + 64:
+            # moved and cancelled keys leave entries behind: drop them, so that a séance whose
+            # time box moves at every command does not grow the heap until its time comes
+            self._heap = [entry for entry in self._heap if self._jobs.get(entry[2]) == entry[0]]
+            heapq.heapify(self._heap)
 
     def cancel(self, key: str) -> None:
         self._jobs.pop(key, None)

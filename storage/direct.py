@@ -1,0 +1,155 @@
+"""The statements every command runs, sent straight to SQLite's driver, compiled once.
+
+SQLAlchemy Core spends about 50 µs on each `execute` (building the parameters, finding the
+compiled statement in its cache, making a result object), several times what SQLite itself
+takes to write a row; and each command runs five to eight statements (its changes, its outbox
+rows, its event id). So, with SQLite inline in the event loop, the hot statements are compiled
+once per shape of parameters (the SQL, the order of its parameters, each parameter's bind
+processor, e.g. for instants) and run on the `sqlite3` connection itself, in the same
+transaction. The SQL, the conversions and the errors (`IntegrityError`, ...) are SQLAlchemy's,
+so a row written here is the row SQLAlchemy would have written.
+
+Everything else goes through SQLAlchemy as before: another database or SQLite on aiosqlite's
+thread, a statement this module cannot fill by itself (a Python-side default, an `IN` list),
+and any statement while someone listens to the engine's statements (tests that check what is
+written, benchmarks that count statements), so that they see every one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from sqlalchemy.exc import DBAPIError
+
+from storage.inline import InlineConnection
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One statement compiled for one set of parameter names."""
+
+    statement: Any  # held, so that no other statement ever gets its id
+    sql: str
+    names: tuple[str, ...]  # of the positional parameters, in order
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    constants: Row  # values the statement holds itself (`version + 1`, a column's default)
+
+    def parameters(self, row: Row) -> list[Any]:
+        if self.constants:
+            row = self.constants | row
+        return [
+            row[name] if process is None else process(row[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        ]
+
+
+# (id of the statement, parameter names) -> its plan, or None: SQLAlchemy runs it
+_plans: dict[tuple[int, tuple[str, ...]], _Plan | None] = {}
+
+
+def _compile(statement: Any, names: tuple[str, ...], conn: InlineConnection) -> _Plan | None:
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    if not compiled.positional or compiled.literal_execute_params or compiled.post_compile_params:
+        return None
+    constants: Row = {}
+    for column in compiled.insert_prefetch:
+        if column.default is None or not column.default.is_scalar:
+            return None  # computed in Python at each execution: leave it to SQLAlchemy
+        constants[column.key] = column.default.arg
+    if compiled.update_prefetch:
+        return None
+    order = tuple(compiled.positiontup or ())
+    for name in order:
+        bind = compiled.binds[name]
+        if name in names or name in constants:
+            continue
+        if bind.required or bind.callable is not None:
+            return None
+        constants[name] = bind.value
+    processors = tuple(
+        compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order
+    )
+    return _Plan(statement, compiled.string, order, processors, constants)
+
+
+def _plan(conn: Any, statement: Any, row: Row) -> _Plan | None:
+    if not isinstance(conn, InlineConnection) or conn.watched():
+        return None
+    names = tuple(row)
+    key = (id(statement), names)
+    known = _plans.get(key)
+    if key not in _plans or (known is not None and known.statement is not statement):
+        known = _plans[key] = _compile(statement, names, conn)
+    return known
+
+
+def _raise(conn: InlineConnection, sql: str, parameters: Any, error: sqlite3.Error) -> NoReturn:
+    dialect = conn.dialect
+    raise DBAPIError.instance(sql, parameters, error, sqlite3.Error, dialect=dialect) from error
+
+
+async def write(conn: Any, statement: Any, row: Row) -> int:
+    """Run an INSERT, UPDATE or DELETE for one row of parameters; the rows it changed."""
+    plan = _plan(conn, statement, row)
+    if plan is None:
+        return int((await conn.execute(statement, row)).rowcount)
+    parameters = plan.parameters(row)
+    try:
+        return int(conn.driver.execute(plan.sql, parameters).rowcount)
+    except sqlite3.Error as error:
+        _raise(conn, plan.sql, parameters, error)
+
+
+async def write_many(conn: Any, statement: Any, rows: Sequence[Row]) -> None:
+    """Run an INSERT (or UPDATE) once for each of `rows`, which all have the same keys."""
+    plan = _plan(conn, statement, rows[0]) if rows else None
+    if plan is None:
+        if rows:
+            await conn.execute(statement, list(rows))
+        return
+    batch = [plan.parameters(r) for r in rows]
+    try:
+        conn.driver.executemany(plan.sql, batch)
+    except sqlite3.Error as error:
+        _raise(conn, plan.sql, batch, error)
+
+
+async def insert_ids(conn: Any, statement: Any, rows: Sequence[Row]) -> list[int] | None:
+    """Run an `INSERT … RETURNING id` for each of `rows`, in order: the new ids. None when the
+    statement has to go through SQLAlchemy (the caller runs it there)."""
+    plan = _plan(conn, statement, rows[0]) if rows else None
+    if plan is None:
+        return None
+    driver = conn.driver
+    ids = []
+    for row in rows:
+        parameters = plan.parameters(row)
+        try:
+            cursor = driver.execute(plan.sql, parameters)
+            ids.append(int(cursor.fetchone()[0]))
+            cursor.close()
+        except sqlite3.Error as error:
+            _raise(conn, plan.sql, parameters, error)
+    return ids
+
+
+async def first(conn: Any, statement: Any, row: Row) -> tuple[Any, ...] | None:
+    """The first row a SELECT of plain columns (no conversions on reading) returns."""
+    plan = _plan(conn, statement, row)
+    if plan is None:
+        found = (await conn.execute(statement, row)).first()
+        return None if found is None else tuple(found)
+    parameters = plan.parameters(row)
+    try:
+        cursor = conn.driver.execute(plan.sql, parameters)
+        found = cursor.fetchone()
+        cursor.close()
+    except sqlite3.Error as error:
+        _raise(conn, plan.sql, parameters, error)
+    return None if found is None else tuple(found)
