@@ -129,7 +129,7 @@ async def test_a_cycle_between_two_seances(db: UnitOfWorkFactory) -> None:
     ]
     assert seen_by(chat, "bob") == []
     await chat.script("anim: /seance phase suivante")
-    assert chat.public()[-1] == (
+    assert chat.public()[0] == (  # before the phase and its first speaker
         "Retour sur la séance 1\n"
         "Décisions :\n"
         "- #3 On se retrouve le 17\n"
