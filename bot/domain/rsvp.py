@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,3 +30,12 @@ class Rsvp:
     user: UserRef
     answer: RsvpAnswer
     answered_at: datetime
+
+
+def answers_of(rsvps: Iterable[Rsvp], excused: Iterable[UserRef] = ()) -> dict[UserRef, RsvpAnswer]:
+    """Everyone's answer for one séance: their RSVP, or "no" for someone excused with /excuse
+    who gave none."""
+    answers = {r.user: r.answer for r in rsvps}
+    for user in excused:
+        answers.setdefault(user, RsvpAnswer.NO)
+    return answers

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.domain.roles import Role
-from bot.domain.rsvp import RSVP_ORDER, Rsvp, RsvpAnswer
+from bot.domain.rsvp import RSVP_ORDER, Rsvp, RsvpAnswer, answers_of
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers.prepa import next_planned
@@ -46,10 +46,8 @@ async def _seance(ctx: Context, number: int | None) -> Seance:
 async def tally(ctx: Context, seance: Seance) -> str:
     """Counts and names per answer, and who has not answered, for the facilitators."""
     circle = ctx.require_circle()
-    answers = {r.user: r.answer for r in await ctx.uow.rsvps.for_seance(seance.id)}
-    for user, status in seance.attendance.items():
-        if status is AttendanceStatus.EXCUSED:
-            answers.setdefault(user, RsvpAnswer.NO)  # excused with /excuse
+    excused = [u for u, s in seance.attendance.items() if s is AttendanceStatus.EXCUSED]
+    answers = answers_of(await ctx.uow.rsvps.for_seance(seance.id), excused)
     parts = []
     for kind in RSVP_ORDER:
         names = [circle.name_of(u) for u, a in answers.items() if a is kind]
