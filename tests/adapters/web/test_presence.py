@@ -194,3 +194,32 @@ async def test_a_participants_link_opens_no_facilitator_action(site: Site) -> No
     assert page.count("<form ") == 1
     assert 'value="rsvp"' in page
     assert 'value="plan"' not in page
+
+
+async def test_each_planned_seance_has_its_own_answer(site: Site) -> None:
+    await site.chat.say("anim", "/seance planifier 2027-01-07 14:00 | Bilan")
+    assert site.chat.refused is None, site.chat.text
+    alice = await site.link("alice")
+    _, page, _ = await get(site, f"/c/{alice}")
+    assert "Serez-vous là à la séance 2 ?" in page
+    assert "Serez-vous là à la séance 3 ?" in page
+    assert page.count('name="action" value="rsvp"') == 2
+
+    assert await answer(site, alice, "no", number="3") == (303, f"/c/{alice}?presence=3")
+    _, page, _ = await get(site, f"/c/{alice}?presence=3")
+    assert "Votre réponse pour la séance 3 : non." in page
+    assert "Vous n'avez pas encore répondu." in page  # still nothing for séance 2
+    assert await excused(site, 3) == ["alice"]
+    assert await excused(site, 2) == []
+    # the chat's answer for séance 3 replaces the page's, and lifts the excuse
+    await site.chat.say("alice", "/presence peut-etre 3")
+    assert site.chat.refused is None, site.chat.text
+    _, page, _ = await get(site, f"/c/{alice}")
+    assert "Votre réponse pour la séance 3 : peut-être." in page
+    assert await excused(site, 3) == []
+    # a cancelled séance is no longer on the plan, and no longer answered
+    await site.chat.say("anim", "/seance annuler 3")
+    _, page, _ = await get(site, f"/c/{alice}")
+    assert "Serez-vous là à la séance 3 ?" not in page
+    status, _ = await answer(site, alice, "yes", number="3")
+    assert status == 200  # refused on the page, as in the chat
