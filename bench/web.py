@@ -14,7 +14,9 @@ their members' links, and measures each whole HTTP round trip:
   one request in four, a facilitator's (with the plan form);
 - `calendar_page`: the calendar page with the subscription URLs;
 - `ics`: the calendar file a subscribed calendar fetches;
-- `report`: a facilitator's bilan page.
+- `report`: a facilitator's bilan page;
+- `rsvp`: a member answering the presence form (`/presence` through the core, a write) and
+  the page the answer redirects to: two round trips, POST then GET.
 
 Charts are separate images drawn once and kept (they are not part of these numbers).
 The last line printed is one JSON object with the figures. Goals: page p99 <= 50 ms and ics
@@ -117,6 +119,9 @@ async def populate(core: CercleCore, clock: ManualClock, i: int) -> None:
     await say("anim", "/seance fin")
     await say("anim", "/seance planifier 2026-12-17 14:00 | Déléguer | Que lâcher ?")
     await say("anim", "/seance planifier 2027-01-07 14:00 | Bilan")
+    await say("alice", "/presence oui")  # the page shows who is coming
+    await say("bob", "/presence peut-etre")
+    await say("dan", "/presence non")
 
 
 async def tokens(core: CercleCore, database: Database, count: int) -> list[tuple[str, str]]:
@@ -162,7 +167,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         server = HttpServer(create_app(core, deliver), "127.0.0.1", 0)
         await server.start()
         base = f"http://127.0.0.1:{server.port}"
-        samples: dict[str, list[int]] = {"page": [], "calendar_page": [], "ics": [], "report": []}
+        samples: dict[str, list[int]] = {
+            "page": [],
+            "calendar_page": [],
+            "ics": [],
+            "report": [],
+            "rsvp": [],
+        }
+        assert core.pages is not None
+        form_key = core.pages.signer.form_key
         checked = False
         try:
             async with aiohttp.ClientSession() as session:
@@ -177,6 +190,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if record:
                         samples[kind].append(spent)
 
+                async def rsvp(token: str, value: str) -> None:
+                    form = {"form_key": form_key(token), "action": "rsvp"}
+                    form |= {"number": "2", "answer": value}
+                    began = time.perf_counter_ns()
+                    async with session.post(
+                        f"{base}/c/{token}", data=form, headers={"Origin": "http://127.0.0.1"}
+                    ) as reply:  # follows the redirect to the page
+                        body = await reply.text()
+                    spent = time.perf_counter_ns() - began
+                    if reply.status != 200 or 'role="status"' not in body:
+                        raise RuntimeError(f"rsvp: {reply.status}")
+                    samples["rsvp"].append(spent)
+
                 for warm in range(50):  # templates compiled, caches warm
                     anim, alice = pairs[warm % len(pairs)]
                     await fetch("page", f"/c/{alice}", record=False)
@@ -189,14 +215,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         await fetch("page", f"/c/{anim}", record=True)
                     elif roll < 0.7:
                         await fetch("calendar_page", f"/c/{alice}/calendrier", record=True)
-                    elif roll < 0.9:
+                    elif roll < 0.85:
                         await fetch("ics", f"/c/{alice}/calendar.ics", record=True)
-                    else:
+                    elif roll < 0.95:
                         await fetch("report", f"/c/{anim}/bilan", record=True)
+                    else:
+                        await rsvp(alice, rng.choice(("yes", "no", "maybe")))
                     if not checked:
                         async with session.get(f"{base}/c/{alice}") as answer:
                             text = await answer.text()
                         assert "Récapitulatif" in text, "the page shows no recap"
+                        assert "Qui vient ?" in text, "the page shows nobody coming"
                         checked = True
         finally:
             await server.close()
@@ -222,7 +251,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=7)
     result = asyncio.run(run(parser.parse_args()))
-    for kind in ("page", "calendar_page", "ics", "report"):
+    for kind in ("page", "calendar_page", "ics", "report", "rsvp"):
         if f"{kind}_p50_ms" in result:
             print(
                 f"{kind:14} p50 {result[f'{kind}_p50_ms']:7.2f} ms   "

@@ -1,4 +1,4 @@
-"""The circle's pages on aiohttp.web: routes, templates, and the plan form.
+"""The circle's pages on aiohttp.web: routes, templates, and the forms (presence, the plan).
 
 Every page is reached through a member's private link, `/c/<token>/…`. The token is checked by
 the core (`bot.pages.service.Pages`) at each request; anything it does not open gets the same
@@ -27,7 +27,7 @@ from bot.app import CercleCore
 from bot.domain.circle import LANGUAGES
 from bot.effects import Effect, Reply
 from bot.pages.links import LinkIssuer
-from bot.pages.model import ActResult
+from bot.pages.model import ActResult, CirclePage
 from bot.pages.service import Pages
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 Deliver = Callable[[list[Effect]], Awaitable[None]]
 MAX_FORM_BYTES = 16 * 1024
-FORM_FIELDS = ("when", "subject", "question", "number", "text", "name")
+FORM_FIELDS = ("when", "subject", "question", "number", "text", "name", "answer")
+ANSWERED = "presence"  # the query a recorded answer redirects to: ?presence=<séance number>
 
 CORE: web.AppKey[CercleCore] = web.AppKey("core", CercleCore)
 PAGES: web.AppKey[Pages] = web.AppKey("pages", Pages)
@@ -112,7 +113,8 @@ async def _show_circle(
     page = await pages.circle_page(token, request.query.get("lang"))
     if page is None:
         return _denied(request)
-    form_key = pages.signer.form_key(token) if page.facilitator else ""
+    if result is None:
+        result = _answered(request, page)
     return _render(
         request,
         "circle.html",
@@ -120,7 +122,7 @@ async def _show_circle(
         status=200,
         page=page,
         base=f"/c/{token}",
-        form_key=form_key,
+        form_key=pages.signer.form_key(token),
         result=result,
         fields=fields or {},
         title=page.circle_name,
@@ -156,7 +158,26 @@ async def act(request: web.Request) -> web.Response:
             await request.app[DELIVER](list(result.public))
         except Exception:  # done and committed: the page says so even if a post failed
             log.exception("web: the channel could not be told")
+    if action == "rsvp" and not result.refused:
+        # post, redirect, get: reloading the page does not answer again
+        number = fields["number"] if fields["number"].isdigit() else ""
+        query = {ANSWERED: number}
+        if request.query.get("lang") in LANGUAGES:
+            query = {"lang": request.query["lang"], **query}
+        target = request.app.router["circle"].url_for(token=token).with_query(query)
+        return web.Response(status=303, headers={"Location": str(target)})
     return await _show_circle(request, result, fields if result.refused else None)
+
+
+def _answered(request: web.Request, page: CirclePage) -> ActResult | None:
+    """After a recorded answer (post, redirect, get): the member's answer as it now stands."""
+    number = request.query.get(ANSWERED, "")
+    line = next((s for s in page.plan if str(s.number) == number), None)
+    if line is None or line.coming is None or line.coming.mine is None:
+        return None
+    tr = request.app[CORE].translator
+    answer = tr.text(page.lang, f"rsvp.label.{line.coming.mine}")
+    return ActResult(False, (tr.text(page.lang, "rsvp.yours", number=line.number, answer=answer),))
 
 
 def _one(form: Mapping[str, Any], key: str) -> str | None:
@@ -251,7 +272,7 @@ def create_app(core: CercleCore, deliver: Deliver, *, channel_told: bool = True)
     app[STYLESHEET] = (HERE / "static" / "cercle.css").read_bytes()
     app.router.add_get("/", home)
     app.router.add_get("/static/cercle.css", stylesheet)
-    app.router.add_get("/c/{token}", circle_page)
+    app.router.add_get("/c/{token}", circle_page, name="circle")
     app.router.add_post("/c/{token}", act)
     app.router.add_get("/c/{token}/calendrier", calendar_page)
     app.router.add_get("/c/{token}/calendar.ics", calendar_file)

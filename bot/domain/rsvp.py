@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,3 +38,12 @@ class Rsvp:
     answer: RsvpAnswer
     answered_at: datetime
     event_id: str | None = None  # the platform event that gave it (a Matrix reaction)
+
+
+def answers_of(rsvps: Iterable[Rsvp], excused: Iterable[UserRef] = ()) -> dict[UserRef, RsvpAnswer]:
+    """Everyone's answer for one séance: their RSVP, or "no" for someone excused with /excuse
+    (even after a "yes": the excuse came later, or was given by the facilitation)."""
+    answers = {r.user: r.answer for r in rsvps}
+    for user in excused:
+        answers[user] = RsvpAnswer.NO
+    return answers

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.domain.roles import Role
-from bot.domain.rsvp import RSVP_ORDER, Rsvp, RsvpAnswer
+from bot.domain.rsvp import RSVP_ORDER, Rsvp, RsvpAnswer, answers_of
 from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers import live
@@ -49,10 +49,8 @@ async def _seance(ctx: Context, number: int | None) -> Seance:
 async def tally(ctx: Context, seance: Seance) -> str:
     """Counts and names per answer, and who has not answered, for the facilitators."""
     circle = ctx.require_circle()
-    answers = {r.user: r.answer for r in await ctx.uow.rsvps.for_seance(seance.id)}
-    for user, status in seance.attendance.items():
-        if status is AttendanceStatus.EXCUSED:
-            answers[user] = RsvpAnswer.NO  # excused with /excuse, even after a "yes"
+    excused = [u for u, s in seance.attendance.items() if s is AttendanceStatus.EXCUSED]
+    answers = answers_of(await ctx.uow.rsvps.for_seance(seance.id), excused)
     parts = []
     for kind in RSVP_ORDER:
         names = [

@@ -1,4 +1,4 @@
-"""The plan form's actions as the chat commands they are: one set of rules and refusals.
+"""The page's forms as the chat commands they are: one set of rules and refusals.
 
 A form field only fills a command's arguments: the command itself is fixed by the action, and
 line breaks are folded into spaces, so a field cannot smuggle in anything the facilitator
@@ -19,7 +19,10 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "subject": ("/seance sujet", ("number", "text")),
     "question": ("/seance question", ("number", "text")),
     "protocol": ("/seance protocole", ("number", "name")),
+    "rsvp": ("/presence", ("answer", "number")),
 }
+MEMBER_ACTIONS = frozenset({"rsvp"})  # open to every member; the others are facilitators'
+RSVP_ANSWERS = {"yes": "oui", "no": "non", "maybe": "peut-etre"}  # the form's value -> typed
 
 
 def _field(fields: Mapping[str, str], name: str) -> str:
@@ -37,5 +40,10 @@ def command_text(action: str, fields: Mapping[str, str]) -> str | None:
         while parts and not parts[-1]:
             parts.pop()
         return f"{command} {' | '.join(parts)}".rstrip()
+    if action == "rsvp":
+        answer = RSVP_ANSWERS.get(_field(fields, "answer"))
+        if answer is None:
+            return None  # without an answer, /presence would only read: not a form's job
+        return f"{command} {answer} {_field(fields, 'number')}".rstrip()
     args = " ".join(_field(fields, n) for n in names)
     return f"{command} {args}".rstrip()

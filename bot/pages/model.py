@@ -30,6 +30,28 @@ class Viewer:
 
 
 @dataclass(frozen=True, slots=True)
+class RsvpGroup:
+    """The members who gave one answer (yes, maybe, no) for a séance, by name."""
+
+    answer: str  # yes, maybe, no
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Coming:
+    """Who says they will come to a planned séance, and what the viewer answered: what
+    `/presence` says in the chat. `silent` (no answer yet) is filled for facilitators only."""
+
+    groups: tuple[RsvpGroup, ...]  # yes, maybe, no: in that order, each even when empty
+    silent: tuple[str, ...]
+    mine: str | None  # the viewer's answer, None if they gave none
+
+    @property
+    def answered(self) -> int:
+        return sum(len(g.names) for g in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
 class SeanceLine:
     """One séance of the plan."""
 
@@ -40,6 +62,7 @@ class SeanceLine:
     subject: str | None
     question: str | None
     protocol: str
+    coming: Coming | None = None  # planned séances only: one can still answer /presence
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,20 @@ from zoneinfo import ZoneInfo
 from bot.domain.circle import LANGUAGES, Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.roles import Role
-from bot.domain.seance import Seance, SeanceStatus
+from bot.domain.rsvp import RSVP_ORDER, Rsvp, answers_of
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.effects import Effect, Reply
 from bot.events import CommandEvent
-from bot.pages.actions import command_text
+from bot.pages.actions import MEMBER_ACTIONS, command_text
 from bot.pages.links import LinkSigner, member_of
 from bot.pages.model import (
     ActResult,
     CirclePage,
+    Coming,
     ItemEntry,
     RecapBlock,
     ReportPage,
+    RsvpGroup,
     SeanceLine,
     Viewer,
 )
@@ -106,7 +109,9 @@ class Pages:
             circle, viewer = opened.circle, opened.viewer
             seances = await uow.seances.for_circle(circle.id)
             items = await uow.items.for_circle(circle.id)
-        return self._circle_page(circle, viewer, seances, items, self.language(viewer, lang))
+            rsvps = await uow.rsvps.for_circle(circle.id)
+        words = self.language(viewer, lang)
+        return self._circle_page(circle, viewer, seances, items, rsvps, words)
 
     def _circle_page(
         self,
@@ -114,10 +119,33 @@ class Pages:
         viewer: Viewer,
         seances: list[Seance],
         items: list[Item],
+        rsvps: list[Rsvp],
         lang: str,
     ) -> CirclePage:
         tr, tz = self._tr, circle.settings.timezone
         now = self._core.clock.now()
+        facilitator = viewer.facilitates
+        given: dict[int, list[Rsvp]] = {}
+        for r in rsvps:
+            given.setdefault(r.seance_id, []).append(r)
+
+        def coming(s: Seance) -> Coming | None:
+            if s.status is not SeanceStatus.PLANNED:
+                return None  # /presence answers planned séances only
+            excused = [u for u, a in s.attendance.items() if a is AttendanceStatus.EXCUSED]
+            answers = answers_of(given.get(s.id, ()), excused)
+            names = {u: person_name(tr, lang, circle, u) for u in answers}
+            groups = tuple(
+                RsvpGroup(
+                    kind.value,
+                    tuple(sorted(names[u] for u, a in answers.items() if a.counted_as is kind)),
+                )
+                for kind in RSVP_ORDER
+            )
+            silent = tuple(m.display_name for m in circle.roster() if m.user not in answers)
+            mine = answers.get(viewer.user)
+            shown = mine.counted_as.value if mine else None  # "Interested" is a yes
+            return Coming(groups, silent if facilitator else (), shown)
 
         def line(s: Seance) -> SeanceLine:
             start = s.planned_at or s.opened_at
@@ -129,6 +157,7 @@ class Pages:
                 subject=s.subject,
                 question=s.prep_question,
                 protocol=s.protocol,
+                coming=coming(s),
             )
 
         def start_of(s: Seance) -> datetime:
@@ -143,7 +172,6 @@ class Pages:
             key=lambda s: (start_of(s), s.number),
             reverse=True,
         )
-        facilitator = viewer.facilitates
         recaps: list[RecapBlock] = []
         for s in past:
             if s.status is not SeanceStatus.CLOSED or (s.recap_pending and not facilitator):
@@ -308,7 +336,8 @@ class Pages:
     # -- acting -------------------------------------------------------------------------------
 
     async def act(self, token: str, action: str, fields: Mapping[str, str]) -> ActResult | None:
-        """Run a plan form's action as the member, through the same command as in the chat.
+        """Run a form's action as the member, through the same command as in the chat: an
+        answer to `/presence` for any member, the plan's actions for facilitators only.
 
         None if the token does not open the circle; otherwise what to show on the page (the
         answer or the refusal, in the circle's language like in the chat) and the effects
@@ -322,7 +351,7 @@ class Pages:
         text = command_text(action, fields)
         if text is None:
             return ActResult(True, (self._tr.text(lang, "web.unknown_action"),))
-        if viewer.role < Role.FACILITATOR:
+        if action not in MEMBER_ACTIONS and viewer.role < Role.FACILITATOR:
             command = " ".join(text.split()[:2]).lstrip("/")
             refusal = self._tr.text(lang, "permission.facilitator_only", command=command)
             return ActResult(True, (refusal,))

@@ -163,3 +163,17 @@ async def test_editing_refuses_what_chat_refuses(chat: Chat) -> None:
     assert chat.refused == "seance_edit.unknown_protocol"
     await chat.say("bob", "/seance sujet 1 Pirate")
     assert chat.refused == "permission.facilitator_only"
+
+
+async def test_leaving_the_cycle_turns_the_members_links_off() -> None:
+    chat = linked_chat(MemoryDatabase())
+    await chat.say("anim", "/cercle creer Cercle ESS")
+    await chat.say("anim", "/seance planifier 10/12 14h")
+    eva = await link_of(chat, "eva")
+    bob = await link_of(chat, "bob")
+    await chat.say("anim", "/cercle depart @eva")
+    assert chat.refused is None, chat.text
+    assert await pages(chat).circle_page(eva, None) is None
+    assert await pages(chat).calendar(eva) is None
+    assert await pages(chat).act(eva, "rsvp", {"answer": "yes", "number": "1"}) is None
+    assert await pages(chat).circle_page(bob, None) is not None  # only hers

@@ -12,6 +12,10 @@ from typing import Any
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,3 +90,17 @@ def screenshots(driver: webdriver.Chrome, folder: Path, name: str) -> list[Path]
         saved.append(path)
     driver.set_window_size(*DESKTOP)
     return saved
+
+
+def press(driver: webdriver.Chrome, button: WebElement, keys: str | None = None) -> None:
+    """Press a link or a form's button (a click, or `keys` typed on it) and wait for the page
+    it leads to: a click may return before the browser has left the page, whose elements then
+    go stale under the test."""
+    before = driver.find_element(By.TAG_NAME, "html")
+    if keys is None:
+        button.click()
+    else:
+        button.send_keys(keys)
+    wait = WebDriverWait(driver, 30)
+    wait.until(expected_conditions.staleness_of(before))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
