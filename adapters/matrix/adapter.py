@@ -87,6 +87,9 @@ log = logging.getLogger(__name__)
 PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
+# a reaction refused for these says nothing in the room: it was only a reaction (someone not in
+# the circle, a thumbs on a vote already decided)
+QUIET_REFUSALS = (None, "live.members_only", "topic.no_vote")
 SYNC_TIMEOUT_MS = 30_000
 # Answers go out before the bot polls again: its own next long-poll would otherwise compete
 # with them on the homeserver (measured: +10 ms per round trip). Bounded, so an outage of the
@@ -471,10 +474,11 @@ class MatrixAdapter:
         self, room_id: str, sender: str, key: str, target: str | None, event_id: str
     ) -> None:
         """✋ on the live status of the room's open séance means /tour, 👍 / 👎 / 🤔 on an RSVP
-        question answers it (adapters/matrix/live.py); on anything else it is only a reaction."""
+        question answers it, 👍 / 👎 on a topic's thumbs vote is one (adapters/matrix/live.py);
+        on anything else it is only a reaction."""
         answer = answer_of(key)
         if answer is not None and target:
-            await self._rsvp_reaction(room_id, sender, answer, target, event_id)
+            await self._live_reaction(room_id, sender, answer, target, event_id)
             return
         if not key.startswith(RAISED_HAND) or not target:
             return
@@ -484,16 +488,23 @@ class MatrixAdapter:
                 return
         await self._command(room_id, sender, "/tour", {}, event_id)
 
-    async def _rsvp_reaction(
+    async def _live_reaction(
         self, room_id: str, sender: str, answer: str, target: str, event_id: str
     ) -> None:
-        """A reaction on an RSVP question: `/presence <answer> <séance>`, members only; the
-        edited question is the confirmation, so the "noted" reply is not posted in the room."""
-        number = await self._live.rsvp_number(room_id, target)
-        if number is None:
-            return  # not an RSVP question: only a reaction
-        spec = next(s for s in COMMANDS if s.key == "presence")
-        command = ParsedCommand(spec, {"answer": answer, "number": number})
+        """A reaction on a live message, members only: on an RSVP question `/presence <answer>
+        <séance>`, on a topic's thumbs vote `/prolonger <answer>`; the edited message is the
+        confirmation, so the "noted" reply is not posted in the room."""
+        found = await self._live.target(room_id, target)
+        if found is None:
+            return  # not a live message: only a reaction
+        if found.kind == "rsvp":
+            spec = next(s for s in COMMANDS if s.key == "presence")
+            command = ParsedCommand(spec, {"answer": answer, "number": found.number})
+        elif found.kind == "topic_vote" and answer in ("yes", "no"):
+            spec = next(s for s in COMMANDS if s.key == "prolonger")
+            command = ParsedCommand(spec, {"answer": answer})
+        else:
+            return
         await self._command(room_id, sender, "/" + spec.fr, {}, event_id, command=command)
 
     async def _redaction(self, room_id: str, sender: str, redacts: str, event_id: str) -> None:
@@ -547,7 +558,7 @@ class MatrixAdapter:
         if command is not None:
             # a reaction: its answer shows in the edited message; a refusal for someone not
             # in the circle is not posted in the room either (it was only a reaction)
-            quiet = outcome.refused is None or outcome.refused == "live.members_only"
+            quiet = outcome.refused in QUIET_REFUSALS
             author = event.author
             dropped = [e for e in effects if quiet and isinstance(e, Reply) and e.to == author]
             effects = [e for e in effects if e not in dropped]
