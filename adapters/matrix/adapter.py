@@ -52,7 +52,7 @@ from nio.exceptions import OlmUnverifiedDeviceError
 from adapters.config import MatrixConfig
 from adapters.delivery import Job, Refused, SendQueues
 from adapters.homes import matrix_home
-from adapters.matrix import polls
+from adapters.matrix import answers, polls
 from adapters.matrix.live import LiveSender, answer_of
 from adapters.matrix.mentions import html_with_pills, mentions
 from adapters.matrix.private import (
@@ -476,6 +476,9 @@ class MatrixAdapter:
         """✋ on the live status of the room's open séance means /tour, 👍 / 👎 / 🤔 on an RSVP
         question answers it, 👍 / 👎 on a topic's thumbs vote is one (adapters/matrix/live.py);
         on anything else it is only a reaction."""
+        if target and self._direct_rooms().get(sender) == room_id:
+            await self._direct_reaction(room_id, sender, key, target, event_id)
+            return
         answer = answer_of(key)
         if answer is not None and target:
             await self._live_reaction(room_id, sender, answer, target, event_id)
@@ -506,6 +509,29 @@ class MatrixAdapter:
         else:
             return
         await self._command(room_id, sender, "/" + spec.fr, {}, event_id, command=command)
+
+    async def _direct_reaction(
+        self, room_id: str, sender: str, key: str, target: str, event_id: str
+    ) -> None:
+        """A reaction in the bot's direct room with `sender`: on a message of the bot's that
+        offers answers (an action's reminder), that person's command in the circle's room."""
+        if not any(key.startswith(emoji) for emoji in answers.REACTIONS.values()):
+            return
+        response = await self.client.room_get_event(room_id, target)
+        event = getattr(response, "event", None)
+        if event is None or getattr(event, "sender", None) != self.config.user_id:
+            return  # not found, or not the bot's: only a reaction
+        found = answers.answer_of(event.source.get("content") or {}, key)
+        if found is None:
+            return
+        circle_room, command, number = found
+        known = self.core.dispatcher.parser.by_key(command.replace(".", " "))
+        if known is None:
+            return
+        spec, parent = known
+        parsed = ParsedCommand(spec, {"number": number}, parent)
+        text = "/" + command.replace(".", " ")
+        await self._command(circle_room, sender, text, {}, event_id, command=parsed)
 
     async def _redaction(self, room_id: str, sender: str, redacts: str, event_id: str) -> None:
         """A reaction taken back: the answer it gave goes, if it still stands."""
@@ -626,7 +652,10 @@ class MatrixAdapter:
                 if effect.to is None:
                     self._queues.put(room_id, Job(_nothing, effect))
                     return
-                action = self._direct_text(effect.to.id, effect.text, tx)
+                if effect.answers:  # an action's reminder: answered with a reaction
+                    action = self._direct_answers(effect.to.id, effect, tx)
+                else:
+                    action = self._direct_text(effect.to.id, effect.text, tx)
                 self._queues.put(f"direct:{effect.to.id}", Job(action, effect))
                 return
             content = self._reply_content(room_id, effect)
@@ -798,6 +827,29 @@ class MatrixAdapter:
             if room_id is None:
                 return False
             return await self._send(room_id, _message(text, to_html(text)), tx_id) is not None
+
+        return send
+
+    def _direct_answers(
+        self, user_id: str, reply: Reply, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
+        """A personal message with its answers as reactions the bot seeds under it
+        (adapters/matrix/answers.py)."""
+        tx_id = next(tx)
+        seeds = [(key, next(tx)) for key, _ in answers.offered(reply.answers)]
+
+        async def send() -> bool:
+            room_id = await self._direct_room(user_id)
+            if room_id is None:
+                return False
+            content = _message(reply.text, to_html(reply.text))
+            answers.with_answers(content, reply.channel.id, reply.answers)
+            event_id = await self._send(room_id, content, tx_id)
+            if event_id is None:
+                return False
+            for key, seed_tx in seeds:
+                await self._react(room_id, event_id, key, seed_tx)
+            return True
 
         return send
 
