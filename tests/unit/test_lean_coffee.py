@@ -130,6 +130,23 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
     assert "Parler argent" not in chat.text
 
 
+async def test_moving_on_during_a_vote_ends_it_and_its_answers(chat: Chat) -> None:
+    await lean_coffee(chat)
+    await chat.say("anim", "/seance phase suivante")  # topic n° 2
+    await chat.wait(minutes=8)
+    (vote,) = chat.live("topic_vote")
+    await chat.say("alice", "/prolonger non")
+    await chat.say("anim", "/sujet suivant")  # the facilitation moves on before it is decided
+    (ended,) = chat.live("topic_vote")
+    assert (ended.key, ended.answers, ended.closed) == (vote.key, (), True)
+    assert ended.text.endswith("👍 0 · 👎 1, sur 4 présent·es.\nLe vote est terminé.")
+    assert chat.public()[0].startswith("Phase : Sujet n° 3 — Parler argent")
+    await chat.say("bob", "/prolonger oui")
+    assert chat.refused == "topic.no_vote"
+    await chat.say("anim", "/seance fin")  # no vote running: nothing to end
+    assert not chat.live("topic_vote")
+
+
 async def test_topics_proposed_during_the_seance_and_the_circle_setting(chat: Chat) -> None:
     await chat.script(
         "anim: /cercle creer Atelier",
