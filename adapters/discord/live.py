@@ -49,7 +49,6 @@ RSVP_IDS = frozenset(RSVP_PREFIX + answer for answer in STYLES)
 # the thumbs vote on extending a Lean Coffee topic: 👍 / 👎 under its time-up message
 THUMBS_PREFIX = "cercle:thumbs:"
 THUMBS_STYLES = {"yes": discord.ButtonStyle.success, "no": discord.ButtonStyle.danger}
-THUMBS_IDS = frozenset(THUMBS_PREFIX + answer for answer in THUMBS_STYLES)
 
 
 @dataclass(frozen=True, slots=True)
