@@ -197,7 +197,9 @@ class LiveView:
     `CercleCore.live_message_id` when a view comes without it). A newer view of the same
     (channel, kind, séance) makes an older one still queued needless. `answers` are the answers
     a platform may offer natively on the message (buttons, reactions), as `/presence` values;
-    `closed`: no more answers (the séance is no longer ahead)."""
+    `closed`: no more answers (the séance is no longer ahead, the vote is decided). `round`
+    tells apart the messages one séance has of a kind that starts again: each thumbs vote on a
+    Lean Coffee topic is a message of its own (0 for the others)."""
 
     channel: ChannelRef
     kind: str
@@ -210,10 +212,11 @@ class LiveView:
     closed: bool = False
     mentions: tuple[UserRef, ...] = ()  # named in every version, pinged only by the first
     outbox_id: int | None = None
+    round: int = 0
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.channel.id, self.kind, self.seance_id)
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.channel.id, self.kind, self.seance_id, self.round)
 
 
 Effect = Reply | StatusView | RecapPost | FilePost | FloorSpeaker | PollPost | PollEnd | LiveView

@@ -254,6 +254,10 @@ class LiveMessageRepository(Protocol):
 
     async def add(self, live: LiveMessage) -> None: ...
 
+    async def replace(self, live: LiveMessage) -> None:
+        """Store `live` in place of the séance's live message of its kind, if there is one (a
+        message that starts again as a new one: a topic's next thumbs vote)."""
+
     async def record(self, seance_id: int, kind: LiveKind, message_id: str) -> None:
         """Remember the platform's id of the message, once posted."""
 

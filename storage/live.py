@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
 from bot.domain.live import LiveKind, LiveMessage
 from storage.tables import LiveMessageRow
@@ -58,6 +58,12 @@ class LiveMessages:
                 message_id=live.message_id,
             )
         )
+
+    async def replace(self, live: LiveMessage) -> None:
+        await self._uow.conn.execute(
+            delete(LIVE).where(LIVE.c.seance_id == live.seance_id, LIVE.c.kind == live.kind.value)
+        )
+        await self.add(live)
 
     async def record(self, seance_id: int, kind: LiveKind, message_id: str) -> None:
         await self._uow.conn.execute(

@@ -176,6 +176,7 @@ def effect_payload(effect: Effect) -> str:
             "answers": list(effect.answers),
             "closed": effect.closed,
             "mentions": [u.key for u in effect.mentions],
+            "round": effect.round,
         }
     else:
         data |= {
@@ -282,6 +283,7 @@ def effect_from_row(kind: str, payload: str, outbox_id: int | None) -> Effect:
             closed=data["closed"],
             mentions=tuple(UserRef(*_ref(u)) for u in data["mentions"]),
             outbox_id=outbox_id,
+            round=data.get("round", 0),
         )
     return FilePost(
         channel,

@@ -477,6 +477,9 @@ class _Live:
     async def add(self, live: LiveMessage) -> None:
         self.store.live[(live.seance_id, live.kind)] = copy.deepcopy(live)
 
+    async def replace(self, live: LiveMessage) -> None:
+        await self.add(live)
+
     async def record(self, seance_id: int, kind: LiveKind, message_id: str) -> None:
         if (seance_id, kind) in self.store.live:
             self.store.live[(seance_id, kind)].message_id = message_id

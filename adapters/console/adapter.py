@@ -70,7 +70,7 @@ class ConsoleAdapter:
     account: str = "local"  # names this console's home (see bot/partition.py)
     show_channel: bool = False  # "[cercle #salon] ...": for several channels in one stream
     _last_status: dict[int, str] = field(default_factory=dict)
-    _last_live: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    _last_live: dict[tuple[str, str, int, int], str] = field(default_factory=dict)
 
     async def feed(self, raw: str) -> None:
         line = raw.strip()

@@ -37,7 +37,7 @@ from adapters.discord.commands import CatalogCommandTranslator, build_commands
 from adapters.discord.deadline import acknowledge_in_time, acknowledge_now
 from adapters.discord.events import EventMirror
 from adapters.discord.interest import InterestListener
-from adapters.discord.live import RSVP_IDS, LiveSender, answer_buttons, answers_view
+from adapters.discord.live import LIVE_IDS, LiveSender, answer_buttons, answers_view
 from adapters.discord.markup import NO_PINGS, pinging, safe, shown
 from adapters.discord.stage import VoiceFloor, find_room
 from adapters.homes import DISCORD_HOME
@@ -205,7 +205,7 @@ class DiscordAdapter:
         self._status_text: dict[tuple[str, int], str] = {}
         self._status_message: dict[tuple[str, int], int] = {}
         # the RSVP question and the follow-up list, edited in place (adapters/discord/live.py)
-        self._live = LiveSender(core, self._queues, self._channel, _attempt, self._rsvp_click)
+        self._live = LiveSender(core, self._queues, self._channel, _attempt, self._live_click)
         self._answer_buttons = answer_buttons(self._act)  # under an owner's action reminder
         self._tasks: list[asyncio.Task[None]] = []
         # commands being handled: a stop waits for them, so no transaction outlives the database
@@ -234,8 +234,9 @@ class DiscordAdapter:
             self.tree.add_command(command)
         self.client.add_view(StatusButtons(self._run_command, "fr"))
         self.client.add_view(self._live.buttons())
+        self.client.add_view(self._live.buttons(kind="topic_vote"))
         self.client.add_dynamic_items(self._answer_buttons)
-        answered = {b[0] for b in BUTTONS} | RSVP_IDS
+        answered = {b[0] for b in BUTTONS} | LIVE_IDS
         fallback.install(
             self.client, self.tree, answered, self.core.translator, prefixes=("cercle:do:",)
         )
@@ -368,8 +369,13 @@ class DiscordAdapter:
             return  # a replayed interaction (a gateway RESUME): answered the first time
         await self._answer(interaction, event.author, outcome.effects, elsewhere)
 
-    async def _rsvp_click(self, interaction: discord.Interaction, answer: str) -> None:
-        """A button under the RSVP question: `/presence <answer>` for that séance, members only."""
+    async def _live_click(self, interaction: discord.Interaction, kind: str, answer: str) -> None:
+        """A button under a live message, members only: under the RSVP question, `/presence
+        <answer>` for that séance; under a topic's thumbs vote, `/prolonger <answer>`."""
+        if kind == "topic_vote":
+            command = ParsedCommand(_BUTTON_COMMANDS["prolonger"], {"answer": answer})
+            await self._run_command(interaction, command, {}, members_only=True)
+            return
         number = await self._live.target_number(interaction)
         args: dict[str, Any] = {"answer": answer}
         if number is not None:

@@ -6,6 +6,10 @@ restart; which séance a click answers is read from the message itself (the core
 live message each platform message is), and the answer goes to the core as a typed `/presence`
 that only members may give (`CommandEvent.members_only`): a non-member gets a private refusal.
 
+A topic's thumbs vote (Lean Coffee) carries 👍 / 👎 (`cercle:thumbs:yes|no`), registered the
+same way: a click is that person's `/prolonger oui|non` on the vote running in the channel,
+members only; once the vote is decided the message is edited without its buttons.
+
 The follow-up list gets no buttons: one row of four per action would soon pass Discord's limit
 of 25 buttons, and a button on someone else's action could only be refused. Owners answer with
 `/action fait|encours|bloque|aide <n>`, and the list is edited as they do. What does get
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -41,34 +46,63 @@ STYLES = {
     "no": discord.ButtonStyle.danger,
 }
 RSVP_IDS = frozenset(RSVP_PREFIX + answer for answer in STYLES)
+# the thumbs vote on extending a Lean Coffee topic: 👍 / 👎 under its time-up message
+THUMBS_PREFIX = "cercle:thumbs:"
+THUMBS_STYLES = {"yes": discord.ButtonStyle.success, "no": discord.ButtonStyle.danger}
 
-# (interaction, answer): hand the click to the core as `/presence <answer> <séance>`
-Answer = Callable[[discord.Interaction, str], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """How a kind of live message offers its answers as buttons: custom id prefix, styles, and
+    the catalog key of each label (`{}`: the answer)."""
+
+    prefix: str
+    styles: dict[str, discord.ButtonStyle]
+    label: str
+
+
+OFFERS = {
+    "rsvp": Offer(RSVP_PREFIX, STYLES, "live.button.{}"),
+    "topic_vote": Offer(THUMBS_PREFIX, THUMBS_STYLES, "live.button.extend_{}"),
+}
+LIVE_IDS = frozenset(offer.prefix + answer for offer in OFFERS.values() for answer in offer.styles)
+
+# (interaction, kind of live message, answer): hand the click to the core as a typed command
+Answer = Callable[[discord.Interaction, str, str], Awaitable[None]]
 Attempt = Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[bool]]]
 
 
-class RsvpButtons(discord.ui.View):
-    """Yes / maybe / no under the RSVP question; persistent, so they work after a restart."""
+class LiveButtons(discord.ui.View):
+    """The answers under a live message (yes / maybe / no under the RSVP question, 👍 / 👎
+    under a topic's thumbs vote); persistent, so they work after a restart."""
 
-    def __init__(self, answer: Answer, tr: CatalogTranslator, lang: str, answers: tuple[str, ...]):
+    def __init__(
+        self,
+        answer: Answer,
+        tr: CatalogTranslator,
+        lang: str,
+        answers: tuple[str, ...],
+        kind: str = "rsvp",
+    ):
         super().__init__(timeout=None)
+        offer = OFFERS[kind]
         for value in answers:
-            if value not in STYLES:
+            if value not in offer.styles:
                 continue
-            button: discord.ui.Button[RsvpButtons] = discord.ui.Button(
-                label=tr.text(lang, f"live.button.{value}"),
-                style=STYLES[value],
-                custom_id=RSVP_PREFIX + value,
+            button: discord.ui.Button[LiveButtons] = discord.ui.Button(
+                label=tr.text(lang, offer.label.format(value)),
+                style=offer.styles[value],
+                custom_id=offer.prefix + value,
             )
-            button.callback = self._make(answer, value)  # type: ignore[method-assign,assignment]
+            button.callback = self._make(answer, kind, value)  # type: ignore[method-assign,assignment]
             self.add_item(button)
 
     @staticmethod
     def _make(
-        answer: Answer, value: str
+        answer: Answer, kind: str, value: str
     ) -> Callable[[discord.Interaction], Coroutine[Any, Any, None]]:
         async def callback(interaction: discord.Interaction) -> None:
-            await answer(interaction, value)
+            await answer(interaction, kind, value)
 
         return callback
 
@@ -89,11 +123,15 @@ class LiveSender:
         self._channel_of = channel_of
         self._attempt = attempt
         self._answer = answer
-        self._text: dict[tuple[str, str, int], str] = {}
-        self._message: dict[tuple[str, str, int], int] = {}
+        self._text: dict[tuple[str, str, int, int], str] = {}
+        self._message: dict[tuple[str, str, int, int], int] = {}
 
-    def buttons(self, lang: str = "fr", answers: tuple[str, ...] = tuple(STYLES)) -> RsvpButtons:
-        return RsvpButtons(self._answer, self._core.translator, lang, answers)
+    def buttons(
+        self, lang: str = "fr", answers: tuple[str, ...] | None = None, kind: str = "rsvp"
+    ) -> LiveButtons:
+        """The buttons of a kind of live message (all its answers unless told)."""
+        offered = tuple(OFFERS[kind].styles) if answers is None else answers
+        return LiveButtons(self._answer, self._core.translator, lang, offered, kind)
 
     def queue(self, view: LiveView) -> None:
         key = view.key
@@ -104,15 +142,14 @@ class LiveSender:
             self._queues.put(room, Job(_nothing, view))
             return
         self._text[key] = view.text
-        status_key = (f"live:{view.kind}:{room}", view.seance_id)
+        status_key = (f"live:{view.kind}:{room}:{view.round}", view.seance_id)
         version = self._queues.newer_status(status_key)
 
         async def send() -> None:
             channel = await self._channel_of(int(room))
             text = self._mentions(view) + safe(view.text, MESSAGE_LIMIT)
-            buttons = (
-                self.buttons(view.lang, view.answers) if view.answers and not view.closed else None
-            )
+            offered = view.answers and not view.closed and view.kind in OFFERS
+            buttons = self.buttons(view.lang, view.answers, view.kind) if offered else None
             existing = self._message.get(key) or await self._recorded(view)
             if existing is not None:
                 shown = channel.get_partial_message(existing)  # type: ignore[attr-defined]

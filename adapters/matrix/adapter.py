@@ -52,7 +52,7 @@ from nio.exceptions import OlmUnverifiedDeviceError
 from adapters.config import MatrixConfig
 from adapters.delivery import Job, Refused, SendQueues
 from adapters.homes import matrix_home
-from adapters.matrix import polls
+from adapters.matrix import answers, polls
 from adapters.matrix.live import LiveSender, answer_of
 from adapters.matrix.mentions import html_with_pills, mentions
 from adapters.matrix.private import (
@@ -87,6 +87,9 @@ log = logging.getLogger(__name__)
 PLATFORM = "matrix"
 FACILITATOR_POWER = 50
 RAISED_HAND = "✋"
+# a reaction refused for these says nothing in the room: it was only a reaction (someone not in
+# the circle, a thumbs on a vote already decided)
+QUIET_REFUSALS = (None, "live.members_only", "topic.no_vote")
 SYNC_TIMEOUT_MS = 30_000
 # Answers go out before the bot polls again: its own next long-poll would otherwise compete
 # with them on the homeserver (measured: +10 ms per round trip). Bounded, so an outage of the
@@ -471,10 +474,14 @@ class MatrixAdapter:
         self, room_id: str, sender: str, key: str, target: str | None, event_id: str
     ) -> None:
         """✋ on the live status of the room's open séance means /tour, 👍 / 👎 / 🤔 on an RSVP
-        question answers it (adapters/matrix/live.py); on anything else it is only a reaction."""
+        question answers it, 👍 / 👎 on a topic's thumbs vote is one (adapters/matrix/live.py);
+        on anything else it is only a reaction."""
+        if target and self._direct_rooms().get(sender) == room_id:
+            await self._direct_reaction(room_id, sender, key, target, event_id)
+            return
         answer = answer_of(key)
         if answer is not None and target:
-            await self._rsvp_reaction(room_id, sender, answer, target, event_id)
+            await self._live_reaction(room_id, sender, answer, target, event_id)
             return
         if not key.startswith(RAISED_HAND) or not target:
             return
@@ -484,17 +491,47 @@ class MatrixAdapter:
                 return
         await self._command(room_id, sender, "/tour", {}, event_id)
 
-    async def _rsvp_reaction(
+    async def _live_reaction(
         self, room_id: str, sender: str, answer: str, target: str, event_id: str
     ) -> None:
-        """A reaction on an RSVP question: `/presence <answer> <séance>`, members only; the
-        edited question is the confirmation, so the "noted" reply is not posted in the room."""
-        number = await self._live.rsvp_number(room_id, target)
-        if number is None:
-            return  # not an RSVP question: only a reaction
-        spec = next(s for s in COMMANDS if s.key == "presence")
-        command = ParsedCommand(spec, {"answer": answer, "number": number})
+        """A reaction on a live message, members only: on an RSVP question `/presence <answer>
+        <séance>`, on a topic's thumbs vote `/prolonger <answer>`; the edited message is the
+        confirmation, so the "noted" reply is not posted in the room."""
+        found = await self._live.target(room_id, target)
+        if found is None:
+            return  # not a live message: only a reaction
+        if found.kind == "rsvp":
+            spec = next(s for s in COMMANDS if s.key == "presence")
+            command = ParsedCommand(spec, {"answer": answer, "number": found.number})
+        elif found.kind == "topic_vote" and answer in ("yes", "no"):
+            spec = next(s for s in COMMANDS if s.key == "prolonger")
+            command = ParsedCommand(spec, {"answer": answer})
+        else:
+            return
         await self._command(room_id, sender, "/" + spec.fr, {}, event_id, command=command)
+
+    async def _direct_reaction(
+        self, room_id: str, sender: str, key: str, target: str, event_id: str
+    ) -> None:
+        """A reaction in the bot's direct room with `sender`: on a message of the bot's that
+        offers answers (an action's reminder), that person's command in the circle's room."""
+        if not any(key.startswith(emoji) for emoji in answers.REACTIONS.values()):
+            return
+        response = await self.client.room_get_event(room_id, target)
+        event = getattr(response, "event", None)
+        if event is None or getattr(event, "sender", None) != self.config.user_id:
+            return  # not found, or not the bot's: only a reaction
+        found = answers.answer_of(event.source.get("content") or {}, key)
+        if found is None:
+            return
+        circle_room, command, number = found
+        known = self.core.dispatcher.parser.by_key(command.replace(".", " "))
+        if known is None:
+            return
+        spec, parent = known
+        parsed = ParsedCommand(spec, {"number": number}, parent)
+        text = "/" + command.replace(".", " ")
+        await self._command(circle_room, sender, text, {}, event_id, command=parsed)
 
     async def _redaction(self, room_id: str, sender: str, redacts: str, event_id: str) -> None:
         """A reaction taken back: the answer it gave goes, if it still stands."""
@@ -547,7 +584,7 @@ class MatrixAdapter:
         if command is not None:
             # a reaction: its answer shows in the edited message; a refusal for someone not
             # in the circle is not posted in the room either (it was only a reaction)
-            quiet = outcome.refused is None or outcome.refused == "live.members_only"
+            quiet = outcome.refused in QUIET_REFUSALS
             author = event.author
             dropped = [e for e in effects if quiet and isinstance(e, Reply) and e.to == author]
             effects = [e for e in effects if e not in dropped]
@@ -615,7 +652,10 @@ class MatrixAdapter:
                 if effect.to is None:
                     self._queues.put(room_id, Job(_nothing, effect))
                     return
-                action = self._direct_text(effect.to.id, effect.text, tx)
+                if effect.answers:  # an action's reminder: answered with a reaction
+                    action = self._direct_answers(effect.to.id, effect, tx)
+                else:
+                    action = self._direct_text(effect.to.id, effect.text, tx)
                 self._queues.put(f"direct:{effect.to.id}", Job(action, effect))
                 return
             content = self._reply_content(room_id, effect)
@@ -787,6 +827,29 @@ class MatrixAdapter:
             if room_id is None:
                 return False
             return await self._send(room_id, _message(text, to_html(text)), tx_id) is not None
+
+        return send
+
+    def _direct_answers(
+        self, user_id: str, reply: Reply, tx: Iterator[str]
+    ) -> Callable[[], Awaitable[bool]]:
+        """A personal message with its answers as reactions the bot seeds under it
+        (adapters/matrix/answers.py)."""
+        tx_id = next(tx)
+        seeds = [(key, next(tx)) for key, _ in answers.offered(reply.answers)]
+
+        async def send() -> bool:
+            room_id = await self._direct_room(user_id)
+            if room_id is None:
+                return False
+            content = _message(reply.text, to_html(reply.text))
+            answers.with_answers(content, reply.channel.id, reply.answers)
+            event_id = await self._send(room_id, content, tx_id)
+            if event_id is None:
+                return False
+            for key, seed_tx in seeds:
+                await self._react(room_id, event_id, key, seed_tx)
+            return True
 
         return send
 

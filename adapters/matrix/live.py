@@ -8,6 +8,12 @@ members only, handled once (its event id). Removing one's reaction (a redaction)
 answer it gave if it is still one's answer; a reaction elsewhere, or by someone not in the
 circle, is only a reaction. The message is the answer's confirmation: the bot does not write
 "noted" in the room for each reaction (Matrix has no private replies in a room).
+
+A Lean Coffee topic's thumbs vote is answered the same way: 👍 go on, 👎 next topic, seeded
+under the time-up message; each is that person's `/prolonger oui|non` on the running vote,
+members only, handled once. Once the vote is decided the message says so and reactions on it
+are only reactions (no refusal posted). Removing a thumbs does not take the vote back: 👎 after
+👍 (or `/prolonger non`) changes it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from adapters.matrix.render import to_html
 from bot.app import CercleCore
 from bot.domain.refs import ChannelRef, UserRef
 from bot.effects import LiveView, Reply
+from bot.live import LiveTarget
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +56,8 @@ class LiveSender:
         self._send = send
         self._react = react
         self._content = content
-        self._text: dict[tuple[str, str, int], str] = {}
-        self._event: dict[tuple[str, str, int], str] = {}
+        self._text: dict[tuple[str, str, int, int], str] = {}
+        self._event: dict[tuple[str, str, int, int], str] = {}
 
     def shows(self, event_id: str) -> bool:
         """Whether this process posted or edited that event as a live message."""
@@ -65,7 +72,7 @@ class LiveSender:
             self._queues.put(room_id, Job(_nothing, view))
             return
         self._text[key] = view.text
-        status_key = (f"live:{view.kind}:{room_id}", view.seance_id)
+        status_key = (f"live:{view.kind}:{room_id}:{view.round}", view.seance_id)
         version = self._queues.newer_status(status_key)
         first_tx, edit_tx = next(tx), next(tx)
         seed_tx = [next(tx) for _ in SEEDED]
@@ -85,7 +92,8 @@ class LiveSender:
                 await self._core.live.record(view.kind, view.seance_id, event_id)
                 if view.answers and not view.closed:
                     for emoji, tx_id in zip(SEEDED, seed_tx, strict=True):
-                        await self._react(room_id, event_id, emoji, tx_id)
+                        if ANSWERS[emoji] in view.answers:
+                            await self._react(room_id, event_id, emoji, tx_id)
                 return True
             self._event[key] = original
             html = to_html(view.text)
@@ -99,10 +107,9 @@ class LiveSender:
 
         self._queues.put(room_id, Job(send, view, status_key=status_key, version=version))
 
-    async def rsvp_number(self, room_id: str, target: str) -> int | None:
-        """The séance whose RSVP question `target` is, if it is one."""
-        found = await self._core.live.target(ChannelRef(PLATFORM, room_id), target)
-        return found.number if found is not None and found.kind == "rsvp" else None
+    async def target(self, room_id: str, target: str) -> LiveTarget | None:
+        """Which live message `target` is, if it is one."""
+        return await self._core.live.target(ChannelRef(PLATFORM, room_id), target)
 
     async def withdraw(self, room_id: str, sender: str, redacts: str, event_id: str) -> list[Any]:
         """A redaction: the answer the redacted reaction gave goes, if it still stands."""

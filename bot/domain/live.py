@@ -18,6 +18,7 @@ class LiveKind(StrEnum):
 
     RSVP = "rsvp"  # "will you be there?" with the answers so far
     FOLLOW_UP = "follow_up"  # the actions still open after a séance, with their state
+    TOPIC_VOTE = "topic_vote"  # a Lean Coffee topic's time is up: extend it? (the running vote)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from bot.domain.cases import CaseProposal, CaseStatus
 from bot.domain.refs import UserRef
-from bot.domain.seance import PhaseRun
+from bot.domain.seance import PhaseRun, Seance
 
 TOPICS_KEY = "sujets"  # the topics phase before (or without) a topic
 TOPIC_PREFIX = "sujet-"
@@ -74,3 +74,11 @@ def tally(votes: dict[UserRef, bool], present: set[UserRef]) -> Tally:
     """Count the votes of the people present (someone who left does not decide)."""
     counted = [v for u, v in votes.items() if u in present]
     return Tally(sum(counted), len(counted) - sum(counted), max(len(present), 1))
+
+
+def vote_round(seance: Seance) -> int:
+    """Which thumbs vote of the séance is running: each topic's time box running out is one
+    (the topic's place among the séance's phases and how long its box had grown)."""
+    phase = seance.phase
+    planned = int(phase.planned.total_seconds()) if phase and phase.planned else 0
+    return len(seance.phases) * 1_000_000 + planned

@@ -164,6 +164,8 @@ async def remind_owners(ctx: Context, seance: Seance) -> None:
             text=item.text,
             due=ctx.tr.day_text(ctx.lang, item.due),
         )
+        if ctx.channel.platform == "matrix":  # answered with a reaction there (no buttons)
+            text += "\n" + ctx.t("action.reminder_how_matrix")
         # for its owner alone; where the platform can, with a button per answer
         answers = tuple(
             Answer(command, item.number, ctx.t(label)) for command, label in REMINDER_ANSWERS

@@ -75,7 +75,7 @@ def start_phase(
     Coffee topic's proposer), and `note` is said right after the phase is announced."""
     circle = ctx.require_circle()
     lowered = seance.lower_hands() if seance.is_open and not seance.is_paused else []
-    seance.topic_vote = None
+    leancoffee.end_vote(ctx, seance)
     if opener is not None and opener in seance.present():
         lowered = [u for u in lowered if u != opener]
         seance.raise_hand(opener)
@@ -306,8 +306,8 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
     """Close the séance, say so with `key`, and post its recap (or, in approval mode, show the
     draft to the facilitators)."""
     circle = ctx.require_circle()
+    leancoffee.end_vote(ctx, seance)
     seance.close(ctx.now, [m.user for m in circle.expected()])
-    seance.topic_vote = None
     if not seance.present():  # nobody came: not held, and nothing to recap or count
         seance.mark_not_held()
         ctx.say("seance.closed_not_held", number=seance.number)

@@ -15,7 +15,7 @@ from typing import Any
 from bot.commands.context import Context
 from bot.domain.topics import Verdict, in_topics, tally, topic_number
 from bot.errors import Refusal
-from bot.handlers.leancoffee import extension, upcoming
+from bot.handlers.leancoffee import end_vote, extension, refresh_vote, upcoming
 from bot.handlers.seance import next_topic
 from bot.views.wording import phase_title
 
@@ -74,6 +74,7 @@ async def extend(ctx: Context, args: dict[str, Any]) -> None:
     title = phase_title(ctx.tr, ctx.lang, phase.key, phase.title)
     verdict = count.verdict
     if verdict is Verdict.OPEN:
+        refresh_vote(ctx, seance)
         ctx.tell(
             "topic.vote_noted",
             answer=ctx.t("topic.yes" if yes else "topic.no"),
@@ -82,7 +83,7 @@ async def extend(ctx: Context, args: dict[str, Any]) -> None:
             present=count.present,
         )
         return
-    seance.topic_vote = None
+    end_vote(ctx, seance)
     if verdict is Verdict.EXTEND:
         more = extension(ctx, seance)
         phase.planned = phase.elapsed(ctx.now, seance.paused_since) + more

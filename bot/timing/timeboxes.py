@@ -141,7 +141,7 @@ class TimeKeeper:
         elif due.kind is TimeboxKind.PHASE_END and phase is not None:
             phase.end_notified = True
             if is_topic(phase):  # a Lean Coffee topic: the circle votes on more time
-                time_up(ctx, seance, phase)
+                await time_up(ctx, seance, phase)
                 return
             title = phase_title(self._tr, ctx.lang, phase.key, phase.title)
             spec = next_protocol_phase(ctx, seance) if phase.index >= 0 else None

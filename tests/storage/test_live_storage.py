@@ -66,6 +66,7 @@ async def test_effects_with_answers_come_back_from_the_outbox(any_db: Database) 
             answers=("yes", "maybe", "no"),
             mentions=(ANA,),
         ),
+        LiveView(ROOM, "topic_vote", 3, 1, None, "Prolonger ?", answers=("yes", "no"), round=7),
         Reply(
             ROOM,
             "Rappel : votre action n° 2",
@@ -84,3 +85,25 @@ async def test_effects_with_answers_come_back_from_the_outbox(any_db: Database) 
     assert [w.effect for w in waiting] == [
         dataclasses.replace(e, outbox_id=i) for e, i in zip(effects, ids, strict=True)
     ]
+
+
+async def test_a_topic_vote_message_starts_again_as_a_new_one(any_db: Database) -> None:
+    chat = Chat(any_db)
+    await chat.script("anim: /cercle creer Cercle", "anim: /seance")
+    async with any_db() as uow:
+        circle = await uow.circles.by_channel(chat.channel)
+        assert circle is not None
+        [seance] = await uow.seances.summaries(circle.id)
+        await uow.live.replace(LiveMessage(circle.id, seance.id, LiveKind.TOPIC_VOTE, START))
+        await uow.live.record(seance.id, LiveKind.TOPIC_VOTE, "$first")
+        await uow.commit()
+    later = START + timedelta(minutes=12)
+    async with any_db() as uow:  # the next time up: the first vote's message is done with
+        await uow.live.replace(LiveMessage(circle.id, seance.id, LiveKind.TOPIC_VOTE, later))
+        await uow.commit()
+    async with any_db() as uow:
+        current = await uow.live.get(seance.id, LiveKind.TOPIC_VOTE)
+        first = await uow.live.find(circle.id, "$first")
+        await uow.commit()
+    assert current == LiveMessage(circle.id, seance.id, LiveKind.TOPIC_VOTE, later)
+    assert first is None

@@ -55,15 +55,22 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
     await chat.wait(minutes=7, seconds=59)
     assert "écoulé" not in chat.text
     await chat.wait(seconds=1)
-    assert chat.public() == [
+    assert chat.public() == []  # the vote is a message of its own, kept up to date
+    (vote,) = chat.live("topic_vote")
+    assert vote.text == (
         "Le temps de « Sujet n° 2 — Un salarié qui décroche » est écoulé. On continue "
         "4 min 00 s de plus ? Votez /prolonger oui ou /prolonger non : la majorité des "
-        "présent·es décide."
-    ]
+        "présent·es décide.\n"
+        "Pour l'instant : 👍 0 · 👎 0, sur 4 présent·es."
+    )
+    assert (vote.answers, vote.closed) == (("yes", "no"), False)
     await chat.say("alice", "/prolonger oui")
     assert chat.private_to("alice") == [
         "Vote noté (oui). Pour l'instant : 1 oui, 0 non, sur 4 présent·es."
     ]
+    (counted,) = chat.live("topic_vote")
+    assert counted.text.endswith("Pour l'instant : 👍 1 · 👎 0, sur 4 présent·es.")
+    assert counted.key == vote.key  # the same message, edited
     assert (chat.status() or "").endswith(
         "Prolonger ce sujet ? 👍 1 · 👎 0 — /prolonger oui ou non"
     )
@@ -76,13 +83,20 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
         "On prolonge « Sujet n° 2 — Un salarié qui décroche » de 4 min 00 s "
         "(3 oui sur 4 présent·es)."
     ]
+    (decided,) = chat.live("topic_vote")  # no more answers offered on it
+    assert (decided.key, decided.answers, decided.closed) == (vote.key, (), True)
+    assert decided.text.endswith("👍 3 · 👎 0, sur 4 présent·es.\nLe vote est terminé.")
     await chat.say("chloe", "/prolonger non")
     assert chat.refused == "topic.no_vote"  # decided: the vote is over
     await chat.wait(minutes=3, seconds=59)
-    assert "écoulé" not in chat.text
+    assert not chat.live("topic_vote")
     await chat.wait(seconds=1)
-    assert chat.public()[0].startswith("Le temps de « Sujet n° 2")
+    (again,) = chat.live("topic_vote")  # a new vote: a new message
+    assert again.text.startswith("Le temps de « Sujet n° 2")
+    assert again.key != vote.key
+    assert again.answers == ("yes", "no")
     await chat.script("alice: /prolonger non", "bob: /prolonger non")  # 2 of 4: out of reach
+    assert [v.closed for v in chat.live("topic_vote")] == [True]
     assert chat.public() == [
         "On arrête « Sujet n° 2 — Un salarié qui décroche » ici (2 non sur 4 présent·es).",
         "Phase : Sujet n° 3 — Parler argent (8 minutes). "
@@ -114,6 +128,23 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
     await chat.say("alice", "/cas")  # discussed topics leave the list of proposals
     assert "Déléguer" not in chat.text
     assert "Parler argent" not in chat.text
+
+
+async def test_moving_on_during_a_vote_ends_it_and_its_answers(chat: Chat) -> None:
+    await lean_coffee(chat)
+    await chat.say("anim", "/seance phase suivante")  # topic n° 2
+    await chat.wait(minutes=8)
+    (vote,) = chat.live("topic_vote")
+    await chat.say("alice", "/prolonger non")
+    await chat.say("anim", "/sujet suivant")  # the facilitation moves on before it is decided
+    (ended,) = chat.live("topic_vote")
+    assert (ended.key, ended.answers, ended.closed) == (vote.key, (), True)
+    assert ended.text.endswith("👍 0 · 👎 1, sur 4 présent·es.\nLe vote est terminé.")
+    assert chat.public()[0].startswith("Phase : Sujet n° 3 — Parler argent")
+    await chat.say("bob", "/prolonger oui")
+    assert chat.refused == "topic.no_vote"
+    await chat.say("anim", "/seance fin")  # no vote running: nothing to end
+    assert not chat.live("topic_vote")
 
 
 async def test_topics_proposed_during_the_seance_and_the_circle_setting(chat: Chat) -> None:
@@ -167,7 +198,9 @@ async def test_lean_coffee_in_english(chat: Chat) -> None:
         "Topic proposed by alice (0 votes): alice introduces it, then /turn to discuss it.",
     ]
     await chat.wait(minutes=8)
-    assert chat.public()[0].startswith("Time is up for “Topic 1 — Hiring on no budget”.")
+    assert (chat.live_text("topic_vote") or "").startswith(
+        "Time is up for “Topic 1 — Hiring on no budget”."
+    )
     await chat.say("alice", "/extend yes")
     assert chat.private_to("alice") == ["Vote noted (yes). So far: 1 yes, 0 no, out of 2 present."]
     await chat.say("anim", "/extend yes")
@@ -198,7 +231,8 @@ async def test_the_check_in_running_out_opens_the_first_topic_by_itself(
         "alice, vous avez la parole.",
     ]
     await chat.wait(minutes=8)  # the topic's end is a vote, never a move by itself
-    assert chat.public()[0].startswith("Le temps de « Sujet n° 1 — Recruter sans budget »")
+    (vote,) = chat.live("topic_vote")
+    assert vote.text.startswith("Le temps de « Sujet n° 1 — Recruter sans budget »")
     assert not any(text.startswith("Phase :") for text in chat.public())
 
 
