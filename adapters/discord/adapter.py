@@ -197,7 +197,7 @@ class DiscordAdapter:
         self.events = EventMirror(core, self.client)  # séances in the server's events list
         self.voice = VoiceFloor(self.client, self._raise_hand)  # the floor in voice channels
         # "Interested" on a séance's event is an RSVP; read from the gateway's own dispatches
-        self.interest = InterestListener(core, self.client, self.events)
+        self.interest = InterestListener(core, self.client, self.events, self.deliver)
         self.client.event(self.interest.on_socket_raw_receive)
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
