@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import logging
 import os
@@ -99,6 +100,30 @@ async def command(loopback: LoopbackProcess, who: str, name: str, **options: Any
     await loopback.request("command", who=who, name=name, options=options, seconds=TIMEOUT)
 
 
+class GcPauses:
+    """Wall time this process spends in the garbage collector (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._began
+
+
+async def settled(adapter: DiscordAdapter) -> None:
+    """Until the bot is idle: no command left in the core (`/seance fin` draws the recap's
+    chart in a worker thread after its answer was deferred, which would otherwise run during
+    the burst and be counted in it) and nothing left to send."""
+    while adapter._handling:
+        await asyncio.wait(set(adapter._handling), timeout=TIMEOUT * 6)
+    await adapter._queues.drained(TIMEOUT * 6)
+
+
 def figures(interactions: list[dict[str, Any]]) -> list[float]:
     """Per interaction: from its frame written to its first callback handled (ms)."""
     return [
@@ -124,6 +149,7 @@ async def run(args: argparse.Namespace, tmp: Path, loopback: LoopbackProcess) ->
     scheduler = ApsScheduler(clock)
     interactions: list[dict[str, Any]] = []
     bot_cpu: list[float] = []  # this process's (the bot's) per burst
+    gc_pause = GcPauses()
     loopback_cpu: list[float] = []  # the loopback process's per burst
     async with open_runtime(config, clock, scheduler) as runtime:
         assert runtime.config.discord is not None
@@ -148,12 +174,14 @@ async def run(args: argparse.Namespace, tmp: Path, loopback: LoopbackProcess) ->
                 await command(loopback, "anim", "seance ouvrir")
                 await command(loopback, "anim", "seance phase", phase="suivante")
                 await loopback.request("everyone", name="present", seconds=TIMEOUT)
-                await adapter._queues.drained(TIMEOUT * 6)
+                await settled(adapter)
                 if profiler is not None:
                     profiler.enable()
-                cpu = time.process_time()
+                cpu, loop_cpu, collecting = time.process_time(), time.thread_time(), gc_pause.total
                 done = await loopback.request("burst", name="tour", seconds=TIMEOUT)
                 cpu = time.process_time() - cpu
+                loop_cpu = time.thread_time() - loop_cpu
+                collecting = gc_pause.total - collecting
                 if profiler is not None:
                     profiler.disable()
                 sent = done["interactions"]
@@ -163,7 +191,8 @@ async def run(args: argparse.Namespace, tmp: Path, loopback: LoopbackProcess) ->
                 print(
                     f"burst {n + 1}/{args.bursts}: {len(times)}/{len(sent)} acknowledged "
                     f"in {done['acknowledged'] - done['began']:.2f} s, every answer in "
-                    f"{done['ended'] - done['began']:.2f} s; CPU bot {cpu:.2f} s, "
+                    f"{done['ended'] - done['began']:.2f} s; CPU bot {cpu:.2f} s (its event loop "
+                    f"{loop_cpu:.2f} s, garbage collection {collecting:.2f} s), "
                     f"loopback {done['cpu']:.2f} s; p50 {p50:.0f} ms, p99 {p99:.0f} ms",
                     flush=True,
                 )
