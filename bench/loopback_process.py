@@ -38,7 +38,7 @@ from tests.adapters.discord.loopback import (  # noqa: E402
     Permission,
 )
 
-CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{interaction_token}/callback"
+CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{token}/callback"
 DEFERRED = 5
 
 
