@@ -17,7 +17,14 @@ from bot.domain.seance import SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
-from bot.interest import InterestEvent, InterestResult, apply_interest
+from bot.interest import (
+    CHANGED,
+    InterestEvent,
+    InterestOutcome,
+    InterestResult,
+    apply_interest,
+    interest_effects,
+)
 from bot.live import LiveMessages
 from bot.locks import KeyedLocks
 from bot.native_events import SeanceEvent, seance_events
@@ -220,18 +227,23 @@ class CercleCore:
                 seance.native_event_id = event_id
                 await uow.commit()
 
-    async def native_interest(self, change: InterestEvent) -> InterestResult:
-        """Someone marked or unmarked "Interested" on a séance's platform event: an RSVP."""
+    async def native_interest(self, change: InterestEvent) -> InterestOutcome:
+        """Someone marked or unmarked "Interested" on a séance's platform event: an RSVP, and
+        the live RSVP message refreshed (effects to deliver, recorded in the outbox)."""
         async with self.uow_factory() as uow:
             channel = await uow.seances.channel_of(change.seance_id)
             await uow.commit()
         if channel is None:
-            return InterestResult.IGNORED
+            return InterestOutcome(InterestResult.IGNORED)
+        now = self.clock.now()
         async with self.locks.hold(channel.key), self.uow_factory() as uow:
-            result = await apply_interest(uow, change, self.clock.now())
+            result = await apply_interest(uow, change, now)
+            effects: list[Effect] = []
+            if result in CHANGED:
+                effects = await interest_effects(uow, change, now, self.translator, self.protocols)
             await uow.commit()
         log.info("interest in séance %s: %s", change.seance_id, result)
-        return result
+        return InterestOutcome(result, effects)
 
     async def status_message_of(self, channel: ChannelRef) -> str | None:
         """The platform id of the live status message of the séance open in `channel`."""

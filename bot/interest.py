@@ -16,18 +16,26 @@ People who find a séance in Discord's events list click "Interested" rather tha
 - **Planned séances only**, as `/presence`.
 - **Once**: each platform event carries an id, recorded with the change like a command's, so a
   gateway replay changes nothing twice.
+- **The RSVP message follows**: when a mark changes an answer, the live RSVP question (the day
+  before's "Serez-vous là ?", bot/handlers/live.py) is rebuilt and comes back as an effect,
+  through the outbox like a command's, so the count people see includes the click.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.commands.context import Context
+from bot.domain.protocol import ProtocolBook
 from bot.domain.refs import UserRef
 from bot.domain.rsvp import Rsvp, RsvpAnswer
 from bot.domain.seance import SeanceStatus
-from bot.ports import UnitOfWork
+from bot.effects import Effect
+from bot.handlers import live
+from bot.outbox import record
+from bot.ports import Translator, UnitOfWork
 
 
 class InterestResult(StrEnum):
@@ -49,6 +57,32 @@ class InterestEvent:
     user: UserRef
     interested: bool  # False: they removed their interest
     event_id: str  # the platform's id for this change, handled once
+
+
+@dataclass(frozen=True, slots=True)
+class InterestOutcome:
+    """What a mark of interest did, and what to send for it (recorded in the outbox)."""
+
+    result: InterestResult
+    effects: list[Effect] = field(default_factory=list)
+
+
+CHANGED = (InterestResult.RECORDED, InterestResult.WITHDRAWN)
+
+
+async def interest_effects(
+    uow: UnitOfWork, change: InterestEvent, now: datetime, tr: Translator, protocols: ProtocolBook
+) -> list[Effect]:
+    """After a mark that changed an answer (in `uow`, under the circle's lock): the RSVP
+    message rebuilt, if it was posted, recorded in the outbox in the same transaction."""
+    seance = await uow.seances.get(change.seance_id)
+    channel = await uow.seances.channel_of(change.seance_id)
+    circle = await uow.circles.by_channel(channel) if channel is not None else None
+    if seance is None or circle is None:
+        return []
+    ctx = Context.for_system(uow, circle, now, tr, protocols)
+    await live.refresh_rsvp(ctx, seance)
+    return await record(uow, ctx.effects, circle.home, circle.shard_key, now)
 
 
 async def apply_interest(uow: UnitOfWork, change: InterestEvent, now: datetime) -> InterestResult:

@@ -34,7 +34,7 @@ from adapters.config import DiscordConfig
 from adapters.delivery import Job, Refused, SendQueues, refusal_reason
 from adapters.discord import fallback
 from adapters.discord.commands import CatalogCommandTranslator, build_commands
-from adapters.discord.deadline import acknowledge_in_time, acknowledge_now
+from adapters.discord.deadline import Acknowledgements, acknowledge_in_time
 from adapters.discord.events import EventMirror
 from adapters.discord.interest import InterestListener
 from adapters.discord.live import LIVE_IDS, LiveSender, answer_buttons, answers_view
@@ -197,7 +197,7 @@ class DiscordAdapter:
         self.events = EventMirror(core, self.client)  # séances in the server's events list
         self.voice = VoiceFloor(self.client, self._raise_hand)  # the floor in voice channels
         # "Interested" on a séance's event is an RSVP; read from the gateway's own dispatches
-        self.interest = InterestListener(core, self.client, self.events)
+        self.interest = InterestListener(core, self.client, self.events, self.deliver)
         self.client.event(self.interest.on_socket_raw_receive)
         self.ready = asyncio.Event()
         self._ready_again = asyncio.Event()  # each READY: look for what waits in the outbox
@@ -212,6 +212,7 @@ class DiscordAdapter:
         self._handling: set[asyncio.Future[Any]] = set()
         self._in_core: Counter[int] = Counter()  # interactions not through the core, per channel
         self._arrivals: dict[int, asyncio.Future[None]] = {}  # the last one's core call started
+        self._acks = Acknowledgements()  # deferrals on their way, ahead of a crowd's core work
         self.client.setup_hook = self._setup  # type: ignore[method-assign]
         self.client.event(self.on_ready)
         self.client.event(self.on_message)
@@ -346,9 +347,11 @@ class DiscordAdapter:
         handling: asyncio.Future[Outcome] | None = None
         try:
             if crowd:
-                await acknowledge_now(interaction)
+                await self._acks.defer(interaction)
             if earlier is not None and not earlier.done():
                 await earlier  # the core takes a channel's commands in their order of arrival
+            if crowd:
+                await self._acks.sent()  # in a burst, every acknowledgement before core work
             handling = asyncio.ensure_future(self.core.handle(event))
             started.set_result(None)
             self._handling.add(handling)

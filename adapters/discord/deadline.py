@@ -10,7 +10,9 @@ no core work), and any other command is deferred if the core has not answered wi
 
 In a burst the deferral goes first: the command reaches the core only once it is acknowledged
 (the adapter keeps the commands of a channel in their order of arrival), so 200 acknowledgements
-are not each held up behind the core work of the commands before them.
+are not each held up behind the core work of the commands before them. And while deferrals are
+on their way (`Acknowledgements`), the core work of a crowd waits for them: the deadline is on
+the acknowledgement, and the answers, which come as follow-ups, have fifteen minutes.
 """
 
 from __future__ import annotations
@@ -52,3 +54,27 @@ async def acknowledge_now(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
     except discord.HTTPException as error:  # expired already: the answer goes to the channel
         log.warning("could not defer an interaction (%s)", error.status)
+
+
+class Acknowledgements:
+    """Deferrals on their way to Discord, which a crowd's core work lets go first."""
+
+    def __init__(self) -> None:
+        self._pending = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    async def defer(self, interaction: discord.Interaction) -> None:
+        """`acknowledge_now`, counted while it is on its way."""
+        self._pending += 1
+        self._none.clear()
+        try:
+            await acknowledge_now(interaction)
+        finally:
+            self._pending -= 1
+            if not self._pending:
+                self._none.set()
+
+    async def sent(self) -> None:
+        """Until no deferral is on its way (at once if none is)."""
+        await self._none.wait()

@@ -11,6 +11,9 @@ next to nothing.
 Each change is handled once: its id is the gateway session and sequence number that carried it,
 so the same dispatch replayed by a RESUME is recognised by the core, while the same click made
 again later is a new change. The session of each shard is read from its READY.
+
+A mark that changes an answer comes back with the RSVP message rebuilt (bot/interest.py); the
+adapter delivers it like any effect the core sends outside an interaction (`deliver`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -25,6 +29,7 @@ import discord
 from adapters.discord.events import EventMirror
 from bot.app import CercleCore
 from bot.domain.refs import UserRef
+from bot.effects import Effect
 from bot.interest import InterestEvent
 from bot.partition import shard_of
 
@@ -38,10 +43,17 @@ _WANTED = ("GUILD_SCHEDULED_EVENT_USER_", '"READY"')
 class InterestListener:
     """Hands marks of interest on Cercle's events to the core."""
 
-    def __init__(self, core: CercleCore, client: discord.Client, events: EventMirror) -> None:
+    def __init__(
+        self,
+        core: CercleCore,
+        client: discord.Client,
+        events: EventMirror,
+        deliver: Callable[[list[Effect]], Awaitable[None]],
+    ) -> None:
         self.core = core
         self.client = client
         self.events = events
+        self.deliver = deliver  # the adapter's: effects sent outside an interaction
         self.results: Counter[str] = Counter()  # what the marks did, for tests and metrics
         self._sessions: dict[int, str] = {}  # shard id -> its gateway session
 
@@ -77,5 +89,6 @@ class InterestListener:
             interested,
             f"{PLATFORM}:interest:{session}:{sequence}",
         )
-        result = await self.core.native_interest(change)
-        self.results[result.value] += 1
+        outcome = await self.core.native_interest(change)
+        self.results[outcome.result.value] += 1
+        await self.deliver(outcome.effects)

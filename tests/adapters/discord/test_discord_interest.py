@@ -1,11 +1,13 @@
 """ "Interested" on a séance's Discord event counts as an RSVP, on the loopback Discord with the
 unmodified discord.py client: recorded as a "oui", withdrawn with the mark, never over an answer
-given by command, ignored for people outside the circle, and handled once when replayed."""
+given by command, ignored for people outside the circle, and handled once when replayed; the
+day-before RSVP question is edited to count it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
@@ -16,15 +18,17 @@ from adapters.discord.adapter import DiscordAdapter
 from bot.app import CercleCore
 from bot.domain.refs import ChannelRef, UserRef
 from bot.timing.clock import ManualClock
+from bot.timing.schedule import ManualScheduler
 from storage.database import Database
 from tests.adapters.discord import test_discord_seance as seance
 from tests.adapters.discord.conftest import CLIENT_OPTIONS, DiscordClientFactory
-from tests.adapters.discord.loopback import LoopbackDiscord, Member
+from tests.adapters.discord.loopback import LoopbackDiscord, Member, Message
 from tests.adapters.discord.test_discord_seance import START, TIMEOUT, World, slash
 from tests.conftest import migrated_sqlite
 
 world = seance.world  # a guild with a facilitator (camille) and ali, bea and chloe
 PLAN = "quand-sujet-question"
+DAY_BEFORE = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # séance 1: Tuesday 8 December, 14:00
 StartCercle = Callable[[], Awaitable[DiscordAdapter]]
 
 
@@ -185,3 +189,37 @@ async def test_after_a_restart_the_event_is_found_again(
     loopback.mark_interested(world.people["ali"], event)
     await until(second, "recorded", 1)
     assert "Intéressé·e" in await answer_of(loopback, world.people["ali"], world)
+
+
+async def test_the_rsvp_question_is_edited_to_count_an_interested_mark(
+    loopback: LoopbackDiscord, world: World, start_cercle: StartCercle
+) -> None:
+    adapter = await start_cercle()
+    event = await planned(loopback, adapter, world)
+    clock, scheduler = adapter.core.clock, adapter.core.scheduler
+    assert isinstance(clock, ManualClock)
+    assert isinstance(scheduler, ManualScheduler)
+    clock.set(DAY_BEFORE)
+    await adapter.deliver(await scheduler.advance_to(DAY_BEFORE))
+
+    def asked(message: Message) -> bool:
+        return message.content.startswith("Serez-vous là à la séance 1")
+
+    question = await loopback.wait_message(world.channel, asked, TIMEOUT)
+    assert question.content.endswith("Réponses — oui : 0 · peut-être : 0 · non : 0")
+    ali = world.people["ali"]
+    loopback.mark_interested(ali, event)
+    await loopback.wait_for(
+        lambda: question.content.endswith("Réponses — oui : 1 (ali) · peut-être : 0 · non : 0"),
+        TIMEOUT,
+        what="the question edited with ali's Interested",
+    )
+    edits = len(question.edits)
+    loopback.unmark_interested(ali, event)
+    await loopback.wait_for(
+        lambda: question.content.endswith("Réponses — oui : 0 · peut-être : 0 · non : 0"),
+        TIMEOUT,
+        what="the question edited without it",
+    )
+    assert len(question.edits) == edits + 1
+    assert [m for m in world.channel.posted if asked(m)] == [question]  # edited, not re-posted
