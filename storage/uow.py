@@ -241,17 +241,52 @@ class SqlUnitOfWork:
         self._touched_seances: dict[int, _SeanceEntry] = {}
         self._committed = False
         self._erase_traces = False
-        self.circles = _Circles(self)
-        self.seances = _Seances(self)
-        self.items = _Items(self)
-        self.prompts = _Prompts(self)
-        self.outbox = SqlOutbox(self)
-        self.handled = SqlHandledEvents(self)
-        self.answers = PrepAnswers(self)
-        self.rsvps = Rsvps(self)
-        self.cases = Cases(self)
-        self.case_votes = CaseVotes(self)
-        self.live = LiveMessages(self)
+
+    # The repositories are made on first use: a command touches three or four of the eleven,
+    # and a unit of work is made for every command.
+    @functools.cached_property
+    def circles(self) -> _Circles:
+        return _Circles(self)
+
+    @functools.cached_property
+    def seances(self) -> _Seances:
+        return _Seances(self)
+
+    @functools.cached_property
+    def items(self) -> _Items:
+        return _Items(self)
+
+    @functools.cached_property
+    def prompts(self) -> _Prompts:
+        return _Prompts(self)
+
+    @functools.cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self)
+
+    @functools.cached_property
+    def handled(self) -> SqlHandledEvents:
+        return SqlHandledEvents(self)
+
+    @functools.cached_property
+    def answers(self) -> PrepAnswers:
+        return PrepAnswers(self)
+
+    @functools.cached_property
+    def rsvps(self) -> Rsvps:
+        return Rsvps(self)
+
+    @functools.cached_property
+    def cases(self) -> Cases:
+        return Cases(self)
+
+    @functools.cached_property
+    def case_votes(self) -> CaseVotes:
+        return CaseVotes(self)
+
+    @functools.cached_property
+    def live(self) -> LiveMessages:
+        return LiveMessages(self)
 
     async def __aenter__(self) -> Self:
         if self._lock is not None:
