@@ -20,11 +20,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
 from storage.inline import InlineConnection
+from storage.types import UTCDateTime
 
 Row = dict[str, Any]
 
@@ -72,10 +74,40 @@ def _compile(statement: Any, names: tuple[str, ...], conn: InlineConnection) -> 
         if bind.required or bind.callable is not None:
             return None
         constants[name] = bind.value
-    processors = tuple(
-        compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order
-    )
+    processors = tuple(_processor(compiled.binds[n].type, dialect) for n in order)
     return _Plan(statement, compiled.string, order, processors, constants)
+
+
+# every instant column converts the same way (UTCDateTime on SQLite): one converter for all
+_instants: dict[str, Callable[[Any], Any]] = {}
+
+
+def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    process: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is not None and type(column_type) is UTCDateTime:
+        if dialect.name not in _instants:
+            _instants[dialect.name] = _instant_memo(process)
+        return _instants[dialect.name]
+    return process
+
+
+def _instant_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An instant's conversion, remembering the last one: a command writes the same `now` in
+    several rows (its outbox rows, a turn, the séance's marks), and the conversion (to UTC,
+    then to SQLite's text) costs more than the rest of a row's parameters. Equal aware instants
+    are the same moment, so they convert to the same text."""
+    last: list[Any] = [None, None]
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return process(value)
+        if type(value) is datetime and value.tzinfo is not None and value == last[0]:
+            return last[1]
+        converted = process(value)
+        last[0], last[1] = value, converted
+        return converted
+
+    return convert
 
 
 def _plan(conn: Any, statement: Any, row: Row) -> _Plan | None:

@@ -21,6 +21,7 @@ class InlineConnection:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._driver: sqlite3.Connection | None = None
 
     @property
     def dialect(self) -> Dialect:
@@ -28,10 +29,13 @@ class InlineConnection:
 
     @property
     def driver(self) -> sqlite3.Connection:
-        """The `sqlite3` connection underneath, for storage/direct.py's statements."""
-        driver = self._connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        return driver
+        """The `sqlite3` connection underneath, for storage/direct.py's statements (looked up
+        once per unit of work: the engine's one connection stays open)."""
+        if self._driver is None:
+            driver = self._connection.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            self._driver = driver
+        return self._driver
 
     def watched(self) -> bool:
         """Whether someone listens to the statements sent (then they all go through

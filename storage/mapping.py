@@ -28,6 +28,17 @@ from bot.domain.seance import (
 
 Row = dict[str, Any]
 
+# The séance's lists are written at every commit: one encoder (json.dumps would build one per
+# call with these options), and no encoding at all for the usual empty list. Same text as
+# json.dumps gives, so a stored row compares equal to a fresh one.
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_list(values: list[Any], *, ascii_only: bool = False) -> str:
+    if not values:
+        return "[]"
+    return json.dumps(values) if ascii_only else _JSON_TEXT(values)
+
 
 def _seconds(span: timedelta | None) -> float | None:
     return span.total_seconds() if span is not None else None
@@ -172,11 +183,9 @@ def seance_row(seance: Seance) -> Row:
         "status_message_id": seance.status_message_id,
         "native_event_id": seance.native_event_id,
         "recap_published_at": seance.recap_published_at,
-        "queue_json": json.dumps(
-            [[e.user.key, e.arrival, e.motive] for e in seance.queue], ensure_ascii=False
-        ),
-        "round_order_json": json.dumps([u.key for u in seance.round_order]),
-        "round_pending_json": json.dumps([u.key for u in seance.round_pending]),
+        "queue_json": _json_list([[e.user.key, e.arrival, e.motive] for e in seance.queue]),
+        "round_order_json": _json_list([u.key for u in seance.round_order], ascii_only=True),
+        "round_pending_json": _json_list([u.key for u in seance.round_pending], ascii_only=True),
         "topic_vote_json": (
             json.dumps({u.key: v for u, v in seance.topic_vote.items()})
             if seance.topic_vote is not None

@@ -5,10 +5,10 @@ once and kept in memory; on commit, each aggregate the transaction touched is co
 rows it was loaded from and only what changed is written. A rollback drops the touched
 aggregates it changed from the cache, so the next command reloads them as they are stored.
 
-Only what commands need stays cached: the circles, their open séances, and a few other séances
-recently used (a bounded LRU). Everything else is read with light queries (the numbers and
-dates of a circle's séances, a séance's channel) or changed by SQL statements (retention), so
-memory does not grow with the history.
+Only what commands need stays cached: the circles with an open séance and those séances, and a
+few other circles and séances recently used (bounded LRUs). Everything else is read with light
+queries (the numbers and dates of a circle's séances, a séance's channel) or changed by SQL
+statements (retention), so memory does not grow with the history.
 
 Closed turns never change, so only the tail of a séance's turns (new ones, and the one that was
 open) is compared on commit.
@@ -114,23 +114,27 @@ class _SeanceEntry:
 
 
 RECENT_SEANCES = 32  # closed, planned or cancelled séances kept after use
+IDLE_CIRCLES = 64  # circles without an open séance kept after use (those with one all stay)
 
 
 @dataclass(slots=True)
 class AggregateCache:
     """Aggregates as last committed, shared by the units of work of one process: every circle
-    used, every open séance, and the last few other séances used (a bounded LRU), so memory
-    does not grow with the history."""
+    with an open séance and that séance, and the last few other circles and séances used
+    (bounded LRUs), so memory does not grow with the history nor with the circles met."""
 
     circles: dict[int, _CircleEntry] = field(default_factory=dict)
+    idle_circles: OrderedDict[int, None] = field(default_factory=OrderedDict)  # LRU, no séance
     by_channel: dict[str, int] = field(default_factory=dict)
     open_seances: dict[int, _SeanceEntry] = field(default_factory=dict)
     recent_seances: OrderedDict[int, _SeanceEntry] = field(default_factory=OrderedDict)
     open_by_circle: dict[int, int | None] = field(default_factory=dict)
     recent_limit: int = RECENT_SEANCES
+    idle_limit: int = IDLE_CIRCLES
 
     def clear(self) -> None:
         self.circles.clear()
+        self.idle_circles.clear()
         self.by_channel.clear()
         self.open_seances.clear()
         self.recent_seances.clear()
@@ -157,7 +161,23 @@ class AggregateCache:
         while len(self.recent_seances) > self.recent_limit:
             self.recent_seances.popitem(last=False)
 
+    def keep_circle(self, entry: _CircleEntry) -> None:
+        """Keep a circle for as long as it has an open séance; any other among the recent
+        ones."""
+        circle_id = entry.circle.id
+        self.circles[circle_id] = entry
+        self.by_channel[entry.circle.channel.key] = circle_id
+        if self.open_by_circle.get(circle_id) is not None:
+            self.idle_circles.pop(circle_id, None)
+            return
+        self.idle_circles[circle_id] = None
+        self.idle_circles.move_to_end(circle_id)
+        while len(self.idle_circles) > self.idle_limit:
+            oldest, _ = self.idle_circles.popitem(last=False)
+            self.forget_circle(oldest)
+
     def forget_circle(self, circle_id: int) -> None:
+        self.idle_circles.pop(circle_id, None)
         entry = self.circles.pop(circle_id, None)
         if entry is not None:
             self.by_channel.pop(entry.circle.channel.key, None)
@@ -305,9 +325,6 @@ class SqlUnitOfWork:
             await self._rollback(keep_unchanged=False)  # the cache may hold unwritten rows
             raise
         cache = self._cache
-        for circle_entry in self._touched_circles.values():
-            cache.circles[circle_entry.circle.id] = circle_entry
-            cache.by_channel[circle_entry.circle.channel.key] = circle_entry.circle.id
         for seance_entry in self._touched_seances.values():
             seance = seance_entry.seance
             cache.keep_seance(seance_entry)
@@ -315,6 +332,8 @@ class SqlUnitOfWork:
                 cache.open_by_circle[seance.circle_id] = seance.id
             elif cache.open_by_circle.get(seance.circle_id) == seance.id:
                 cache.open_by_circle[seance.circle_id] = None
+        for circle_entry in self._touched_circles.values():
+            cache.keep_circle(circle_entry)  # after the séances: whether one is open
         self._committed = True
         self._touched_circles.clear()
         self._touched_seances.clear()
@@ -390,8 +409,7 @@ class SqlUnitOfWork:
             version = row.pop("version")
             circle = mapping.circle_from_rows(row, members)
             entry = _CircleEntry(circle, row, {m["user"]: m for m in members}, version)
-            self._cache.circles[circle_id] = entry
-            self._cache.by_channel[circle.channel.key] = circle_id
+            self._cache.keep_circle(entry)
         self._touched_circles[circle_id] = entry
         return entry.circle
 

@@ -36,14 +36,17 @@ class UserRef:
 
 @dataclass(frozen=True, slots=True, order=True)
 class ChannelRef:
-    """A channel (Discord) or room (Matrix) or console channel a circle is bound to."""
+    """A channel (Discord) or room (Matrix) or console channel a circle is bound to.
+
+    `key` is made once, as for `UserRef`: every command reads it several times (its lock, the
+    circle's cache, each outbox row)."""
 
     platform: str
     id: str
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.platform}:{self.id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.platform}:{self.id}")
 
     @classmethod
     def from_key(cls, key: str) -> ChannelRef:

@@ -25,11 +25,10 @@ def status_text(
     if not seance.is_open:
         return tr.text(lang, "status.closed", number=seance.number)
     phase = seance.phase
-    header = tr.text(lang, "status.header", number=seance.number, circle=circle.name)
-    if phase is not None:
-        title = phase_title(tr, lang, phase.key, phase.title)
-        mode = tr.text(lang, f"mode.{phase.mode.value}")
-        header += " — " + tr.text(lang, "status.phase", phase=title, mode=mode)
+    if phase is None:
+        header = _header(tr, lang, seance.number, circle.name, None, None, None)
+    else:
+        header = _header(tr, lang, seance.number, circle.name, phase.key, phase.title, phase.mode)
         if phase.planned:
             left = phase.planned - phase.elapsed(now, seance.paused_since)
             header += " · " + _left(tr, lang, "status.phase", left)
@@ -69,6 +68,48 @@ def status_text(
         no = sum(1 for u, v in seance.topic_vote.items() if not v and u in present)
         lines.append(tr.text(lang, "status.topic_vote", yes=yes, no=no))
     return "\n".join(lines)
+
+
+# Headers made, by everything they show; emptied when full (a few entries per open séance).
+_HEADERS: dict[tuple[object, ...], str] = {}
+_HEADERS_KEPT = 1024
+
+
+def _header(
+    tr: Translator,
+    lang: str,
+    number: int,
+    circle_name: str,
+    phase_key: str | None,
+    title: str | None,
+    mode: PhaseMode | None,
+) -> str:
+    """`Séance 4 du cercle X — phase Tour de table (tour de parole)`: the same for the whole
+    phase, and the status is rendered at every command, so it is made once."""
+    key = (tr, lang, number, circle_name, phase_key, title, mode)
+    found = _HEADERS.get(key)
+    if found is None:
+        if len(_HEADERS) >= _HEADERS_KEPT:
+            _HEADERS.clear()
+        found = _HEADERS[key] = _make_header(tr, lang, number, circle_name, phase_key, title, mode)
+    return found
+
+
+def _make_header(
+    tr: Translator,
+    lang: str,
+    number: int,
+    circle_name: str,
+    phase_key: str | None,
+    title: str | None,
+    mode: PhaseMode | None,
+) -> str:
+    header = tr.text(lang, "status.header", number=number, circle=circle_name)
+    if phase_key is None or mode is None:
+        return header
+    shown = phase_title(tr, lang, phase_key, title)
+    mode_name = tr.text(lang, f"mode.{mode.value}")
+    return header + " — " + tr.text(lang, "status.phase", phase=shown, mode=mode_name)
 
 
 def _more(tr: Translator, lang: str, people: list[UserRef]) -> str:

@@ -49,3 +49,38 @@ async def test_a_long_history_leaves_a_bounded_cache(any_db: Database) -> None:
     purged = await chat.core.retention.run(chat.clock.now())
     assert purged.notes == 4  # those over 30 days old, deleted in the database
     assert cached_seances(any_db) == set()  # and no séance loaded to do it
+
+
+async def test_circles_without_an_open_seance_are_kept_in_a_bounded_cache(
+    any_db: Database,
+) -> None:
+    any_db.cache.idle_limit = 2
+    live = Chat(any_db, channel="vivant")
+    await live.script(
+        "anim: /cercle creer Vivant",
+        "anim: /cercle protocole libre",
+        "anim: /seance",
+        "alice: /present",
+        "alice: /tour",
+    )
+    quiet = [Chat(any_db, channel=f"calme{i}", clock=live.clock, core=live.core) for i in range(4)]
+    for i, chat in enumerate(quiet):
+        await chat.script(
+            f"anim: /cercle creer Calme {i}", "anim: /seance planifier 2027-03-04 14:00"
+        )
+    assert len(any_db.cache.circles) == 3  # the one with an open séance, and the last two
+    async with any_db() as uow:
+        circle = await uow.circles.by_channel(live.channel)
+    assert circle is not None
+    assert circle.id in any_db.cache.circles
+    assert set(any_db.cache.idle_circles) == {
+        any_db.cache.by_channel[chat.channel.key] for chat in quiet[2:]
+    }
+
+    # a circle that left the cache is read again as stored, and its séance is still there
+    await quiet[0].say("alice", "/seance liste")
+    assert quiet[0].refused is None, quiet[0].text
+    assert "2027" in quiet[0].text
+    await live.say("alice", "/fini")
+    assert live.refused is None, live.text
+    assert len(any_db.cache.circles) == 3
