@@ -80,6 +80,11 @@ class SeanceRepository(Protocol):
         `last` ones by number, if given), by number, as this unit of work changed them, without
         loading any séance."""
 
+    async def renumbering(self, circle_id: int) -> tuple[dict[int, int], int]:
+        """The séances whose number should change (by id: the number by date, see
+        bot/domain/numbering.py), as this unit of work changed them; and how many séances the
+        circle has."""
+
     async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
         """How many of the circle's séances are in one of `statuses`, as this unit of work
         changed them."""

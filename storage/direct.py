@@ -40,6 +40,9 @@ class _Plan:
     names: tuple[str, ...]  # of the positional parameters, in order
     processors: tuple[Callable[[Any], Any] | None, ...]
     constants: Row  # values the statement holds itself (`version + 1`, a column's default)
+    # a SELECT's columns: their names and how each value is read back (None: as it comes)
+    columns: tuple[str, ...] = ()
+    readers: tuple[Callable[[Any], Any] | None, ...] = ()
 
     def parameters(self, row: Row) -> list[Any]:
         if self.constants:
@@ -75,7 +78,12 @@ def _compile(statement: Any, names: tuple[str, ...], conn: InlineConnection) -> 
             return None
         constants[name] = bind.value
     processors = tuple(_processor(compiled.binds[n].type, dialect) for n in order)
-    return _Plan(statement, compiled.string, order, processors, constants)
+    result_columns = getattr(compiled, "_result_columns", None) or ()
+    columns = tuple(c.keyname for c in result_columns)
+    readers = tuple(
+        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in result_columns
+    )
+    return _Plan(statement, compiled.string, order, processors, constants, columns, readers)
 
 
 # every instant column converts the same way (UTCDateTime on SQLite): one converter for all
@@ -169,6 +177,33 @@ async def insert_ids(conn: Any, statement: Any, rows: Sequence[Row]) -> list[int
         except sqlite3.Error as error:
             _raise(conn, plan.sql, parameters, error)
     return ids
+
+
+async def rows(conn: Any, statement: Any, row: Row) -> list[Row]:
+    """What a SELECT returns, as dicts by column name, read back as SQLAlchemy reads them
+    (instants made aware, ...). Loading a séance runs six of these; SQLAlchemy's result
+    objects cost several times the reading itself. For statements built once (a plan is kept
+    for each statement object)."""
+    plan = _plan(conn, statement, row)
+    if plan is None or len(set(plan.columns)) != len(plan.columns):
+        return [dict(r._mapping) for r in await conn.execute(statement, row)]
+    parameters = plan.parameters(row)
+    try:
+        cursor = conn.driver.execute(plan.sql, parameters)
+        found = cursor.fetchall()
+        cursor.close()
+    except sqlite3.Error as error:
+        _raise(conn, plan.sql, parameters, error)
+    columns, readers = plan.columns, plan.readers
+    if not any(readers):
+        return [dict(zip(columns, values, strict=True)) for values in found]
+    return [
+        {
+            name: value if read is None or value is None else read(value)
+            for name, read, value in zip(columns, readers, values, strict=True)
+        }
+        for values in found
+    ]
 
 
 async def first(conn: Any, statement: Any, row: Row) -> tuple[Any, ...] | None:

@@ -37,10 +37,12 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -259,6 +261,8 @@ class SqlUnitOfWork:
         # the aggregates this transaction loaded, held here even if the cache lets them go
         self._touched_circles: dict[int, _CircleEntry] = {}
         self._touched_seances: dict[int, _SeanceEntry] = {}
+        # séances written before the commit (to be read back in SQL): a rollback forgets them
+        self._written_early: set[int] = set()
         self._committed = False
         self._erase_traces = False
         self.circles = _Circles(self)
@@ -337,6 +341,7 @@ class SqlUnitOfWork:
         self._committed = True
         self._touched_circles.clear()
         self._touched_seances.clear()
+        self._written_early.clear()
         if self._erase_traces and self._lock is not None:
             await self._checkpoint()
 
@@ -366,11 +371,13 @@ class SqlUnitOfWork:
             if not (keep_unchanged and self._circle_unchanged(circle_entry)):
                 self._cache.forget_circle(circle_id)
         for seance_id, seance_entry in self._touched_seances.items():
-            if not (keep_unchanged and self._seance_unchanged(seance_entry)):
+            early = seance_id in self._written_early  # its stored rows were rolled back
+            if early or not (keep_unchanged and self._seance_unchanged(seance_entry)):
                 self._cache.forget_seance(seance_id)
                 self._cache.open_by_circle.pop(seance_entry.seance.circle_id, None)
         self._touched_circles.clear()
         self._touched_seances.clear()
+        self._written_early.clear()
         self._committed = True
 
     @staticmethod
@@ -401,10 +408,10 @@ class SqlUnitOfWork:
         entry = self._touched_circles.get(circle_id) or self._cache.circles.get(circle_id)
         if entry is None:
             key = {"key": circle_id}
-            rows = _rows(await self.conn.execute(_rows_of(CIRCLE, "id"), key))
+            rows = await direct.rows(self.conn, _rows_of(CIRCLE, "id"), key)
             if not rows:
                 return None
-            members = _rows(await self.conn.execute(_rows_of(MEMBER, "circle_id"), key))
+            members = await direct.rows(self.conn, _rows_of(MEMBER, "circle_id"), key)
             row = rows[0]
             version = row.pop("version")
             circle = mapping.circle_from_rows(row, members)
@@ -417,14 +424,14 @@ class SqlUnitOfWork:
         entry = self._touched_seances.get(seance_id) or self._cache.seance(seance_id)
         if entry is None:
             conn, key = self.conn, {"key": seance_id}
-            rows = _rows(await conn.execute(_rows_of(SEANCE, "id"), key))
+            rows = await direct.rows(conn, _rows_of(SEANCE, "id"), key)
             if not rows:
                 return None
-            phases = _rows(await conn.execute(_rows_of(PHASE, "seance_id"), key))
-            turns = _rows(await conn.execute(_rows_of(TURN, "seance_id"), key))
-            marks = _rows(await conn.execute(_rows_of(ATTENDANCE, "seance_id"), key))
-            words = _rows(await conn.execute(_rows_of(CHECKIN, "seance_id"), key))
-            fixes = _rows(await conn.execute(_rows_of(TURN_CORRECTION, "seance_id"), key))
+            phases = await direct.rows(conn, _rows_of(PHASE, "seance_id"), key)
+            turns = await direct.rows(conn, _rows_of(TURN, "seance_id"), key)
+            marks = await direct.rows(conn, _rows_of(ATTENDANCE, "seance_id"), key)
+            words = await direct.rows(conn, _rows_of(CHECKIN, "seance_id"), key)
+            fixes = await direct.rows(conn, _rows_of(TURN_CORRECTION, "seance_id"), key)
             row = rows[0]
             version = row.pop("version")
             seance = mapping.seance_from_rows(row, phases, turns, marks, words)
@@ -456,6 +463,14 @@ class SqlUnitOfWork:
     def touched_seances(self) -> list[Seance]:
         """The séances this transaction loaded or added, as it changed them."""
         return [e.seance for e in self._touched_seances.values()]
+
+    async def write_seances_early(self, circle_id: int) -> None:
+        """Write what this transaction changed in the circle's séances now, before the commit,
+        so that a query can read them back in SQL (numbers by date)."""
+        for seance_id, entry in self._touched_seances.items():
+            if entry.seance.circle_id == circle_id:
+                await self._flush_seance(entry)
+                self._written_early.add(seance_id)
 
     def evict_seances(self, seance_ids: Sequence[int]) -> None:
         """Forget these séances (their rows were written directly): the next read reloads them."""
@@ -644,6 +659,51 @@ def _insert_statement(table: Table) -> Any:
     return insert(table)
 
 
+def _renumbering_query() -> Any:
+    """Each séance of a circle with the number it should have: bot/domain/numbering.py's
+    order (by date, planned or else opened; undated after; cancelled ones last, by number),
+    in SQL, so that planning a séance in a long history reads only the numbers that change
+    (and one row for the total)."""
+    cancelled = SEANCE.c.status == literal_column(f"'{SeanceStatus.CANCELLED.value}'")
+    when = case((cancelled, null()), else_=func.coalesce(SEANCE.c.planned_at, SEANCE.c.opened_at))
+    order = (
+        case((cancelled, 1), else_=0),
+        case((when.is_(None), 1), else_=0),
+        when,
+        SEANCE.c.number,
+    )
+    numbered = (
+        select(
+            SEANCE.c.id,
+            SEANCE.c.number,
+            func.row_number().over(order_by=order).label("wanted"),
+            func.count().over().label("total"),
+        )
+        .where(SEANCE.c.circle_id == bindparam("key"))
+        .subquery()
+    )
+    return select(numbered).where(
+        or_(numbered.c.wanted != numbered.c.number, numbered.c.wanted == 1)
+    )
+
+
+_RENUMBERING = _renumbering_query()
+
+
+@functools.lru_cache(maxsize=64)
+def _summaries_query(statuses: tuple[str, ...], last: int | None) -> Any:
+    """The light rows of a circle's séances (of `statuses`, the `last` ones by number), built
+    once for each of the few shapes used: planning and lookups read them at every command.
+    The statuses are the enum's own words, written into the SQL (no list to expand)."""
+    query = select(*(SEANCE.c[c] for c in _SUMMARY)).where(SEANCE.c.circle_id == bindparam("key"))
+    if statuses:
+        assert all(s.isidentifier() for s in statuses)
+        query = query.where(or_(*(SEANCE.c.status == literal_column(f"'{s}'") for s in statuses)))
+    if last is not None:
+        query = query.order_by(SEANCE.c.number.desc()).limit(last)
+    return query
+
+
 @functools.lru_cache(maxsize=64)
 def _rows_of(table: Table, column: str) -> Any:
     """SELECT * FROM table WHERE column = :key, built once: loading a séance runs five."""
@@ -792,25 +852,21 @@ class _Seances:
     async def summaries(
         self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
     ) -> list[SeanceSummary]:
-        query = select(*(SEANCE.c[c] for c in _SUMMARY)).where(SEANCE.c.circle_id == circle_id)
-        if statuses:
-            query = query.where(SEANCE.c.status.in_([s.value for s in statuses]))
-        if last is not None:
-            query = query.order_by(SEANCE.c.number.desc()).limit(last)
+        query = _summaries_query(tuple(s.value for s in statuses), last)
         found = {
-            row.id: SeanceSummary(
-                row.id,
-                row.circle_id,
-                row.number,
-                SeanceStatus(row.status),
-                row.planned_at,
-                row.opened_at,
-                row.closed_at,
-                row.subject,
-                row.prep_question,
-                row.recap_published_at,
+            row["id"]: SeanceSummary(
+                row["id"],
+                row["circle_id"],
+                row["number"],
+                SeanceStatus(row["status"]),
+                row["planned_at"],
+                row["opened_at"],
+                row["closed_at"],
+                row["subject"],
+                row["prep_question"],
+                row["recap_published_at"],
             )
-            for row in await self._uow.conn.execute(query)
+            for row in await direct.rows(self._uow.conn, query, {"key": circle_id})
         }
         # what this transaction changed and has not written yet
         for seance in self._uow.touched_seances():
@@ -822,6 +878,12 @@ class _Seances:
                 found[seance.id] = SeanceSummary.of(seance)
         ordered = sorted(found.values(), key=lambda s: s.number)
         return ordered[-last:] if last else ordered
+
+    async def renumbering(self, circle_id: int) -> tuple[dict[int, int], int]:
+        await self._uow.write_seances_early(circle_id)
+        found = await direct.rows(self._uow.conn, _RENUMBERING, {"key": circle_id})
+        total = int(found[0]["total"]) if found else 0
+        return {int(r["id"]): int(r["wanted"]) for r in found if r["wanted"] != r["number"]}, total
 
     async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
         values = [s.value for s in statuses]

@@ -19,6 +19,7 @@ from bot.domain.cases import CaseProposal
 from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.live import LiveKind, LiveMessage
+from bot.domain.numbering import numbers_by_date
 from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
@@ -163,6 +164,11 @@ class _Seances:
             if not statuses or s.status in statuses
         ]
         return found[-last:] if last else found
+
+    async def renumbering(self, circle_id: int) -> tuple[dict[int, int], int]:
+        summaries = await self.summaries(circle_id)
+        wanted = numbers_by_date(summaries)
+        return {s.id: wanted[s.id] for s in summaries if wanted[s.id] != s.number}, len(summaries)
 
     async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
         return len(await self.summaries(circle_id, statuses))

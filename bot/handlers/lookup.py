@@ -8,7 +8,6 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
-from bot.domain.numbering import numbers_by_date
 from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.errors import Refusal
 from bot.timing.dates import calendar_day_of
@@ -25,14 +24,12 @@ def local_day(ctx: Context, seance: Seance | SeanceSummary) -> tuple[int, int, i
 async def renumber_seances(ctx: Context) -> None:
     """After a séance is planned, moved, opened unplanned or cancelled: numbers by date."""
     circle = ctx.require_circle()
-    summaries = await ctx.uow.seances.summaries(circle.id)
-    wanted = numbers_by_date(summaries)
-    for summary in summaries:  # only the séances whose number changes are loaded
-        if wanted[summary.id] != summary.number:
-            seance = await ctx.uow.seances.get(summary.id)
-            if seance is not None:
-                seance.number = wanted[summary.id]
-    circle.seance_counter = len(summaries)
+    changes, total = await ctx.uow.seances.renumbering(circle.id)
+    for seance_id, number in changes.items():  # only the séances whose number changes
+        seance = await ctx.uow.seances.get(seance_id)
+        if seance is not None:
+            seance.number = number
+    circle.seance_counter = total
 
 
 async def find_seance(ctx: Context, ref: int | str) -> Seance:
