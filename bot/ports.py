@@ -17,7 +17,7 @@ from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.rsvp import Rsvp
-from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary, SeanceTrail
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
 
@@ -74,11 +74,15 @@ class SeanceRepository(Protocol):
     async def by_number(self, circle_id: int, number: int) -> Seance | None: ...
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+        self,
+        circle_id: int,
+        statuses: Sequence[SeanceStatus] = (),
+        last: int | None = None,
+        below: int | None = None,
     ) -> list[SeanceSummary]:
-        """Numbers, statuses and dates of the circle's séances (of `statuses`, if given; the
-        `last` ones by number, if given), by number, as this unit of work changed them, without
-        loading any séance."""
+        """Numbers, statuses and dates of the circle's séances (of `statuses`, if given;
+        numbered below `below`, if given; the `last` ones by number, if given), by number, as
+        this unit of work changed them, without loading any séance."""
 
     async def renumbering(self, circle_id: int) -> tuple[dict[int, int], int]:
         """The séances whose number should change (by id: the number by date, see
@@ -89,9 +93,9 @@ class SeanceRepository(Protocol):
         """How many of the circle's séances are in one of `statuses`, as this unit of work
         changed them."""
 
-    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
-        """The circle's last `count` closed séances (closed in this unit of work included), by
-        number."""
+    async def recent_trails(self, circle_id: int, count: int) -> list[SeanceTrail]:
+        """Who came and who spoke at the circle's last `count` closed séances (closed in this
+        unit of work included; the last by closing time), by number."""
 
     async def for_circle(self, circle_id: int) -> list[Seance]:
         """Every séance of the circle, loaded whole: for the cycle report and exports only."""

@@ -7,16 +7,17 @@ and reading them never loads the séance's turns.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 
 from bot.domain.cases import CaseProposal
 from bot.domain.preparation import PrepAnswer
 from bot.domain.refs import UserRef
 from bot.domain.rsvp import Rsvp
-from storage import mapping
+from storage import direct, mapping
 from storage.mapping import Row
 from storage.tables import CaseProposalRow, PrepAnswerRow, RsvpRow
 
@@ -34,6 +35,15 @@ def _rows(result: Any) -> list[Row]:
     return [dict(r._mapping) for r in result]
 
 
+@functools.lru_cache(maxsize=4)
+def _of_seance(table: Table) -> Any:
+    return (
+        select(table)
+        .where(table.c.seance_id == bindparam("key"))
+        .order_by(table.c.seance_id, table.c.answered_at, table.c.user)
+    )
+
+
 class _PerSeanceRows:
     """Rows keyed by (séance, user), replaced whole when the person answers again."""
 
@@ -41,6 +51,10 @@ class _PerSeanceRows:
 
     def __init__(self, uow: _Connected) -> None:
         self._uow = uow
+
+    async def _of_seance(self, seance_id: int) -> list[Row]:
+        """The séance's rows (read at every recap and opening): a statement built once."""
+        return await direct.rows(self._uow.conn, _of_seance(self.table), {"key": seance_id})
 
     async def _select(self, *conditions: Any) -> list[Row]:
         t = self.table
@@ -71,8 +85,7 @@ class PrepAnswers(_PerSeanceRows):
     table = PREP_ANSWER
 
     async def for_seance(self, seance_id: int) -> list[PrepAnswer]:
-        rows = await self._select(self.table.c.seance_id == seance_id)
-        return [mapping.answer_from_row(r) for r in rows]
+        return [mapping.answer_from_row(r) for r in await self._of_seance(seance_id)]
 
     async def for_circle(self, circle_id: int) -> list[PrepAnswer]:
         rows = await self._select(self.table.c.circle_id == circle_id)
@@ -92,8 +105,7 @@ class Rsvps(_PerSeanceRows):
     table = RSVP
 
     async def for_seance(self, seance_id: int) -> list[Rsvp]:
-        rows = await self._select(self.table.c.seance_id == seance_id)
-        return [mapping.rsvp_from_row(r) for r in rows]
+        return [mapping.rsvp_from_row(r) for r in await self._of_seance(seance_id)]
 
     async def for_circle(self, circle_id: int) -> list[Rsvp]:
         rows = await self._select(self.table.c.circle_id == circle_id)

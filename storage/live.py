@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from bot.domain.live import LiveKind, LiveMessage
+from storage import direct
 from storage.tables import LiveMessageRow
 
 LIVE: Table = LiveMessageRow.__table__  # type: ignore[attr-defined]
@@ -18,7 +19,10 @@ class _Connected(Protocol):
 
 
 def _live(row: Any) -> LiveMessage:
-    data = row._mapping
+    return _live_of(row._mapping)
+
+
+def _live_of(data: Any) -> LiveMessage:
     return LiveMessage(
         circle_id=data["circle_id"],
         seance_id=data["seance_id"],
@@ -26,6 +30,14 @@ def _live(row: Any) -> LiveMessage:
         posted_at=data["posted_at"],
         message_id=data["message_id"],
     )
+
+
+_OF_SEANCE = (
+    select(LIVE)
+    .where(LIVE.c.seance_id == bindparam("key"), LIVE.c.kind == bindparam("kind"))
+    .order_by(LIVE.c.posted_at.desc())
+    .limit(1)
+)
 
 
 class LiveMessages:
@@ -40,7 +52,11 @@ class LiveMessages:
         return _live(row) if row is not None else None
 
     async def get(self, seance_id: int, kind: LiveKind) -> LiveMessage | None:
-        return await self._one(LIVE.c.seance_id == seance_id, LIVE.c.kind == kind.value)
+        # at every planning and RSVP: a statement built once, read on the direct path
+        found = await direct.rows(
+            self._uow.conn, _OF_SEANCE, {"key": seance_id, "kind": kind.value}
+        )
+        return _live_of(found[0]) if found else None
 
     async def latest(self, circle_id: int, kind: LiveKind) -> LiveMessage | None:
         return await self._one(LIVE.c.circle_id == circle_id, LIVE.c.kind == kind.value)

@@ -56,7 +56,14 @@ from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
-from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
+from bot.domain.seance import (
+    AttendanceStatus,
+    Seance,
+    SeanceStatus,
+    SeanceSummary,
+    SeanceTrail,
+    TurnOutcome,
+)
 from bot.errors import ConcurrentChange, ConnectionLost
 from bot.partition import DISCORD_SHARD_SHIFT, EVERYTHING, Partition
 from bot.ports import Anonymised
@@ -472,6 +479,11 @@ class SqlUnitOfWork:
                 await self._flush_seance(entry)
                 self._written_early.add(seance_id)
 
+    def cached_seance(self, seance_id: int) -> Seance | None:
+        """The séance if this process holds it already (nothing read)."""
+        entry = self._cache.seance(seance_id)
+        return entry.seance if entry is not None else None
+
     def evict_seances(self, seance_ids: Sequence[int]) -> None:
         """Forget these séances (their rows were written directly): the next read reloads them."""
         for seance_id in seance_ids:
@@ -483,24 +495,28 @@ class SqlUnitOfWork:
     async def insert_circle(self, circle: Circle) -> None:
         row = mapping.circle_row(circle)
         row.pop("id")
-        result = await self._insert_new(CIRCLE, row)
-        circle.id = int(result.inserted_primary_key[0])
+        circle.id = await self._insert_new(CIRCLE, row)
         self._touched_circles[circle.id] = _CircleEntry(circle, {}, {})
 
     async def insert_seance(self, seance: Seance) -> None:
         row = mapping.seance_row(seance)
         row.pop("id")
-        result = await self._insert_new(SEANCE, row)
-        seance.id = int(result.inserted_primary_key[0])
+        seance.id = await self._insert_new(SEANCE, row)
         # the row as inserted: a later change writes only what differs
         entry = _SeanceEntry(seance, mapping.seance_row(seance), {}, {}, {}, {})
         self._touched_seances[seance.id] = entry
 
-    async def _insert_new(self, table: Table, row: Row) -> Any:
+    async def _insert_new(self, table: Table, row: Row) -> int:
+        """Insert an aggregate's first row (version 0); its new id."""
+        row = {**row, "version": 0}
+        statement = _insert_returning_id(table)
         try:
-            return await self.conn.execute(insert(table).values(**row, version=0))
+            ids = await direct.insert_ids(self.conn, statement, [row])
+            if ids is None:
+                return int((await self.conn.execute(statement, row)).scalar_one())
         except IntegrityError as error:
             raise ConcurrentChange(f"{table.name}: a unique rule was broken") from error
+        return ids[0]
 
     async def _flush_circle(self, entry: _CircleEntry) -> None:
         circle = entry.circle
@@ -659,6 +675,11 @@ def _insert_statement(table: Table) -> Any:
     return insert(table)
 
 
+@functools.lru_cache(maxsize=8)
+def _insert_returning_id(table: Table) -> Any:
+    return insert(table).returning(table.c.id)
+
+
 def _renumbering_query() -> Any:
     """Each séance of a circle with the number it should have: bot/domain/numbering.py's
     order (by date, planned or else opened; undated after; cancelled ones last, by number),
@@ -688,17 +709,53 @@ def _renumbering_query() -> Any:
 
 
 _RENUMBERING = _renumbering_query()
+# reads every command may run, built once (storage/direct.py keeps a plan for each)
+_ITEMS_OF_SEANCE = select(ITEM).where(ITEM.c.seance_id == bindparam("key")).order_by(ITEM.c.number)
+_OPEN_ACTIONS = (
+    select(ITEM)
+    .where(
+        ITEM.c.circle_id == bindparam("key"),
+        ITEM.c.kind == literal_column(f"'{ItemKind.ACTION.value}'"),
+        ITEM.c.done_at.is_(None),
+    )
+    .order_by(ITEM.c.number)
+)
+_ITEM_BY_NUMBER = select(ITEM).where(
+    ITEM.c.circle_id == bindparam("key"), ITEM.c.number == bindparam("number")
+)
+_PROMPTS_OF_SEANCE = (
+    select(PROMPT)
+    .where(PROMPT.c.seance_id == bindparam("key"))
+    .order_by(PROMPT.c.due_at, PROMPT.c.id)
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _last_closed(count: int) -> Any:
+    """Number and closing time of a circle's last `count` closed séances."""
+    return (
+        select(SEANCE.c.id, SEANCE.c.number, SEANCE.c.closed_at)
+        .where(
+            SEANCE.c.circle_id == bindparam("key"),
+            SEANCE.c.status == literal_column(f"'{SeanceStatus.CLOSED.value}'"),
+        )
+        .order_by(SEANCE.c.closed_at.desc(), SEANCE.c.number.desc())
+        .limit(count)
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _summaries_query(statuses: tuple[str, ...], last: int | None) -> Any:
-    """The light rows of a circle's séances (of `statuses`, the `last` ones by number), built
+def _summaries_query(statuses: tuple[str, ...], last: int | None, below: bool) -> Any:
+    """The light rows of a circle's séances (of `statuses`, numbered `below` a number, the
+    `last` ones by number), built
     once for each of the few shapes used: planning and lookups read them at every command.
     The statuses are the enum's own words, written into the SQL (no list to expand)."""
     query = select(*(SEANCE.c[c] for c in _SUMMARY)).where(SEANCE.c.circle_id == bindparam("key"))
     if statuses:
         assert all(s.isidentifier() for s in statuses)
         query = query.where(or_(*(SEANCE.c.status == literal_column(f"'{s}'") for s in statuses)))
+    if below:
+        query = query.where(SEANCE.c.number < bindparam("below"))
     if last is not None:
         query = query.order_by(SEANCE.c.number.desc()).limit(last)
     return query
@@ -850,9 +907,14 @@ class _Seances:
         return [s for i in list(ids.scalars()) if (s := await self._uow.load_seance(i))]
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+        self,
+        circle_id: int,
+        statuses: Sequence[SeanceStatus] = (),
+        last: int | None = None,
+        below: int | None = None,
     ) -> list[SeanceSummary]:
-        query = _summaries_query(tuple(s.value for s in statuses), last)
+        query = _summaries_query(tuple(s.value for s in statuses), last, below is not None)
+        key = {"key": circle_id} if below is None else {"key": circle_id, "below": below}
         found = {
             row["id"]: SeanceSummary(
                 row["id"],
@@ -866,13 +928,15 @@ class _Seances:
                 row["prep_question"],
                 row["recap_published_at"],
             )
-            for row in await direct.rows(self._uow.conn, query, {"key": circle_id})
+            for row in await direct.rows(self._uow.conn, query, key)
         }
         # what this transaction changed and has not written yet
         for seance in self._uow.touched_seances():
             if seance.circle_id != circle_id:
                 continue
-            if statuses and seance.status not in statuses:
+            if (statuses and seance.status not in statuses) or (
+                below is not None and seance.number >= below
+            ):
                 found.pop(seance.id, None)
             elif last is None or seance.id in found:
                 found[seance.id] = SeanceSummary.of(seance)
@@ -898,23 +962,61 @@ class _Seances:
             stored += (now in values) - (was in values)
         return stored
 
-    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
-        query = (
-            select(SEANCE.c.id)
-            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.status == SeanceStatus.CLOSED.value)
-            .order_by(SEANCE.c.closed_at.desc(), SEANCE.c.number.desc())
-            .limit(count)
+    async def recent_trails(self, circle_id: int, count: int) -> list[SeanceTrail]:
+        uow = self._uow
+        touched = {s.id: s for s in uow.touched_seances() if s.circle_id == circle_id}
+        # (closed at, number, id) of the candidates: the last stored ones, and those closed here
+        stored = await direct.rows(uow.conn, _last_closed(count), {"key": circle_id})
+        candidates = [
+            (r["closed_at"], r["number"], r["id"]) for r in stored if r["id"] not in touched
+        ]
+        candidates += [
+            (s.closed_at, s.number, s.id)
+            for s in touched.values()
+            if s.status is SeanceStatus.CLOSED
+        ]
+        candidates.sort(key=lambda c: (c[0] is not None, c[0] or _EPOCH, c[1]))
+        chosen = [i for _, _, i in candidates[-count:]]
+        trails: dict[int, SeanceTrail] = {}
+        to_read = []
+        for seance_id in chosen:
+            entry = touched.get(seance_id) or uow.cached_seance(seance_id)
+            if entry is not None:
+                trails[seance_id] = SeanceTrail.of(entry)
+            else:
+                to_read.append(seance_id)
+        if to_read:
+            trails.update(await self._read_trails(to_read, {i: n for _, n, i in candidates}))
+        return sorted(trails.values(), key=lambda t: t.number)
+
+    async def _read_trails(
+        self, seance_ids: list[int], numbers: dict[int, int]
+    ) -> dict[int, SeanceTrail]:
+        """Attendance and speakers of stored séances: two queries, whatever their turns."""
+        conn = self._uow.conn
+        marks = await conn.execute(
+            select(ATTENDANCE.c.seance_id, ATTENDANCE.c.user, ATTENDANCE.c.status).where(
+                ATTENDANCE.c.seance_id.in_(seance_ids)
+            )
         )
-        ids = set((await self._uow.conn.execute(query)).scalars())
-        ids.update(
-            s.id
-            for s in self._uow.touched_seances()
-            if s.circle_id == circle_id and s.status is SeanceStatus.CLOSED
+        passed: Any = literal_column(f"'{TurnOutcome.PASSED.value}'")
+        spoke = await conn.execute(
+            select(TURN.c.seance_id, TURN.c.user)
+            .where(
+                TURN.c.seance_id.in_(seance_ids),
+                or_(TURN.c.outcome.is_(None), TURN.c.outcome != passed),
+            )
+            .distinct()
         )
-        loaded = [s for i in ids if (s := await self._uow.load_seance(i)) is not None]
-        closed = [s for s in loaded if s.status is SeanceStatus.CLOSED]
-        closed.sort(key=lambda s: (s.closed_at is not None, s.closed_at or _EPOCH, s.number))
-        return sorted(closed[-count:], key=lambda s: s.number)
+        attendance: dict[int, dict[UserRef, AttendanceStatus]] = {i: {} for i in seance_ids}
+        for seance_id, user, status in marks:
+            attendance[seance_id][UserRef.from_key(user)] = AttendanceStatus(status)
+        speakers: dict[int, set[UserRef]] = {i: set() for i in seance_ids}
+        for seance_id, user in spoke:
+            speakers[seance_id].add(UserRef.from_key(user))
+        return {
+            i: SeanceTrail(numbers[i], attendance[i], frozenset(speakers[i])) for i in seance_ids
+        }
 
     async def open_channels(
         self, partition: Partition = EVERYTHING
@@ -1037,10 +1139,7 @@ class _Items:
         return items
 
     async def for_seance(self, seance_id: int) -> list[Item]:
-        rows = await self._uow.conn.execute(
-            select(ITEM).where(ITEM.c.seance_id == seance_id).order_by(ITEM.c.number)
-        )
-        return self._read(_rows(rows))
+        return self._read(await direct.rows(self._uow.conn, _ITEMS_OF_SEANCE, {"key": seance_id}))
 
     async def for_circle(self, circle_id: int) -> list[Item]:
         rows = await self._uow.conn.execute(
@@ -1049,16 +1148,7 @@ class _Items:
         return self._read(_rows(rows))
 
     async def open_actions(self, circle_id: int) -> list[Item]:
-        rows = await self._uow.conn.execute(
-            select(ITEM)
-            .where(
-                ITEM.c.circle_id == circle_id,
-                ITEM.c.kind == ItemKind.ACTION.value,
-                ITEM.c.done_at.is_(None),
-            )
-            .order_by(ITEM.c.number)
-        )
-        return self._read(_rows(rows))
+        return self._read(await direct.rows(self._uow.conn, _OPEN_ACTIONS, {"key": circle_id}))
 
     async def add(self, item: Item) -> None:
         """A duplicate number means another instance numbered an item at the same time from
@@ -1071,11 +1161,8 @@ class _Items:
         self._versions[(item.circle_id, item.number)] = 0
 
     async def get(self, circle_id: int, number: int) -> Item | None:
-        rows = _rows(
-            await self._uow.conn.execute(
-                select(ITEM).where(ITEM.c.circle_id == circle_id, ITEM.c.number == number)
-            )
-        )
+        key = {"key": circle_id, "number": number}
+        rows = await direct.rows(self._uow.conn, _ITEM_BY_NUMBER, key)
         return self._read(rows)[0] if rows else None
 
     async def update(self, item: Item) -> None:
@@ -1126,7 +1213,8 @@ class _Prompts:
         return [mapping.prompt_from_row(r) for r in _rows(await self._uow.conn.execute(query))]
 
     async def for_seance(self, seance_id: int) -> list[Prompt]:
-        return await self._select(PROMPT.c.seance_id == seance_id)
+        rows = await direct.rows(self._uow.conn, _PROMPTS_OF_SEANCE, {"key": seance_id})
+        return [mapping.prompt_from_row(r) for r in rows]
 
     async def pending(self, partition: Partition = EVERYTHING) -> list[Prompt]:
         return await self._select(

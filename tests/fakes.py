@@ -24,7 +24,7 @@ from bot.domain.preparation import PrepAnswer
 from bot.domain.prompts import Prompt
 from bot.domain.refs import ChannelRef, UserRef
 from bot.domain.rsvp import Rsvp
-from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary, SeanceTrail
 from bot.effects import Effect
 from bot.partition import EVERYTHING, Partition
 from bot.ports import Anonymised, Waiting
@@ -156,12 +156,16 @@ class _Seances:
         return sorted(found, key=lambda s: s.number)
 
     async def summaries(
-        self, circle_id: int, statuses: Sequence[SeanceStatus] = (), last: int | None = None
+        self,
+        circle_id: int,
+        statuses: Sequence[SeanceStatus] = (),
+        last: int | None = None,
+        below: int | None = None,
     ) -> list[SeanceSummary]:
         found = [
             SeanceSummary.of(s)
             for s in await self.for_circle(circle_id)
-            if not statuses or s.status in statuses
+            if (not statuses or s.status in statuses) and (below is None or s.number < below)
         ]
         return found[-last:] if last else found
 
@@ -173,10 +177,10 @@ class _Seances:
     async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
         return len(await self.summaries(circle_id, statuses))
 
-    async def recent_closed(self, circle_id: int, count: int) -> list[Seance]:
+    async def recent_trails(self, circle_id: int, count: int) -> list[SeanceTrail]:
         closed = [s for s in await self.for_circle(circle_id) if s.status is SeanceStatus.CLOSED]
         latest = sorted(closed, key=lambda s: (s.closed_at or EPOCH, s.number))[-count:]
-        return sorted(latest, key=lambda s: s.number)
+        return [SeanceTrail.of(s) for s in sorted(latest, key=lambda s: s.number)]
 
     async def purge_checkins(self, circle_id: int, cutoff: datetime) -> int:
         words = 0

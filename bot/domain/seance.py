@@ -6,7 +6,7 @@ so a refused call leaves the séance as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -630,3 +630,18 @@ class SeanceSummary:
     @property
     def recap_pending(self) -> bool:
         return self.status is SeanceStatus.CLOSED and self.recap_published_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class SeanceTrail:
+    """What a closed séance leaves for the drift notes: who came and who spoke (a pass is not
+    speaking). Read for the last few séances after each one, without loading their floor."""
+
+    number: int
+    attendance: Mapping[UserRef, AttendanceStatus]
+    speakers: frozenset[UserRef]
+
+    @classmethod
+    def of(cls, seance: Seance) -> SeanceTrail:
+        spoke = frozenset(t.user for t in seance.turns if t.outcome is not TurnOutcome.PASSED)
+        return cls(seance.number, dict(seance.attendance), spoke)

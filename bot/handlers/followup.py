@@ -184,9 +184,11 @@ async def remind_owners(ctx: Context, seance: Seance) -> None:
 async def look_back(ctx: Context, seance: Seance) -> None:
     """Post the previous séance's decisions and every open action, owner and state."""
     circle = ctx.require_circle()
-    closed = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.CLOSED,))
-    earlier = [s for s in closed if s.number < seance.number]  # light rows: no turns loaded
-    previous = max(earlier, key=lambda s: s.number) if earlier else None
+    # the closed séance just before this one: one light row, no turns loaded
+    earlier = await ctx.uow.seances.summaries(
+        circle.id, (SeanceStatus.CLOSED,), last=1, below=seance.number
+    )
+    previous = earlier[-1] if earlier else None
     said = await ctx.uow.items.for_seance(previous.id) if previous is not None else []
     decisions = [i for i in said if i.kind is ItemKind.DECISION and not i.withheld]
     actions = await ctx.uow.items.open_actions(circle.id)

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
-from bot.domain.seance import Seance
+from bot.domain.seance import SeanceTrail
 from bot.effects import Effect, FilePost
 from bot.recaps.drawing import Drawing
 from bot.recaps.figures import BarFigure, SeriesFigure
@@ -68,10 +68,10 @@ async def bilan(ctx: Context, args: dict[str, Any]) -> None:
     ctx.draw(Drawing(draw=lambda: _draw(shares, series), attach=attach), chart)
 
 
-async def note_drift(ctx: Context, seances: list[Seance]) -> None:
+async def note_drift(ctx: Context, trails: list[SeanceTrail]) -> None:
     """After a séance: a confidential note to each facilitator about anyone drifting away."""
     circle = ctx.require_circle()
-    alerts = drift_alerts(circle, seances, lambda u: person_name(ctx.tr, ctx.lang, circle, u))
+    alerts = drift_alerts(circle, trails, lambda u: person_name(ctx.tr, ctx.lang, circle, u))
     if not alerts:
         return
     lines = [ctx.t("report.note_header")]

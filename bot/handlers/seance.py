@@ -320,7 +320,7 @@ async def close_given(ctx: Context, seance: Seance, key: str, **args: str) -> No
         await draft_for_facilitators(ctx, seance)
     else:
         await publish(ctx, seance)
-    await note_drift(ctx, await ctx.uow.seances.recent_closed(circle.id, DRIFT_WINDOW))
+    await note_drift(ctx, await ctx.uow.seances.recent_trails(circle.id, DRIFT_WINDOW))
 
 
 async def not_held(ctx: Context, args: dict[str, Any]) -> None:

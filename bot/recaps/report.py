@@ -23,7 +23,7 @@ from bot.domain.circle import Circle
 from bot.domain.items import Item, ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, TurnOutcome
+from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus, SeanceTrail
 from bot.ports import Translator
 from bot.recaps.equity import floor_and_single_times, gini
 from bot.recaps.figures import Bar, BarFigure, Point, SeriesFigure
@@ -121,10 +121,6 @@ class CycleReport:
 Namer = Callable[[UserRef], str]
 
 
-def _spoke(seance: Seance, user: UserRef) -> bool:
-    return any(t.user == user and t.outcome is not TurnOutcome.PASSED for t in seance.turns)
-
-
 def _facilitators(circle: Circle) -> set[UserRef]:
     return {m.user for m in circle.members.values() if m.role is Role.FACILITATOR}
 
@@ -133,10 +129,10 @@ def closed_seances(seances: Sequence[Seance]) -> list[Seance]:
     return sorted((s for s in seances if s.status is SeanceStatus.CLOSED), key=lambda s: s.number)
 
 
-def drift_alerts(circle: Circle, seances: Sequence[Seance], names: Namer) -> list[Alert]:
-    """Participants who missed the last two séances (or more) in a row, else who have not spoken
-    in the last two: the moment for a facilitator to call them."""
-    closed = closed_seances(seances)
+def drift_alerts(circle: Circle, trails: Sequence[SeanceTrail], names: Namer) -> list[Alert]:
+    """Participants who missed the last two closed séances (or more) in a row, else who have
+    not spoken in the last two: the moment for a facilitator to call them."""
+    closed = sorted(trails, key=lambda s: s.number)
     alerts: list[Alert] = []
     for member in circle.expected():
         mine = [s for s in closed if member.user in s.attendance]
@@ -146,7 +142,7 @@ def drift_alerts(circle: Circle, seances: Sequence[Seance], names: Namer) -> lis
                 break
             missed += 1
         for s in reversed(mine):
-            if _spoke(s, member.user):
+            if member.user in s.speakers:
                 break
             silent += 1
         if missed >= DRIFT:
@@ -233,7 +229,7 @@ def build_report(
         numbers=tuple(s.number for s in closed),
         upcoming=upcoming,
         attendance=attendance,
-        alerts=tuple(drift_alerts(circle, seances, names)),
+        alerts=tuple(drift_alerts(circle, [SeanceTrail.of(s) for s in closed], names)),
         equity=equity,
         facilitators_spoken=facilitators_spoken,
         seances=tuple(per_seance),
