@@ -730,6 +730,39 @@ _PROMPTS_OF_SEANCE = (
 )
 
 
+@functools.lru_cache(maxsize=16)
+def _count_query(statuses: tuple[str, ...]) -> Any:
+    """How many of a circle's séances are in one of `statuses` (the enum's own words)."""
+    assert all(s.isidentifier() for s in statuses)
+    return (
+        select(func.count())
+        .select_from(SEANCE)
+        .where(
+            SEANCE.c.circle_id == bindparam("key"),
+            or_(*(SEANCE.c.status == literal_column(f"'{s}'") for s in statuses)),
+        )
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _trail_queries(count: int) -> tuple[Any, Any]:
+    """Attendance, and who spoke (a pass is not speaking), of `count` séances (:s0, :s1, …)."""
+    ids: list[Any] = [bindparam(f"s{n}") for n in range(count)]
+    marks = select(ATTENDANCE.c.seance_id, ATTENDANCE.c.user, ATTENDANCE.c.status).where(
+        ATTENDANCE.c.seance_id.in_(ids)
+    )
+    passed: Any = literal_column(f"'{TurnOutcome.PASSED.value}'")
+    spoke = (
+        select(TURN.c.seance_id, TURN.c.user)
+        .where(
+            TURN.c.seance_id.in_(ids),
+            or_(TURN.c.outcome.is_(None), TURN.c.outcome != passed),
+        )
+        .distinct()
+    )
+    return marks, spoke
+
+
 @functools.lru_cache(maxsize=8)
 def _last_closed(count: int) -> Any:
     """Number and closing time of a circle's last `count` closed séances."""
@@ -951,12 +984,10 @@ class _Seances:
 
     async def count(self, circle_id: int, statuses: Sequence[SeanceStatus]) -> int:
         values = [s.value for s in statuses]
-        query = (
-            select(func.count())
-            .select_from(SEANCE)
-            .where(SEANCE.c.circle_id == circle_id, SEANCE.c.status.in_(values))
-        )
-        stored = int((await self._uow.conn.execute(query)).scalar_one())
+        if not values:
+            return 0
+        found = await direct.first(self._uow.conn, _count_query(tuple(values)), {"key": circle_id})
+        stored = int(found[0]) if found else 0
         # what this transaction changed and has not written yet
         for was, now in self._uow.status_changes(circle_id):
             stored += (now in values) - (was in values)
@@ -993,27 +1024,14 @@ class _Seances:
         self, seance_ids: list[int], numbers: dict[int, int]
     ) -> dict[int, SeanceTrail]:
         """Attendance and speakers of stored séances: two queries, whatever their turns."""
-        conn = self._uow.conn
-        marks = await conn.execute(
-            select(ATTENDANCE.c.seance_id, ATTENDANCE.c.user, ATTENDANCE.c.status).where(
-                ATTENDANCE.c.seance_id.in_(seance_ids)
-            )
-        )
-        passed: Any = literal_column(f"'{TurnOutcome.PASSED.value}'")
-        spoke = await conn.execute(
-            select(TURN.c.seance_id, TURN.c.user)
-            .where(
-                TURN.c.seance_id.in_(seance_ids),
-                or_(TURN.c.outcome.is_(None), TURN.c.outcome != passed),
-            )
-            .distinct()
-        )
+        conn, ids = self._uow.conn, {f"s{n}": i for n, i in enumerate(seance_ids)}
+        marks_query, spoke_query = _trail_queries(len(seance_ids))
         attendance: dict[int, dict[UserRef, AttendanceStatus]] = {i: {} for i in seance_ids}
-        for seance_id, user, status in marks:
-            attendance[seance_id][UserRef.from_key(user)] = AttendanceStatus(status)
+        for r in await direct.rows(conn, marks_query, ids):
+            attendance[r["seance_id"]][UserRef.from_key(r["user"])] = AttendanceStatus(r["status"])
         speakers: dict[int, set[UserRef]] = {i: set() for i in seance_ids}
-        for seance_id, user in spoke:
-            speakers[seance_id].add(UserRef.from_key(user))
+        for r in await direct.rows(conn, spoke_query, ids):
+            speakers[r["seance_id"]].add(UserRef.from_key(r["user"]))
         return {
             i: SeanceTrail(numbers[i], attendance[i], frozenset(speakers[i])) for i in seance_ids
         }
