@@ -68,6 +68,9 @@ _DELIVERED = (
     .where(OUTBOX.c.id == bindparam("outbox_id"))
     .values(delivered_at=bindparam("now"), payload=GONE)
 )
+_REPLACE = (
+    update(OUTBOX).where(OUTBOX.c.id == bindparam("outbox_id")).values(payload=bindparam("payload"))
+)
 _SEEN = select(HANDLED.c.event_id).where(HANDLED.c.event_id == bindparam("event_id"))
 _HANDLED = insert(HANDLED)
 # one encoder for every row (json.dumps would build one per call for these options)
@@ -344,9 +347,8 @@ class SqlOutbox:
         return [int(i) for i in result.scalars().all()]
 
     async def replace(self, outbox_id: int, effect: Effect) -> None:
-        await self._uow.conn.execute(
-            update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(payload=effect_payload(effect))
-        )
+        row = {"outbox_id": outbox_id, "payload": effect_payload(effect)}
+        await direct.write(self._uow.conn, _REPLACE, row)
 
     async def waiting(
         self, partition: Partition = EVERYTHING, created_before: datetime | None = None

@@ -710,6 +710,17 @@ def _renumbering_query() -> Any:
 
 _RENUMBERING = _renumbering_query()
 # reads every command may run, built once (storage/direct.py keeps a plan for each)
+_CIRCLE_OF_CHANNEL = select(CIRCLE.c.id).where(CIRCLE.c.channel == bindparam("key"))
+_OPEN_OF_CIRCLE = select(SEANCE.c.id).where(
+    SEANCE.c.circle_id == bindparam("key"),
+    SEANCE.c.status == literal_column(f"'{SeanceStatus.OPEN.value}'"),
+)
+_SEANCE_BY_NUMBER = (
+    select(SEANCE.c.id)
+    .where(SEANCE.c.circle_id == bindparam("key"), SEANCE.c.number == bindparam("number"))
+    .order_by(SEANCE.c.id)
+    .limit(1)
+)
 _ITEMS_OF_SEANCE = select(ITEM).where(ITEM.c.seance_id == bindparam("key")).order_by(ITEM.c.number)
 _OPEN_ACTIONS = (
     select(ITEM)
@@ -833,11 +844,8 @@ class _Circles:
         cached = self._uow._cache.by_channel.get(channel.key)
         if cached is not None:
             return await self._uow.load_circle(cached)
-        found = await self._uow.conn.execute(
-            select(CIRCLE.c.id).where(CIRCLE.c.channel == channel.key)
-        )
-        circle_id = found.scalar_one_or_none()
-        return await self._uow.load_circle(circle_id) if circle_id is not None else None
+        found = await direct.first(self._uow.conn, _CIRCLE_OF_CHANNEL, {"key": channel.key})
+        return await self._uow.load_circle(int(found[0])) if found is not None else None
 
     async def get(self, circle_id: int) -> Circle | None:
         return await self._uow.load_circle(circle_id)
@@ -917,21 +925,15 @@ class _Seances:
         if circle_id in cache:
             seance_id = cache[circle_id]
             return await self._uow.load_seance(seance_id) if seance_id is not None else None
-        found = await self._uow.conn.execute(
-            select(SEANCE.c.id).where(
-                SEANCE.c.circle_id == circle_id, SEANCE.c.status == SeanceStatus.OPEN.value
-            )
-        )
-        seance_id = found.scalar_one_or_none()
+        found = await direct.first(self._uow.conn, _OPEN_OF_CIRCLE, {"key": circle_id})
+        seance_id = int(found[0]) if found is not None else None
         cache[circle_id] = seance_id
         return await self._uow.load_seance(seance_id) if seance_id is not None else None
 
     async def by_number(self, circle_id: int, number: int) -> Seance | None:
-        found = await self._uow.conn.execute(
-            select(SEANCE.c.id).where(SEANCE.c.circle_id == circle_id, SEANCE.c.number == number)
-        )
-        seance_id = found.scalar_one_or_none()
-        return await self._uow.load_seance(seance_id) if seance_id is not None else None
+        key = {"key": circle_id, "number": number}
+        found = await direct.first(self._uow.conn, _SEANCE_BY_NUMBER, key)
+        return await self._uow.load_seance(int(found[0])) if found is not None else None
 
     async def for_circle(self, circle_id: int) -> list[Seance]:
         ids = await self._uow.conn.execute(
