@@ -171,6 +171,7 @@ class CercleCore:
         Anything overdue is woken at once; the core then posts what is still useful and drops
         what is stale."""
         now = self.clock.now()
+        self.translator.warm_up()
         async with self.uow_factory() as uow:
             for share in self.partition.adoptive_homes():
                 adopted = await uow.circles.adopt(share.home, share.platform)

@@ -385,6 +385,11 @@ class Translator(Protocol):
 
     def languages(self) -> Sequence[str]: ...
 
+    def warm_up(self) -> None:
+        """Load now what rendering loads on first use (a language's calendar and number
+        data), so that the first commands after start-up do not pay for it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Wakeup:

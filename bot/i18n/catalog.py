@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from babel.core import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
 LANGUAGES = ("fr", "en")
@@ -63,6 +64,20 @@ class CatalogTranslator:
             return template.format(**args)
         except (KeyError, IndexError, ValueError):
             return template
+
+    def warm_up(self) -> None:
+        # Babel reads each locale's data (days, months, units, plural rules, numbers) from
+        # its pickles on first use: a few MB and tens of milliseconds the first command of the
+        # day would otherwise pay, once per language.
+        sample = datetime(2026, 1, 5, 18, 30, tzinfo=UTC)
+        for lang in LANGUAGES:
+            self.datetime_text(lang, "Europe/Paris", sample)
+            self.day_text(lang, sample.date())
+            self.time_text(lang, "Europe/Paris", sample)
+            self.span_text(lang, timedelta(days=1, hours=1, minutes=1))
+            Locale.parse(lang).plural_form(2)
+            format_decimal(0.5, format="0.00", locale=lang)
+            format_percent(0.5, locale=lang)
 
     def datetime_text(self, lang: str, tz: str, instant: datetime) -> str:
         pattern = _DATETIME_PATTERN.get(lang, _DATETIME_PATTERN[DEFAULT_LANGUAGE])
