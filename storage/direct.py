@@ -153,22 +153,58 @@ async def write_many(conn: Any, statement: Any, rows: Sequence[Row]) -> None:
 
 
 async def insert_ids(conn: Any, statement: Any, rows: Sequence[Row]) -> list[int] | None:
-    """Run an `INSERT … RETURNING id` for each of `rows`, in order: the new ids. None when the
-    statement has to go through SQLAlchemy (the caller runs it there)."""
+    """Run an `INSERT … RETURNING id` for `rows`, all with the same keys: the new ids, in the
+    order of `rows`. None when the statement has to go through SQLAlchemy (the caller runs it
+    there)."""
     plan = _plan(conn, statement, rows[0]) if rows else None
     if plan is None:
         return None
-    driver = conn.driver
-    ids = []
-    for row in rows:
-        parameters = plan.parameters(row)
-        try:
-            cursor = driver.execute(plan.sql, parameters)
-            ids.append(int(cursor.fetchone()[0]))
-            cursor.close()
-        except sqlite3.Error as error:
-            _raise(conn, plan.sql, parameters, error)
+    ids: list[int] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        sql = _rows_sql(plan, len(chunk))
+        if sql is None:  # a statement this module cannot repeat: one row at a time
+            for row in chunk:
+                ids.extend(_insert(conn, plan.sql, plan.parameters(row)))
+            continue
+        parameters = [value for row in chunk for value in plan.parameters(row)]
+        ids.extend(_insert(conn, sql, parameters))
     return ids
+
+
+# A command writes two or three outbox rows: one statement for all costs SQLite one statement's
+# overhead instead of three. Bounded, to stay far below SQLite's limit of bound parameters.
+_ROWS_PER_INSERT = 50
+# (SQL of one row, number of rows) -> the statement for that many rows, or None
+_many: dict[tuple[str, int], str | None] = {}
+
+
+def _rows_sql(plan: _Plan, count: int) -> str | None:
+    """`INSERT … VALUES (?, …), (?, …) … RETURNING id` for `count` rows of the plan's shape."""
+    if count == 1:
+        return plan.sql
+    key = (plan.sql, count)
+    if key not in _many:
+        one_row = "(" + ", ".join("?" * len(plan.names)) + ")"
+        head, values, tail = plan.sql.partition(f" VALUES {one_row} ")
+        # the ids are sorted to match the rows (see _insert): only for ids SQLite numbers itself
+        repeatable = (
+            values and head.startswith("INSERT INTO ") and tail == "RETURNING id"
+        ) and "id" not in plan.names
+        rows = ", ".join([one_row] * count)
+        _many[key] = f"{head} VALUES {rows} {tail}" if repeatable else None
+    return _many[key]
+
+
+def _insert(conn: InlineConnection, sql: str, parameters: list[Any]) -> list[int]:
+    """The ids an INSERT … RETURNING id made, in the order of its rows: SQLite returns them in
+    no promised order, but it numbers an integer primary key upwards in the order the rows are
+    inserted, which is the order of VALUES (SQLAlchemy's "insertmanyvalues" relies on the same
+    to sort RETURNING rows on SQLite)."""
+    try:
+        return sorted(int(found[0]) for found in conn.driver.execute(sql, parameters))
+    except sqlite3.Error as error:
+        _raise(conn, sql, parameters, error)
 
 
 async def first(conn: Any, statement: Any, row: Row) -> tuple[Any, ...] | None:
