@@ -58,12 +58,14 @@ class Checkpointer:
 
     def committed(self) -> bool:
         """Called by the loop after each commit of the inline connection: whether to copy the
-        last pages now (`finish`)."""
+        last pages now (`finish`). Commits are counted from the loop's last copy."""
+        if self._left_to_loop:
+            return True
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY:
             self._commits = 0
             self._wake.set()
-        return self._left_to_loop
+        return False
 
     def finish(self, connection: sqlite3.Connection) -> None:
         """Copy what the thread left, on the loop's connection between two transactions: all of
@@ -96,6 +98,8 @@ class Checkpointer:
                 self._wake.clear()
                 if self._stopping:
                     return
+                if self._left_to_loop:
+                    continue  # woken during the last passes: the loop's copy comes first
                 with self._running:
                     self._checkpoint(connection)
                     self._left_to_loop = True

@@ -41,8 +41,9 @@ async def test_the_log_starts_over_while_commits_keep_coming(
                 await uow.outbox.add([reply, reply], None, None, WHEN)
                 await uow.commit()
         assert checkpoint_threads() == threads + 1
-        # 600 commits wrote well over 1,200 pages; SQLite's own checkpoint waits for 10,000
-        assert wal.stat().st_size < 400 * PAGE
+        # 600 commits wrote about 3,000 pages, and SQLite's own checkpoint waits for 10,000:
+        # the log started over several times
+        assert wal.stat().st_size < 1000 * PAGE
     finally:
         await database.close()
     assert checkpoint_threads() == threads
