@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
+from sqlalchemy import Integer
 from sqlalchemy.exc import DBAPIError
 
 from storage.inline import InlineConnection
@@ -162,47 +163,55 @@ async def insert_ids(conn: Any, statement: Any, rows: Sequence[Row]) -> list[int
     ids: list[int] = []
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start : start + _ROWS_PER_INSERT]
-        sql = _rows_sql(plan, len(chunk))
-        if sql is None:  # a statement this module cannot repeat: one row at a time
+        sql = _numbered_sql(plan, len(chunk))
+        if sql is None:  # not a shape this module can repeat: one row at a time, as written
             for row in chunk:
-                ids.extend(_insert(conn, plan.sql, plan.parameters(row)))
+                cursor = _run(conn, plan.sql, plan.parameters(row))
+                ids.append(int(cursor.fetchone()[0]))
+                cursor.close()  # else the statement stays open
             continue
         parameters = [value for row in chunk for value in plan.parameters(row)]
-        ids.extend(_insert(conn, sql, parameters))
+        last = _run(conn, sql, parameters).lastrowid
+        assert last is not None
+        ids.extend(range(last - len(chunk) + 1, last + 1))
     return ids
 
 
 # A command writes two or three outbox rows: one statement for all costs SQLite one statement's
 # overhead instead of three. Bounded, to stay far below SQLite's limit of bound parameters.
 _ROWS_PER_INSERT = 50
-# (SQL of one row, number of rows) -> the statement for that many rows, or None
-_many: dict[tuple[str, int], str | None] = {}
+# (SQL of one row with RETURNING, number of rows) -> the statement without, or None
+_numbered: dict[tuple[str, int], str | None] = {}
 
 
-def _rows_sql(plan: _Plan, count: int) -> str | None:
-    """`INSERT … VALUES (?, …), (?, …) … RETURNING id` for `count` rows of the plan's shape."""
-    if count == 1:
-        return plan.sql
+def _numbered_sql(plan: _Plan, count: int) -> str | None:
+    """`INSERT … VALUES (?, …), (?, …) …` for `count` rows of the plan's shape, without its
+    `RETURNING id`: SQLite numbers a new row of an integer primary key one above the largest
+    (while it stays below 2**63), in the order of VALUES, so the rows of one statement get
+    consecutive ids, the last of which is the cursor's `lastrowid`. RETURNING would cost SQLite
+    a temporary table to hold the rows it returns: as much again as the insert itself."""
     key = (plan.sql, count)
-    if key not in _many:
+    if key not in _numbered:
         one_row = "(" + ", ".join("?" * len(plan.names)) + ")"
         head, values, tail = plan.sql.partition(f" VALUES {one_row} ")
-        # the ids are sorted to match the rows (see _insert): only for ids SQLite numbers itself
-        repeatable = (
-            values and head.startswith("INSERT INTO ") and tail == "RETURNING id"
-        ) and "id" not in plan.names
-        rows = ", ".join([one_row] * count)
-        _many[key] = f"{head} VALUES {rows} {tail}" if repeatable else None
-    return _many[key]
+        numbered = values and head.startswith("INSERT INTO ") and tail == "RETURNING id"
+        table = plan.statement.table
+        key_columns = list(table.primary_key.columns)
+        # only ids SQLite picks itself, not given: a primary key `id` declared INTEGER (SQLite's
+        # rowid under another name; BIGINT would not be)
+        numbered = (
+            numbered
+            and "id" not in plan.names
+            and [c.name for c in key_columns] == ["id"]
+            and type(key_columns[0].type) is Integer
+        )
+        _numbered[key] = f"{head} VALUES {', '.join([one_row] * count)}" if numbered else None
+    return _numbered[key]
 
 
-def _insert(conn: InlineConnection, sql: str, parameters: list[Any]) -> list[int]:
-    """The ids an INSERT … RETURNING id made, in the order of its rows: SQLite returns them in
-    no promised order, but it numbers an integer primary key upwards in the order the rows are
-    inserted, which is the order of VALUES (SQLAlchemy's "insertmanyvalues" relies on the same
-    to sort RETURNING rows on SQLite)."""
+def _run(conn: InlineConnection, sql: str, parameters: list[Any]) -> sqlite3.Cursor:
     try:
-        return sorted(int(found[0]) for found in conn.driver.execute(sql, parameters))
+        return conn.driver.execute(sql, parameters)
     except sqlite3.Error as error:
         _raise(conn, sql, parameters, error)
 

@@ -125,6 +125,13 @@ async def test_rows_inserted_together_get_their_ids_in_their_order(sqlite_db: Da
             assert ids is not None
             assert len(ids) == count
             given |= dict(zip(ids, payloads, strict=True))
+        # an id given (not SQLite's to pick): row by row, each reading back its own
+        ids = await direct.insert_ids(uow.conn, add, [row | {"id": 10_000, "payload": "mine"}])
+        assert ids == [10_000]
+        given[10_000] = "mine"
+        ids = await direct.insert_ids(uow.conn, add, [row | {"payload": "next"}] * 2)
+        assert ids == [10_001, 10_002]
+        given |= dict.fromkeys(ids, "next")
         stored = (await uow.conn.execute(sa.select(OUTBOX.c.id, OUTBOX.c.payload))).all()
         await uow.commit()
     assert dict((i, p) for i, p in stored) == given
