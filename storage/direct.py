@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NoReturn
 
 from sqlalchemy import Integer
@@ -39,16 +40,19 @@ class _Plan:
     statement: Any  # held, so that no other statement ever gets its id
     sql: str
     names: tuple[str, ...]  # of the positional parameters, in order
-    processors: tuple[Callable[[Any], Any] | None, ...]
     constants: Row  # values the statement holds itself (`version + 1`, a column's default)
+    # the values of `names` from a row, in one call in C (most need no conversion)...
+    pick: Callable[[Row], tuple[Any, ...]]
+    # ...then the few that do (an instant): (position, conversion)
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def parameters(self, row: Row) -> list[Any]:
         if self.constants:
             row = self.constants | row
-        return [
-            row[name] if process is None else process(row[name])
-            for name, process in zip(self.names, self.processors, strict=True)
-        ]
+        values = list(self.pick(row))
+        for position, process in self.conversions:
+            values[position] = process(values[position])
+        return values
 
 
 # (id of the statement, parameter names) -> its plan, or None: SQLAlchemy runs it
@@ -75,8 +79,15 @@ def _compile(statement: Any, names: tuple[str, ...], conn: InlineConnection) -> 
         if bind.required or bind.callable is not None:
             return None
         constants[name] = bind.value
-    processors = tuple(_processor(compiled.binds[n].type, dialect) for n in order)
-    return _Plan(statement, compiled.string, order, processors, constants)
+    processors = [_processor(compiled.binds[n].type, dialect) for n in order]
+    conversions = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+    return _Plan(statement, compiled.string, order, constants, _picker(order), conversions)
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Row], tuple[Any, ...]]:
+    if len(names) > 1:
+        return itemgetter(*names)
+    return lambda row: tuple(row[name] for name in names)  # itemgetter of one is no tuple
 
 
 # every instant column converts the same way (UTCDateTime on SQLite): one converter for all
