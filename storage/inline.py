@@ -47,7 +47,11 @@ class InlineConnection:
     def watched(self) -> bool:
         """Whether someone listens to the statements sent (then they all go through
         SQLAlchemy, which tells the listeners)."""
-        return bool(self._connection.dispatch.before_cursor_execute)
+        connection = self._connection
+        # SQLAlchemy's own quick test, before it looks for listeners: none was ever added
+        if not (connection._has_events or connection.engine._has_events):
+            return False
+        return bool(connection.dispatch.before_cursor_execute)
 
     async def begin(self) -> None:
         if not self._connection.in_transaction():
