@@ -21,8 +21,10 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NoReturn
 
+from sqlalchemy import Integer
 from sqlalchemy.exc import DBAPIError
 
 from storage.inline import InlineConnection
@@ -38,8 +40,11 @@ class _Plan:
     statement: Any  # held, so that no other statement ever gets its id
     sql: str
     names: tuple[str, ...]  # of the positional parameters, in order
-    processors: tuple[Callable[[Any], Any] | None, ...]
     constants: Row  # values the statement holds itself (`version + 1`, a column's default)
+    # the values of `names` from a row, in one call in C (most need no conversion)...
+    pick: Callable[[Row], tuple[Any, ...]]
+    # ...then the few that do (an instant): (position, conversion)
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
     # a SELECT's columns: their names and how each value is read back (None: as it comes)
     columns: tuple[str, ...] = ()
     readers: tuple[Callable[[Any], Any] | None, ...] = ()
@@ -47,10 +52,10 @@ class _Plan:
     def parameters(self, row: Row) -> list[Any]:
         if self.constants:
             row = self.constants | row
-        return [
-            row[name] if process is None else process(row[name])
-            for name, process in zip(self.names, self.processors, strict=True)
-        ]
+        values = list(self.pick(row))
+        for position, process in self.conversions:
+            values[position] = process(values[position])
+        return values
 
 
 # (id of the statement, parameter names) -> its plan, or None: SQLAlchemy runs it
@@ -77,13 +82,22 @@ def _compile(statement: Any, names: tuple[str, ...], conn: InlineConnection) -> 
         if bind.required or bind.callable is not None:
             return None
         constants[name] = bind.value
-    processors = tuple(_processor(compiled.binds[n].type, dialect) for n in order)
+    processors = [_processor(compiled.binds[n].type, dialect) for n in order]
+    conversions = tuple((i, p) for i, p in enumerate(processors) if p is not None)
     result_columns = getattr(compiled, "_result_columns", None) or ()
     columns = tuple(c.keyname for c in result_columns)
     readers = tuple(
         c.type.dialect_impl(dialect).result_processor(dialect, None) for c in result_columns
     )
-    return _Plan(statement, compiled.string, order, processors, constants, columns, readers)
+    return _Plan(
+        statement, compiled.string, order, constants, _picker(order), conversions, columns, readers
+    )
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Row], tuple[Any, ...]]:
+    if len(names) > 1:
+        return itemgetter(*names)
+    return lambda row: tuple(row[name] for name in names)  # itemgetter of one is no tuple
 
 
 # every instant column converts the same way (UTCDateTime on SQLite): one converter for all
@@ -161,21 +175,26 @@ async def write_many(conn: Any, statement: Any, rows: Sequence[Row]) -> None:
 
 
 async def insert_ids(conn: Any, statement: Any, rows: Sequence[Row]) -> list[int] | None:
-    """Run an `INSERT … RETURNING id` for each of `rows`, in order: the new ids. None when the
-    statement has to go through SQLAlchemy (the caller runs it there)."""
+    """Run an `INSERT … RETURNING id` for `rows`, all with the same keys: the new ids, in the
+    order of `rows`. None when the statement has to go through SQLAlchemy (the caller runs it
+    there)."""
     plan = _plan(conn, statement, rows[0]) if rows else None
     if plan is None:
         return None
-    driver = conn.driver
-    ids = []
-    for row in rows:
-        parameters = plan.parameters(row)
-        try:
-            cursor = driver.execute(plan.sql, parameters)
-            ids.append(int(cursor.fetchone()[0]))
-            cursor.close()
-        except sqlite3.Error as error:
-            _raise(conn, plan.sql, parameters, error)
+    ids: list[int] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        sql = _numbered_sql(plan, len(chunk))
+        if sql is None:  # not a shape this module can repeat: one row at a time, as written
+            for row in chunk:
+                cursor = _run(conn, plan.sql, plan.parameters(row))
+                ids.append(int(cursor.fetchone()[0]))
+                cursor.close()  # else the statement stays open
+            continue
+        parameters = [value for row in chunk for value in plan.parameters(row)]
+        last = _run(conn, sql, parameters).lastrowid
+        assert last is not None
+        ids.extend(range(last - len(chunk) + 1, last + 1))
     return ids
 
 
@@ -204,6 +223,45 @@ async def rows(conn: Any, statement: Any, row: Row) -> list[Row]:
         }
         for values in found
     ]
+
+
+# A command writes two or three outbox rows: one statement for all costs SQLite one statement's
+# overhead instead of three. Bounded, to stay far below SQLite's limit of bound parameters.
+_ROWS_PER_INSERT = 50
+# (SQL of one row with RETURNING, number of rows) -> the statement without, or None
+_numbered: dict[tuple[str, int], str | None] = {}
+
+
+def _numbered_sql(plan: _Plan, count: int) -> str | None:
+    """`INSERT … VALUES (?, …), (?, …) …` for `count` rows of the plan's shape, without its
+    `RETURNING id`: SQLite numbers a new row of an integer primary key one above the largest
+    (while it stays below 2**63), in the order of VALUES, so the rows of one statement get
+    consecutive ids, the last of which is the cursor's `lastrowid`. RETURNING would cost SQLite
+    a temporary table to hold the rows it returns: as much again as the insert itself."""
+    key = (plan.sql, count)
+    if key not in _numbered:
+        one_row = "(" + ", ".join("?" * len(plan.names)) + ")"
+        head, values, tail = plan.sql.partition(f" VALUES {one_row} ")
+        numbered = values and head.startswith("INSERT INTO ") and tail == "RETURNING id"
+        table = plan.statement.table
+        key_columns = list(table.primary_key.columns)
+        # only ids SQLite picks itself, not given: a primary key `id` declared INTEGER (SQLite's
+        # rowid under another name; BIGINT would not be)
+        numbered = (
+            numbered
+            and "id" not in plan.names
+            and [c.name for c in key_columns] == ["id"]
+            and type(key_columns[0].type) is Integer
+        )
+        _numbered[key] = f"{head} VALUES {', '.join([one_row] * count)}" if numbered else None
+    return _numbered[key]
+
+
+def _run(conn: InlineConnection, sql: str, parameters: list[Any]) -> sqlite3.Cursor:
+    try:
+        return conn.driver.execute(sql, parameters)
+    except sqlite3.Error as error:
+        _raise(conn, sql, parameters, error)
 
 
 async def first(conn: Any, statement: Any, row: Row) -> tuple[Any, ...] | None:

@@ -385,9 +385,18 @@ class SqlOutbox:
         )
 
     async def prune(self, before: datetime) -> int:
-        result = await self._uow.conn.execute(
-            delete(OUTBOX).where(~WAITING, OUTBOX.c.created_at < before)
-        )
+        """Delete the rows done with and created before `before`. Rows are numbered in the
+        order they are written, so the old ones come first by id: without an index on
+        created_at (every command would pay for it), both statements walk the primary key from
+        the oldest row and stop at the first one young enough to keep."""
+        conn = self._uow.conn
+        young = select(OUTBOX.c.id).where(OUTBOX.c.created_at >= before)
+        first_kept = (await conn.execute(young.order_by(OUTBOX.c.id).limit(1))).scalar()
+        old = and_(~WAITING, OUTBOX.c.created_at < before)
+        if first_kept is not None:
+            # a row written out of order (another instance's clock) waits for a later prune
+            old = and_(old, OUTBOX.c.id < first_kept)
+        result = await conn.execute(delete(OUTBOX).where(old))
         return int(result.rowcount or 0)
 
 

@@ -273,7 +273,8 @@ class OutboxRow(SQLModel, table=True):
             sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
             postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
         ),
-        Index("ix_outbox_created_at", "created_at"),
+        # No index on created_at: one more page written by every command, for a weekly prune
+        # that finds its rows by id instead (storage/outbox.py).
     )
 
     id: int | None = Field(default=None, primary_key=True)

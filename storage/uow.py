@@ -358,10 +358,18 @@ class SqlUnitOfWork:
     async def _checkpoint(self) -> None:
         """SQLite keeps the pages a transaction wrote in its `-wal` file until a checkpoint,
         the erased text with them: copy them into the file (whose deleted content is zeroed,
-        see database.py) and empty the log."""
+        see database.py) and empty the log. Inline, the checkpoint thread waits meanwhile: SQLite
+        would refuse this checkpoint, without waiting, while that one runs."""
+        conn = self.conn
+        paused = (
+            conn.checkpoints_paused()
+            if isinstance(conn, InlineConnection)
+            else contextlib.nullcontext()
+        )
         try:
-            await self.conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            await self.conn.commit()
+            with paused:
+                await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+                await conn.commit()
         except Exception:  # the erasure itself is committed; the next checkpoint will do
             log.exception("the write-ahead log could not be checkpointed")
 

@@ -105,6 +105,38 @@ async def test_rows_written_directly_read_back_as_sqlalchemy_writes_them(
     assert handled.handled_at == WHEN  # the instant kept its microseconds and its zone
 
 
+async def test_rows_inserted_together_get_their_ids_in_their_order(sqlite_db: Database) -> None:
+    """Several rows go in one statement; each id is its own row's, whatever the count."""
+    row = {
+        "home": None,
+        "shard_key": None,
+        "channel": "matrix:!o",
+        "kind": "reply",
+        "created_at": WHEN,
+        "attempts": 0,
+    }
+    add = OUTBOX.insert().returning(OUTBOX.c.id)
+    async with sqlite_db() as work:
+        uow = sql(work)
+        given: dict[int, str] = {}
+        for count in (1, 2, 3, 7, 120):  # 120: more than one statement's worth
+            payloads = [f"{count}-{i}" for i in range(count)]
+            ids = await direct.insert_ids(uow.conn, add, [row | {"payload": p} for p in payloads])
+            assert ids is not None
+            assert len(ids) == count
+            given |= dict(zip(ids, payloads, strict=True))
+        # an id given (not SQLite's to pick): row by row, each reading back its own
+        ids = await direct.insert_ids(uow.conn, add, [row | {"id": 10_000, "payload": "mine"}])
+        assert ids == [10_000]
+        given[10_000] = "mine"
+        ids = await direct.insert_ids(uow.conn, add, [row | {"payload": "next"}] * 2)
+        assert ids == [10_001, 10_002]
+        given |= dict.fromkeys(ids, "next")
+        stored = (await uow.conn.execute(sa.select(OUTBOX.c.id, OUTBOX.c.payload))).all()
+        await uow.commit()
+    assert dict((i, p) for i, p in stored) == given
+
+
 async def test_a_versioned_update_counts_the_rows_it_changed(sqlite_db: Database) -> None:
     async with sqlite_db() as work:
         uow = sql(work)

@@ -103,6 +103,29 @@ async def test_effects_come_back_as_they_were_stored_and_leave_once_delivered(
         await uow.commit()
 
 
+async def test_pruning_forgets_the_old_rows_done_with_and_keeps_the_rest(any_db: Database) -> None:
+    reply = EFFECTS[0]
+    week = START + KEEP_FOR
+    ages = [START, START + timedelta(days=1), week, START]  # the last one written late
+    async with any_db() as uow:
+        ids = [(await uow.outbox.add([reply], None, None, at))[0] for at in ages]
+        waiting = (await uow.outbox.add([reply], None, None, START))[0]
+        await uow.outbox.delivered(ids, week)
+        await uow.commit()
+    async with any_db() as uow:
+        assert await uow.outbox.prune(week) == 2
+        await uow.commit()
+    async with any_db() as uow:
+        assert [w.id for w in await uow.outbox.waiting()] == [waiting]
+        await uow.commit()
+    found = await report(any_db)
+    assert [p.id for p in found.waiting] == [waiting]
+    async with any_db() as uow:
+        # once the young row is done with and old enough, the late one goes with it
+        assert await uow.outbox.prune(week + KEEP_FOR) == 2
+        await uow.commit()
+
+
 async def test_a_command_is_handled_once_per_platform_event(any_db: Database) -> None:
     clock = ManualClock(START)
     core = CercleCore(any_db, clock)
