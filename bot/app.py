@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from bot.direct import DirectAnswers, DirectMessage
 from bot.dispatcher import Dispatcher, Outcome
 from bot.domain.case_vote import CLOSE_GRACE, close_key
-from bot.domain.circle import CircleSettings
+from bot.domain.circle import Circle, CircleSettings
 from bot.domain.prompts import GRACE
 from bot.domain.protocol import ProtocolBook
 from bot.domain.refs import ChannelRef
-from bot.domain.seance import SeanceStatus, SeanceSummary
+from bot.domain.seance import Seance, SeanceStatus, SeanceSummary
 from bot.effects import Effect
 from bot.events import CommandEvent
 from bot.i18n.catalog import CatalogTranslator
@@ -33,7 +33,7 @@ from bot.outbox import Outbox, prune
 from bot.pages.links import LinkIssuer
 from bot.pages.service import Pages
 from bot.partition import EVERYTHING, Partition
-from bot.ports import Scheduler, UnitOfWorkFactory
+from bot.ports import Scheduler, UnitOfWork, UnitOfWorkFactory
 from bot.registry import COMMANDS
 from bot.suggestions import Suggestion, seance_suggestions
 from bot.timing.clock import Clock
@@ -43,6 +43,7 @@ from bot.timing.retention import RETENTION_GRACE, RETENTION_KEY, Retention, next
 from bot.timing.schedule import TIMEBOX_GRACE, ManualScheduler, nudge_of, timebox_key
 from bot.timing.timeboxes import TimeKeeper
 from bot.timing.vote_closing import VoteCloser
+from bot.views.status import status_view
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +193,25 @@ class CercleCore:
                 circle = await uow.circles.by_channel(channel)
                 nudge = nudge_of(circle.settings if circle else None)
                 deadline = next_deadline(seance, nudge) if seance is not None else None
-                await uow.commit()  # nothing to write; keeps the open séance cached
+                shown = await self._show_status_again(uow, circle, seance, now)
+                await uow.commit()  # keeps the open séance cached
+            self.outbox.written_at_start(shown)
             if deadline is not None:
                 self.scheduler.wake_at(timebox_key(seance_id), max(deadline, now), TIMEBOX_GRACE)
         # the first pass waits a little: not in the middle of a start's catching up
         first = now + RETENTION_FIRST_DELAY
         self.scheduler.wake_at(RETENTION_KEY, self._retention_at or first, RETENTION_GRACE)
         log.info("scheduled %d prompts and %d open séances", len(prompts), len(seances))
+
+    async def _show_status_again(
+        self, uow: UnitOfWork, circle: Circle | None, seance: Seance | None, now: datetime
+    ) -> list[int]:
+        """Status edits are not kept in the outbox (bot/outbox.py `kept`): one lost in a crash
+        is made good here, by showing each open séance's status once more (its outbox row)."""
+        if circle is None or seance is None or seance.status_message_id is None:
+            return []
+        view = status_view(self.translator, circle, seance, now)
+        return await uow.outbox.add([view], circle.home, circle.shard_key, now)
 
     async def suggest_seances(self, channel: ChannelRef, typed: str) -> list[Suggestion]:
         """Séances to offer while someone types a séance number in `channel`."""

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from bot.effects import Effect
+from bot.effects import Effect, StatusView
 from bot.partition import EVERYTHING, Partition
 from bot.ports import UnitOfWork, UnitOfWorkFactory, Waiting
 from bot.recaps.drawing import Drawing
@@ -45,17 +45,30 @@ async def record(
     now: datetime,
     drawings: Sequence[Drawing] = (),
 ) -> list[Effect]:
-    """Write `effects` to the outbox (in the caller's transaction); they come back numbered,
-    and the `drawings` waiting for them wait for the numbered ones."""
-    if not effects:
-        return []
-    ids = await uow.outbox.add(effects, home, shard_key, now)
-    numbered = [with_outbox_id(e, i) for e, i in zip(effects, ids, strict=True)]
-    if drawings:
-        new = {id(old): e for old, e in zip(effects, numbered, strict=True)}
-        for drawing in drawings:
-            drawing.targets[:] = [new.get(id(t), t) for t in drawing.targets]
+    """Write `effects` to the outbox (in the caller's transaction); they come back numbered
+    (but for status edits, see `kept`), and the `drawings` waiting for them wait for the
+    numbered ones."""
+    written = [e for e in effects if kept(e)]
+    if not written:
+        return list(effects)
+    ids = await uow.outbox.add(written, home, shard_key, now)
+    new = {id(e): with_outbox_id(e, i) for e, i in zip(written, ids, strict=True)}
+    numbered = [new.get(id(e), e) for e in effects]
+    for drawing in drawings:
+        drawing.targets[:] = [new.get(id(t), t) for t in drawing.targets]
     return numbered
+
+
+def kept(effect: Effect) -> bool:
+    """Whether the outbox keeps `effect` until the platform acknowledges it: everything but an
+    edit of a séance's live status message. An edit only shows the séance's state again (the
+    adapters already skip the edits a newer one overtakes): a lost one is made good by the next
+    command's, and after a restart by the status each open séance is shown again
+    (`CercleCore.start`). Its first posting and its closing stay in the outbox. Floor commands
+    all edit the status: this is one outbox row, and its delivery mark, fewer a command."""
+    return not (
+        isinstance(effect, StatusView) and effect.message_id is not None and not effect.closed
+    )
 
 
 def with_outbox_id(effect: Effect, outbox_id: int) -> Effect:
@@ -99,6 +112,7 @@ class Outbox:
         self._held: set[int] = set()
         self._marking: set[int] = set()  # acknowledged, to be marked in the next write
         self._writing: asyncio.Future[None] | None = None
+        self._from_start: set[int] = set()  # rows written by `start` for recovery to hand over
         self.delivered = 0
         self.failed = 0
 
@@ -171,11 +185,20 @@ class Outbox:
             for r in rows
             if r.effect.channel.platform == platform
             and r.id not in self._held
-            and (r.created_at < self.started_at or now - r.created_at >= ORPHAN_AFTER)
+            and (
+                r.created_at < self.started_at
+                or r.id in self._from_start
+                or now - r.created_at >= ORPHAN_AFTER
+            )
         ]
         if found:
             log.info("%d messages left undelivered on %s: sending them now", len(found), platform)
         return self.hold(r.effect for r in found)
+
+    def written_at_start(self, outbox_ids: Iterable[int]) -> None:
+        """Rows the start-up wrote before any adapter listened: the first recovery hands them
+        over at once (not as orphans, 30 seconds later)."""
+        self._from_start.update(outbox_ids)
 
     async def waiting(self, partition: Partition = EVERYTHING) -> list[Waiting]:
         async with self._uow_factory() as uow:
