@@ -6,7 +6,8 @@ Run with no arguments from the repository root:
 
 It builds a throw-away, migrated SQLite database in a temporary directory, creates the circles
 (each in its own channel, with a facilitator and about five participants, an open séance of the
-`libre` protocol in its open-floor phase), then sends a seeded mix of /tour, /fini, /passe,
+`libre` protocol in its open-floor phase, its status message recorded as an adapter does once
+it has posted it), then sends a seeded mix of /tour, /fini, /passe,
 /suivant, /file and /note across all circles, moving a manual clock a few seconds between
 batches. Each `await core.handle(event)` is timed on its own (this includes the commit).
 
@@ -40,7 +41,7 @@ if str(ROOT) not in sys.path:
 from bot.app import CercleCore  # noqa: E402
 from bot.dispatcher import Outcome  # noqa: E402
 from bot.domain.refs import ChannelRef, UserRef  # noqa: E402
-from bot.effects import Reply  # noqa: E402
+from bot.effects import Reply, StatusView  # noqa: E402
 from bot.events import CommandEvent  # noqa: E402
 from bot.timing.clock import ManualClock  # noqa: E402
 from storage.database import Database, sqlite_url  # noqa: E402
@@ -138,6 +139,11 @@ class Workload:
                 raise RuntimeError(f"setup of circle {i}: {text!r} refused ({outcome.refused})")
             label = "/cercle creer" if text.startswith("/cercle creer") else text
             timings[label].append(elapsed)
+            # as the Discord and Matrix adapters do once the status message is posted: later
+            # statuses edit it
+            for effect in outcome.effects:
+                if isinstance(effect, StatusView) and effect.message_id is None:
+                    await self.core.record_status_message(effect.seance_id, f"status-{i}")
         self.circles.append(state)
         return state
 
