@@ -20,7 +20,6 @@ from adapters.config import Config, ConfigError, console_section, load_config
 from adapters.console.adapter import ConsoleAdapter, ScriptError
 from bot.exports.data import circle_data, recaps_markdown
 from bot.timing.clock import Clock, ManualClock, SystemClock
-from storage.database import upgrade
 
 DEMO_START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # 14:00 in Paris
 
@@ -225,6 +224,16 @@ async def _export(config: Config, circle_name: str | None, fmt: str) -> int:
     return 0
 
 
+async def _upgrade(url: str) -> None:
+    from storage.database import Database
+
+    database = Database(url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.close()
+
+
 async def _instances(config: Config) -> int:
     """Print the instances on record; exit status 1 when the work is not shared out right."""
     from adapters.bootstrap import database_url
@@ -300,6 +309,16 @@ def _log_level(args: argparse.Namespace, config: Config) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from storage.database import DatabaseProblem
+
+    try:
+        return _main(argv)
+    except DatabaseProblem as error:
+        print(f"cercle: {error}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = _config(args)
@@ -335,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.db_command == "migrate-sqlite-to-postgres":
             return _migrate_to_postgres(config, args.sqlite)
-        upgrade(database_url(config))
+        asyncio.run(_upgrade(database_url(config)))
         print("database up to date")
         return 0
     if args.command == "discord":

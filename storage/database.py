@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import logging
+import re
+import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.ports import UnitOfWork
 from storage.inline import InlineSqliteEngine
 from storage.uow import AggregateCache, SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 STORAGE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -40,6 +45,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig(str(STORAGE_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(STORAGE_DIR / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -52,6 +59,8 @@ def upgrade(url: str) -> None:
 
     Two processes starting together on one SQLite file take turns through a lock file, so
     the second finds the schema done instead of creating the tables again."""
+    from alembic import command  # only here: a running bot does not keep Alembic in memory
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         lock_path = Path(parsed.database).with_suffix(".migrate.lock")
@@ -63,6 +72,61 @@ def upgrade(url: str) -> None:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return
     command.upgrade(alembic_config(url), "head")
+
+
+_REVISION = re.compile(r'^revision(?:: str)? = "([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision(?:: [^=]+)? = "([^"]+)"', re.MULTILINE)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files without Alembic (a test
+    checks it against Alembic's own answer)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (STORAGE_DIR / "migrations" / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            continue
+        revisions.add(found.group(1))
+        parent = _DOWN_REVISION.search(source)
+        if parent is not None:
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+class DatabaseProblem(RuntimeError):
+    """The database cannot be opened or brought up to date; the message is one line, for the
+    operator, without the URL (which may hold a password)."""
+
+
+class MigrationFailed(DatabaseProblem):
+    """The migrations failed (the child's last error line is kept)."""
+
+
+async def upgrade_in_child(url: str) -> None:
+    """Run the migrations in a child process, so this long-running process never loads Alembic
+    (and its templates and highlighter: about 11 MB that would stay for the life of the bot).
+    The URL, which may hold a password, goes through the child's standard input, not its
+    arguments (which `ps` shows)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "storage.migrations",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=STORAGE_DIR.parent,
+    )
+    _, errors = await child.communicate(url.encode())
+    if child.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit code {child.returncode}"
+        raise MigrationFailed(f"the database could not be brought up to date: {reason}")
 
 
 def only_writer(url: str) -> IO[str] | None:
@@ -119,7 +183,30 @@ class Database:
         return SqlUnitOfWork(self.engine, self.cache, self._lock)
 
     async def upgrade(self) -> None:
-        await asyncio.to_thread(upgrade, self.url)
+        """Bring the schema up to date: nothing to do at most starts (one query); otherwise the
+        migrations run in a child process (see `upgrade_in_child`)."""
+        try:
+            current = await self.schema_revision()
+        except (DBAPIError, OSError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+            raise DatabaseProblem(
+                f"the database cannot be opened: {reason[0] if reason else type(error).__name__}"
+            ) from error
+        if current != head_revision():
+            await upgrade_in_child(self.url)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (None for an empty database)."""
+        connection = await self.engine.connect()
+        try:
+            await connection.begin()
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return result.scalar()
+        except DBAPIError:  # no such table yet
+            return None
+        finally:
+            await connection.rollback()
+            await connection.close()
 
     async def close(self) -> None:
         await self.engine.dispose()
