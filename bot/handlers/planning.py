@@ -274,7 +274,9 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
         instants = local_series(first, count, every, ctx.tz)
     except WhenError as error:
         raise when_refusal(ctx, error, words.when) from None
-    await ensure_free(ctx, circle, instants)
+    other = await clashing(ctx, circle, instants)
+    if other is not None:
+        raise await _cycle_clash(ctx, circle, other, instants, every, subjects, question)
     lines = [
         ctx.t("planning.cycle_planned_in", count=count, zone=zone_label(ctx.tr, ctx.lang, ctx.tz))
     ]
@@ -310,6 +312,69 @@ async def cycle(ctx: Context, args: dict[str, Any]) -> None:
     ctx.say_text("\n".join(lines), moments=moments)
 
 
+async def _cycle_clash(
+    ctx: Context,
+    circle: Circle,
+    other: SeanceSummary,
+    instants: list[datetime],
+    every: timedelta,
+    subjects: list[str | None],
+    question: str | None,
+) -> Refusal:
+    """The cycle overlaps a séance. When it is a planned séance on the cycle's first date (a
+    facilitator who planned the first séance, then typed the whole cycle), nothing is guessed:
+    the refusal gives the command that keeps that séance and plans the following ones, ready to
+    type. Otherwise it says which séance is in the way."""
+    start = other.planned_at or other.opened_at
+    assert start is not None
+    shown = when_text(ctx, start)
+    rest = instants[1:]
+    first_date = (
+        other.status is SeanceStatus.PLANNED
+        and rest
+        and abs(start - instants[0]) < _length(ctx, circle)
+        and await clashing(ctx, circle, rest) is None
+    )
+    if not first_date:
+        plain = ctx.tr.datetime_text(ctx.lang, ctx.tz, start)
+        return Refusal("planning.collision", number=other.number, when=plain)
+    topics = subjects[1:]
+    topic_text = (topics[0] or "") if len(set(topics)) == 1 else " ; ".join(t or "" for t in topics)
+    tail = f" | {topic_text}" if topic_text or question else ""
+    if question:
+        tail += f" | {question}"
+    first = _typable(ctx, rest[0]) + tail
+    also = ""
+    if subjects[0] and subjects[0] != other.subject:  # the first subject would be lost
+        also = " " + ctx.t("planning.cycle_first_subject", number=other.number, subject=subjects[0])
+    first += also
+    if len(rest) == 1:
+        return Refusal(
+            "planning.cycle_first_planned_one", number=other.number, when=shown, first=first
+        )
+    return Refusal(
+        "planning.cycle_first_planned",
+        number=other.number,
+        when=shown,
+        count=len(rest),
+        every=_every_text(ctx, every),
+        first=first,
+    )
+
+
+def _typable(ctx: Context, instant: datetime) -> str:
+    """An instant as a person would type it in a command (the circle's zone, numeric)."""
+    local = instant.astimezone(ZoneInfo(ctx.tz))
+    return local.strftime("%Y-%m-%d %H:%M" if ctx.lang == "en" else "%d/%m/%Y %H:%M")
+
+
+def _every_text(ctx: Context, every: timedelta) -> str:
+    """An interval as typed in `/seance cycle`: 2sem, 10j."""
+    if every.days % 7 == 0:
+        return f"{every.days // 7}{ctx.t('planning.weeks_short')}"
+    return f"{every.days}{ctx.t('planning.days_short')}"
+
+
 def _question_goes_now(ctx: Context, circle: Circle, start: datetime) -> bool:
     """The séance is closer than the question's usual days ahead (see `question_goes_now`)."""
     ahead = timedelta(days=circle.settings.prep_days)
@@ -327,9 +392,7 @@ def _question_line(ctx: Context, circle: Circle, question: str, start: datetime)
 def _cycle_incomplete(ctx: Context, words: CycleWords, typed: str) -> Refusal:
     """What the cycle's description lacks, with the command written back with a stand-in."""
     count = str(words.count) if words.count else "4"
-    every = f"{words.every.days}{ctx.t('planning.days_short')}" if words.every else "2sem"
-    if words.every and words.every.days % 7 == 0:
-        every = f"{words.every.days // 7}{ctx.t('planning.weeks_short')}"
+    every = _every_text(ctx, words.every) if words.every else "2sem"
     when = words.when or ctx.t("planning.example_when")
     if words.count is None:
         key = "planning.cycle_needs_count"

@@ -146,9 +146,15 @@ _RELATIVE_DAYS: dict[str, int] = {
     "yesterday": -1,
 }
 
+# "18h 10" is ten past six, but in "18h 10/12" or "18h 10 décembre" the 10 is the day.
+_NOT_A_DAY = (
+    r"(?!\s?[/.-]\d|(?:er|re|st|nd|rd|th)?\s+(?:"
+    + "|".join(sorted(_MONTHS, key=len, reverse=True))
+    + r")\b)"
+)
 _TIME = re.compile(
     r"(?<![\w/.:-])(?:"
-    r"(?P<h_hour>\d{1,2})\s?(?:h|heures?)\s?(?P<h_min>\d{2})?"
+    r"(?P<h_hour>\d{1,2})\s?(?:h|heures?)(?:\s?(?P<h_min>\d{2})" + _NOT_A_DAY + r")?"
     r"|(?P<c_hour>\d{1,2}):(?P<c_min>\d{2})\s?(?P<c_ampm>[ap]\.?m\.?)?"
     r"|(?P<a_hour>\d{1,2})\s?(?P<a_ampm>[ap]\.?m\.?)"
     r"|(?P<word>midi|minuit|noon|midnight)"

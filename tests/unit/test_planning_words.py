@@ -185,3 +185,67 @@ async def test_a_question_whose_day_has_passed_goes_out_at_once_and_says_so(chat
         "Question de préparation, envoyée maintenant pour la séance 2 (elle est proche), puis "
         "3 jours avant chacune des suivantes : Et vous ?"
     )
+
+
+async def test_a_cycle_typed_over_its_first_planned_seance_offers_the_rest(chat: Chat) -> None:
+    """Séance 1 planned first, then the whole cycle typed from the same date: nothing is
+    guessed; the refusal gives the command that keeps séance 1 and plans the others, and that
+    command, typed as given, works."""
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/seance planifier 10/12/2026 18h")
+    await chat.say(
+        "anim",
+        "/seance cycle tous les jeudis à 18h pendant 4 semaines à partir du 10/12/2026"
+        " | Déléguer ; Recruter ; Financer ; Bilan | Quelle situation apportez-vous ?",
+    )
+    assert chat.refused == "planning.cycle_first_planned"
+    suggestion = (
+        "/seance cycle 3 1sem 17/12/2026 18:00 | Recruter ; Financer ; Bilan | Quelle situation "
+        "apportez-vous ?"
+    )
+    assert chat.text == (
+        "La séance 1 est déjà prévue le jeudi 10 décembre 2026 à 18:00 (heure de Paris), la "
+        f"première date de ce cycle : rien n'est planifié. Pour la garder et planifier les 3 "
+        f"suivantes, tapez : {suggestion} (et pour lui donner son sujet : /seance planifier 1 | "
+        "Déléguer) — ou annulez d'abord la séance 1 (/seance annuler 1) et retapez votre "
+        "commande."
+    )
+    await chat.say("anim", "/seance liste")
+    assert "n° 2" not in chat.text  # the refusal planned nothing
+
+    await chat.say("anim", suggestion)
+    assert chat.refused is None, chat.text
+    await chat.say("anim", "/seance planifier 1 | Déléguer")
+    assert chat.refused is None, chat.text
+    await chat.say("anim", "/seance liste")
+    lines = [line for line in chat.text.splitlines() if line.startswith("n° ")]
+    assert lines == [
+        "n° 1 — jeudi 10 décembre 2026 à 18:00 — sujet : Déléguer",
+        "n° 2 — jeudi 17 décembre 2026 à 18:00 — sujet : Recruter",
+        "n° 3 — jeudi 24 décembre 2026 à 18:00 — sujet : Financer",
+        "n° 4 — jeudi 31 décembre 2026 à 18:00 — sujet : Bilan",
+    ]
+
+
+async def test_a_two_seance_cycle_over_its_first_offers_one_planning_in_english(
+    chat: Chat,
+) -> None:
+    await chat.say("anim", "/circle create Trial")
+    await chat.say("anim", "/session plan 2026-12-10 6pm")
+    await chat.say("anim", "/session cycle 2 2w 2026-12-10 6pm")
+    assert chat.refused == "planning.cycle_first_planned_one"
+    assert "type: /session plan 2026-12-24 18:00 — or cancel session 1 first" in chat.text
+
+
+async def test_a_cycle_crossing_a_seance_later_on_says_which_and_how_to_move_it(
+    chat: Chat,
+) -> None:
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/seance planifier 17/12/2026 18h")
+    await chat.say("anim", "/seance cycle 3 1sem 10/12/2026 18h")
+    assert chat.refused == "planning.collision"
+    assert chat.text == (
+        "Ce créneau chevauche la séance 1 (jeudi 17 décembre 2026 à 18:00) : rien n'est "
+        "planifié. Choisissez un autre moment, ou déplacez la séance 1 : /seance deplacer 1 "
+        "<quand>."
+    )
