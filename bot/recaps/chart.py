@@ -14,6 +14,7 @@ emoji fonts); one that is not installed is skipped, and its characters stay boxe
 from __future__ import annotations
 
 import io
+import logging
 import textwrap
 import threading
 from pathlib import Path
@@ -52,6 +53,9 @@ def _fonts() -> list[str]:
             if Path(path).is_file():
                 font_manager.fontManager.addfont(path)
                 _families.append(family)
+                # Symbola has no bold: matplotlib would warn at every bold title that it uses
+                # the regular weight for the characters only it has (as it should).
+                logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     return list(_families)
 
 
