@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.context import Context
+from bot.commands.parser import fold
 from bot.domain.circle import LANGUAGES, Circle, QueueOrder, RoundOrder
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
+from bot.domain.seance import SeanceStatus, SeanceSummary
+from bot.effects import Moment
 from bot.errors import Refusal
+from bot.handlers.lookup import renumber_seances
+from bot.timing.dates import WhenError, to_utc
 from bot.timing.places import city_of, zones_for
+from bot.timing.schedule import sync_prompts
 from bot.views.when import zone_label
 
 MAX_NAME_LENGTH = 80
@@ -77,9 +83,17 @@ async def language(ctx: Context, args: dict[str, Any]) -> None:
     ctx.say("circle.language_set")
 
 
+# What planned séances keep when the zone changes: their moment, or their clock time.
+KEEP_MOMENT = ("moment", "instant")
+KEEP_CLOCK = ("heure", "heures", "horaire", "time", "clock")
+
+
 async def timezone(ctx: Context, args: dict[str, Any]) -> None:
     """`/cercle fuseau Montréal`: a city, a country or an IANA zone; nothing shows the current
-    zone and how to change it; a place with several zones lists them to pick from."""
+    zone and how to change it; a place with several zones lists them to pick from.
+
+    Planned séances whose clock time would change are not shifted silently: the facilitator is
+    asked whether they keep their moment (`… moment`) or their clock time (`… heure`)."""
     circle = ctx.require_circle()
     typed: str | None = args.get("zone")
     if typed is None:
@@ -91,20 +105,114 @@ async def timezone(ctx: Context, args: dict[str, Any]) -> None:
             now=ctx.tr.time_text(ctx.lang, zone, ctx.now),
         )
         return
+    words = typed.split()
+    keep = fold(words[-1]) if len(words) > 1 else ""
+    if keep in KEEP_MOMENT or keep in KEEP_CLOCK:
+        typed = " ".join(words[:-1])
+    else:
+        keep = ""
     zones = tuple(z for z in zones_for(typed) if valid_timezone(z))
     if not zones:
         raise Refusal("circle.bad_timezone", zone=typed[:60])
     if len(zones) > 1:
         choices = ", ".join(f"{z} ({city_of(z, ctx.lang)})" for z in zones)
         raise Refusal("circle.timezone_choose", place=typed[:60], choices=choices, first=zones[0])
-    zone = zones[0]
+    zone, old = zones[0], circle.settings.timezone
+    coming = await _coming(ctx, circle)
+    shifted = [s for s in coming if _clock(s.planned_at, old) != _clock(s.planned_at, zone)]
+    if shifted and not keep:
+        raise _ask_what_to_keep(ctx, typed[:60], shifted[0], old, zone)
+    moved = _same_clock(ctx, coming, old, zone) if keep in KEEP_CLOCK else {}
     circle.settings.timezone = zone
-    ctx.say(
+    said = ctx.t(
         "circle.timezone_set_place",
         zone=zone,
         label=zone_label(ctx.tr, ctx.lang, zone),
         now=ctx.tr.time_text(ctx.lang, zone, ctx.now),
     )
+    if not shifted:
+        ctx.say_text(said)
+        return
+    for summary in coming:
+        if summary.id in moved:
+            seance = await ctx.uow.seances.get(summary.id)
+            if seance is not None:
+                seance.planned_at = moved[summary.id]
+                await sync_prompts(ctx, seance)
+    if moved:
+        await renumber_seances(ctx)
+    first = shifted[0]
+    at = moved.get(first.id) or first.planned_at
+    assert at is not None
+    moment = Moment(ctx.tr.datetime_text(ctx.lang, zone, at), at)
+    key = "circle.timezone_kept_clock" if moved else "circle.timezone_kept_moment"
+    line = ctx.t(
+        key, number=first.number, when=moment.text, label=zone_label(ctx.tr, ctx.lang, zone)
+    )
+    ctx.say_text(f"{said}\n{line}", moments=(moment,))
+
+
+async def _coming(ctx: Context, circle: Circle) -> list[SeanceSummary]:
+    """The circle's planned séances still ahead, soonest first."""
+    planned = await ctx.uow.seances.summaries(circle.id, (SeanceStatus.PLANNED,))
+    ahead = [s for s in planned if s.planned_at is not None and s.planned_at > ctx.now]
+    return sorted(ahead, key=lambda s: (s.planned_at, s.number))
+
+
+def _clock(instant: datetime | None, zone: str) -> datetime | None:
+    """The wall-clock time of `instant` in `zone`, without the zone."""
+    return None if instant is None else instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def _ask_what_to_keep(
+    ctx: Context, place: str, first: SeanceSummary, old: str, zone: str
+) -> Refusal:
+    """Nothing changes yet: the two readings, each with its command and séance 1 as example."""
+    assert first.planned_at is not None
+    same_clock = _clock_in(first.planned_at, old, zone)
+    return Refusal(
+        "circle.timezone_ask",
+        place=place,
+        number=first.number,
+        when=ctx.tr.datetime_text(ctx.lang, old, first.planned_at),
+        old_label=zone_label(ctx.tr, ctx.lang, old),
+        new_label=zone_label(ctx.tr, ctx.lang, zone),
+        moment_time=ctx.tr.time_text(ctx.lang, zone, first.planned_at),
+        clock_time=ctx.tr.time_text(ctx.lang, zone, same_clock),
+        clock_time_old=ctx.tr.time_text(ctx.lang, old, same_clock),
+    )
+
+
+def _clock_in(instant: datetime, old: str, zone: str) -> datetime:
+    """The instant at which `zone`'s clocks show what `old`'s showed at `instant` (in a
+    spring-forward gap, the same time one hour later)."""
+    wall = _clock(instant, old)
+    assert wall is not None
+    try:
+        return to_utc(wall, zone)
+    except WhenError as error:
+        suggestion = error.detail.get("suggestion")
+        assert isinstance(suggestion, datetime)
+        return suggestion
+
+
+def _same_clock(
+    ctx: Context, coming: list[SeanceSummary], old: str, zone: str
+) -> dict[int, datetime]:
+    """Each planned séance's new instant at the same clock time in `zone`; refused, changing
+    nothing, if one of them would then be past."""
+    moved: dict[int, datetime] = {}
+    for summary in coming:
+        assert summary.planned_at is not None
+        at = _clock_in(summary.planned_at, old, zone)
+        if at <= ctx.now:
+            raise Refusal(
+                "circle.timezone_clock_past",
+                number=summary.number,
+                when=ctx.tr.datetime_text(ctx.lang, zone, at),
+            )
+        moved[summary.id] = at
+    return moved
 
 
 def valid_timezone(zone: str) -> bool:
