@@ -409,6 +409,9 @@ async def move(ctx: Context, args: dict[str, Any]) -> None:
     if seance.status is not SeanceStatus.PLANNED:
         raise Refusal("planning.not_planned", number=seance.number)
     at = parse_instant(ctx, args["text"])
+    if at == seance.planned_at:
+        ctx.tell("planning.move_same", number=seance.number, when=when_text(ctx, at))
+        return
     await ensure_free(ctx, circle, [at], moving=seance)
     seance.planned_at = at
     await renumber_seances(ctx)

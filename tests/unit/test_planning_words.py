@@ -249,3 +249,15 @@ async def test_a_cycle_crossing_a_seance_later_on_says_which_and_how_to_move_it(
         "planifié. Choisissez un autre moment, ou déplacez la séance 1 : /seance deplacer 1 "
         "<quand>."
     )
+
+
+async def test_moving_a_seance_to_where_it_is_says_nothing_changes(chat: Chat) -> None:
+    await chat.say("anim", "/cercle creer Essai")
+    await chat.say("anim", "/seance planifier 10/12/2026 18h")
+    await chat.say("anim", "/seance deplacer 1 jeudi 10 décembre 18h")
+    assert chat.refused is None
+    assert chat.public() == []
+    assert chat.text == (
+        "La séance 1 est déjà prévue le jeudi 10 décembre 2026 à 18:00 (heure de Paris) : rien "
+        "ne change."
+    )
