@@ -281,9 +281,11 @@ def plural_category(lang: str, count: int) -> str:
     return "one" if count == 1 else "other"
 
 
-def turns_text(tr: Translator, lang: str, count: int) -> str:
+def turns_text(tr: Translator, lang: str, count: int, spoken: timedelta | None = None) -> str:
+    """"2 tours"; a person who held the floor and passed it on has time but no turn: "passed"."""
     if count == 0:
-        return tr.text(lang, "recap.turns.none")
+        key = "recap.turns.passed" if spoken else "recap.turns.none"
+        return tr.text(lang, key)
     return tr.text(lang, f"recap.turns.{plural_category(lang, count)}", count=count)
 
 
@@ -349,7 +351,7 @@ def recap_text(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapText:
                 "recap.speaker_line",
                 name=speaker_name(tr, lang, s),
                 spoken=tr.duration_text(lang, s.spoken),
-                turns=turns_text(tr, lang, s.turns),
+                turns=turns_text(tr, lang, s.turns, s.spoken),
             )
             if s.turns or s.spoken
             else t(lang, "recap.speaker_silent", name=speaker_name(tr, lang, s))
@@ -379,7 +381,7 @@ def recap_text(recap: Recap, tr: Translator, lang: str, tz: str) -> RecapText:
                 "recap.speaker_line",
                 name=speaker_name(tr, lang, s),
                 spoken=tr.duration_text(lang, s.spoken),
-                turns=turns_text(tr, lang, s.turns),
+                turns=turns_text(tr, lang, s.turns, s.spoken),
             )
             for s in recap.single
         ]
@@ -458,7 +460,7 @@ def chart_alt(recap: Recap, tr: Translator, lang: str) -> str:
             "chart.alt_person",
             name=speaker_name(tr, lang, s),
             spoken=tr.duration_text(lang, s.spoken),
-            turns=turns_text(tr, lang, s.turns),
+            turns=turns_text(tr, lang, s.turns, s.spoken),
         )
         for s in recap.speakers
     )

@@ -61,7 +61,7 @@ def speaking_figure(recap: Recap, tr: Translator, lang: str) -> BarFigure | None
         Bar(
             label=speaker_name(tr, lang, s),
             value=s.spoken.total_seconds() / 60,
-            text=f"{tr.duration_text(lang, s.spoken)} · {turns_text(tr, lang, s.turns)}",
+            text=f"{tr.duration_text(lang, s.spoken)} · {turns_text(tr, lang, s.turns, s.spoken)}",
             muted=s.facilitator,
         )
         for s in recap.speakers

@@ -343,7 +343,7 @@ def render_report(report: CycleReport, tr: Translator, lang: str) -> str:
                 "recap.speaker_line",
                 name=speaker_name(tr, lang, line),
                 spoken=tr.duration_text(lang, line.spoken),
-                turns=turns_text(tr, lang, line.turns),
+                turns=turns_text(tr, lang, line.turns, line.spoken),
             )
             for line in report.single
         ]

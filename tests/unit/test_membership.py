@@ -55,7 +55,8 @@ async def test_on_platforms_with_roles_only_channel_managers_create_circles(chat
     assert accepted.refused is None
 
 
-async def test_speaking_then_passing_counts_the_time_but_not_a_turn(chat: Chat) -> None:
+async def test_speaking_then_passing_counts_the_time_and_says_passed(chat: Chat) -> None:
+    """Not "40 s (no turn)", which reads as a contradiction: the time held, and a pass."""
     await start_circle(chat, "alice")
     await chat.say("anim", "/seance phase suivante")  # round: anim, then alice
     await chat.wait(seconds=40)
@@ -63,7 +64,7 @@ async def test_speaking_then_passing_counts_the_time_but_not_a_turn(chat: Chat) 
     await chat.say("alice", "/fini")
     await chat.say("anim", "/seance fin")
     recap = chat.recaps()[0]
-    assert "- anim (animation) : 40 s (aucun tour)" in recap
+    assert "- anim (animation) : 40 s (a passé son tour)" in recap
     assert "- alice : 0 s (1 tour)" in recap
 
 
