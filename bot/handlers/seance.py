@@ -85,6 +85,13 @@ def start_phase(
         lowered = [u for u in lowered if u != holder]
         text = ctx.t("cases.holder_listens")
         ctx.effects.append(Reply(ctx.channel, text, to=holder, private=True))
+    running = seance.phase
+    # a round stopped before everyone had the floor: said, so nobody is skipped unawares
+    unheard = (
+        list(seance.round_pending)
+        if running is not None and running.mode is PhaseMode.ROUND and running.ended_at is None
+        else []
+    )
     change = seance.start_phase(
         spec,
         ctx.now,
@@ -97,6 +104,13 @@ def start_phase(
     assert phase is not None
     title = phase_title(ctx.tr, ctx.lang, spec.key, spec.title)
     how = ctx.t(f"mode.{spec.mode.value}.how")
+    if unheard and running is not None:
+        ctx.say(
+            "phase.round_cut",
+            title=phase_title(ctx.tr, ctx.lang, running.key, running.title),
+            names=", ".join(ctx.name(u) for u in unheard),
+            mentions=tuple(unheard),
+        )
     if spec.duration:
         duration = ctx.tr.span_text(ctx.lang, spec.duration)
         ctx.say("phase.started_timed", title=title, how=how, duration=duration)

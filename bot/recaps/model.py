@@ -282,7 +282,7 @@ def plural_category(lang: str, count: int) -> str:
 
 
 def turns_text(tr: Translator, lang: str, count: int, spoken: timedelta | None = None) -> str:
-    """"2 tours"; a person who held the floor and passed it on has time but no turn: "passed"."""
+    """ "2 tours"; a person who held the floor and passed it on has time but no turn: "passed"."""
     if count == 0:
         key = "recap.turns.passed" if spoken else "recap.turns.none"
         return tr.text(lang, key)

@@ -38,6 +38,7 @@ async def test_topics_come_in_vote_order_with_a_time_box_and_a_thumbs_vote(chat:
     await lean_coffee(chat)
     await chat.say("anim", "/seance phase suivante")  # the topics: most votes first
     assert chat.public() == [
+        "« Météo » s'arrête avant la fin du tour. Sans prise de parole : alice, bob, chloe.",
         "Phase : Sujet n° 2 — Un salarié qui décroche (8 minutes). "
         "Demandez la parole avec /tour, rendez-la avec /fini.",
         "Sujet proposé par bob (2 voix) : bob l'introduit, puis /tour pour en parler.",
@@ -160,8 +161,9 @@ async def test_topics_proposed_during_the_seance_and_the_circle_setting(chat: Ch
     await chat.say("anim", "/cercle sujets 5")
     assert chat.public() == ["Chaque sujet du Lean Coffee dure maintenant 5 min 00 s."]
     await chat.say("anim", "/seance phase suivante")  # nothing proposed yet
-    assert chat.public()[0].startswith("Phase : Sujets.")
-    assert chat.public()[1].startswith("Aucun sujet proposé pour l'instant")
+    assert chat.public()[0].endswith("Sans prise de parole : alice.")
+    assert chat.public()[1].startswith("Phase : Sujets.")
+    assert chat.public()[2].startswith("Aucun sujet proposé pour l'instant")
     await chat.say("alice", "/sujet")
     assert chat.private_to("alice") == [
         "Aucun sujet en attente. Proposez-en un avec /cas proposer <titre>."
@@ -192,7 +194,8 @@ async def test_lean_coffee_in_english(chat: Chat) -> None:
         "anim: /session phase next",
         "anim: /session phase next",
     )
-    assert chat.public()[:2] == [
+    assert chat.public()[:3] == [
+        '"Check-in" stops before the round is over. Did not get the floor: alice.',
         "Phase: Topic 1 — Hiring on no budget (8 minutes). "
         "Ask for the floor with /turn, hand it back with /done.",
         "Topic proposed by alice (0 votes): alice introduces it, then /turn to discuss it.",

@@ -105,3 +105,19 @@ async def test_export_gives_the_facilitator_a_calendar_file(chat: Chat) -> None:
     assert b"DTSTART;TZID=Europe/Paris:20261210T140000" in file.content
     await chat.say("alice", "/export")
     assert chat.refused == "export.facilitators_only"
+
+
+async def test_moving_on_before_a_round_is_over_says_who_did_not_speak(chat: Chat) -> None:
+    await start_circle(chat, "alice", "bob")
+    await chat.say("anim", "/seance phase suivante")  # round: anim, alice, bob
+    await chat.say("anim", "/fini")  # alice has the floor, bob waits
+    await chat.say("anim", "/seance phase suivante")
+    assert chat.public()[0] == (
+        "« Météo » s'arrête avant la fin du tour. Sans prise de parole : bob."
+    )
+    await chat.say("anim", "/seance phase tour")
+    await chat.say("anim", "/fini")
+    await chat.say("alice", "/fini")
+    await chat.say("bob", "/fini")  # the round is over: nothing to say when it moves on
+    await chat.say("anim", "/seance phase suivante")
+    assert not any("avant la fin du tour" in text for text in chat.public())

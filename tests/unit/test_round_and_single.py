@@ -75,7 +75,11 @@ async def test_adhoc_round_and_open_floor(chat: Chat) -> None:
     await chat.say("anim", "/seance phase tour")
     assert chat.public()[0].startswith("Phase : Tour de table.")
     await chat.say("anim", "/seance phase libre")
-    assert chat.public()[0].startswith("Phase : Parole libre.")
+    assert (
+        chat.public()[0]
+        == "« Tour de table » s'arrête avant la fin du tour. Sans prise de parole : alice."
+    )
+    assert chat.public()[1].startswith("Phase : Parole libre.")
     await chat.say("anim", "/seance phase unique")
     assert chat.refused == "phase.single_needs_speaker"
 
