@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from adapters.config import ConfigError, load_config, parse_config
+from adapters.config import ConfigError, console_section, load_config, parse_config
 from tests.cli import run_cercle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,3 +190,227 @@ def test_maintenance_commands_need_no_platform_token(tmp_path: Path) -> None:
     running = cercle("--data-dir", str(tmp_path / "data"), "run")
     assert running.returncode == 2
     assert "matrix.access_token_env: neither CERCLE_MATRIX_TOKEN nor" in running.stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"web": {"port": True}}, "web.port: expected a number, got True"),
+        ({"metrics": {"port": 1.5}}, "metrics.port: expected a number, got 1.5"),
+        ({"metrics": {"port": 70000}}, "metrics.port: expected a port number from 1 to 65535"),
+        ({"metrics": {"host": ""}}, "metrics.host: expected an address such as 127.0.0.1"),
+        ({"web": {"colour": "blue"}}, "web.colour: unknown key"),
+        ({"web": {"secret": "s3cret-value-that-is-long"}}, "web.secret: unknown key"),
+        ({"web": {"host": ""}}, "web.host: expected an address such as 127.0.0.1"),
+        (
+            {"web": {"base_url": "https://x/#top"}},
+            "web.base_url: expected a URL such as https://cercle.example.org",
+        ),
+        ({"web": []}, "web: expected a [web] table"),
+        (
+            {"discord": {"guild_ids": ["x"]}},
+            "discord.guild_ids: expected a list of server ids (numbers)",
+        ),
+        (
+            {"discord": {"guild_ids": [True]}},
+            "discord.guild_ids: expected a list of server ids (numbers)",
+        ),
+        ({"discord": {"guild_ids": 42}}, "discord.guild_ids: expected a list, got 42"),
+        ({"discord": {"token": "abc"}}, "discord.token: unknown key"),
+        (
+            {"discord": {"facilitator_roles": [""]}},
+            "discord.facilitator_roles: expected a list of role names",
+        ),
+        (
+            {"discord": {"shard_count": 0}},
+            "discord.shard_count: expected a number of shards from 1 to 10000",
+        ),
+        ({"discord": {"shard_count": False}}, "discord.shard_count: expected a number, got False"),
+        ({"discord": {"shard_ids": [0]}}, "discord.shard_ids: needs discord.shard_count too"),
+        (
+            {"discord": {"shard_count": 2, "shard_ids": [2]}},
+            "discord.shard_ids: expected a list of shard numbers from 0 to 1",
+        ),
+        (
+            {"discord": {"shard_count": 2, "shard_ids": []}},
+            "discord.shard_ids: expected a list of shard numbers from 0 to 1",
+        ),
+        (
+            {"discord": {"shard_count": 3, "shard_ids": ["1"]}},
+            "discord.shard_ids: expected a list of shard numbers from 0 to 2",
+        ),
+        (
+            {"discord": {"hide_facilitator_commands": 1}},
+            "discord.hide_facilitator_commands: expected true or false, got 1",
+        ),
+        (
+            {"defaults": {"retention_days": -1}},
+            "defaults.retention_days: expected a number of days from 0 to 3650",
+        ),
+        (
+            {"defaults": {"retention_days": 3651}},
+            "defaults.retention_days: expected a number of days from 0 to 3650",
+        ),
+        (
+            {"defaults": {"retention_days": True}},
+            "defaults.retention_days: expected a number, got True",
+        ),
+        (
+            {"defaults": {"queue_order": "random"}},
+            "defaults.queue_order: expected 'fair' or 'arrival'",
+        ),
+        ({"defaults": {"queue_order": 1}}, "defaults.queue_order: expected text, got 1"),
+        (
+            {"defaults": {"protocol": "intervision"}},
+            "defaults.protocol: unknown protocol 'intervision'",
+        ),
+        (
+            {"cercle": {"log_level": "verbose"}},
+            "cercle.log_level: expected one of DEBUG, INFO, WARNING, ERROR",
+        ),
+        ({"cercle": {"log_format": "xml"}}, "cercle.log_format: expected one of text, json"),
+        ({"cercle": {"adapters": "console"}}, "cercle.adapters: expected a list, got 'console'"),
+        (
+            {"cercle": {"adapters": [3]}},
+            "cercle.adapters: unknown adapter 3 (known: console, matrix, discord)",
+        ),
+        ({"cercle": {"data_dir": 7}}, "cercle.data_dir: expected text, got 7"),
+        (
+            {"console": {"account": "two words"}},
+            "console.account: expected letters, digits, '-', '_' or '.'",
+        ),
+        (
+            {"cerlce": {}},
+            "cerlce: unknown section"
+            " (known: cercle, defaults, protocols, discord, console, metrics, web, matrix)",
+        ),
+        ({"protocols": {"x": {"phase": [], "colour": 1}}}, "protocols.x.colour: unknown key"),
+        # an unused adapter's table is checked for its keys and types, in the file's order
+        (
+            {"matrix": {"encryption": "no", "colour": 1}},
+            "matrix.encryption: expected true or false, got 'no'",
+        ),
+        (
+            {"web": {"port": 0}, "metrics": {"port": "x"}},
+            "metrics.port: expected a number, got 'x'",
+        ),
+    ],
+)
+def test_each_mistake_is_told_in_exactly_one_line(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, {})
+    assert str(caught.value) == message
+
+
+MATRIX = {"homeserver": "https://m.org", "user_id": "@c:m.org"}
+
+
+@pytest.mark.parametrize(
+    ("section", "env", "message"),
+    [
+        ({"user_id": "@c:m.org"}, {}, "matrix.homeserver: missing"),
+        (
+            {**MATRIX, "user_id": "cercle"},
+            {},
+            "matrix.user_id: expected a full user id such as @cercle:example.org",
+        ),
+        (
+            {**MATRIX, "retry_max_seconds": 0},
+            {},
+            "matrix.retry_max_seconds: expected a positive number",
+        ),
+        (
+            {**MATRIX, "retry_max_seconds": True},
+            {},
+            "matrix.retry_max_seconds: expected a number or float, got True",
+        ),
+        (
+            {**MATRIX, "allowed_inviters": [""]},
+            {},
+            "matrix.allowed_inviters: expected a list of user ids or server names",
+        ),
+        ({**MATRIX, "trust_devices": 1}, {}, "matrix.trust_devices: expected text, got 1"),
+        ({**MATRIX, "password": "p"}, {}, "matrix.password: unknown key"),
+        (
+            {**MATRIX, "password_env": "PW"},
+            {"CERCLE_MATRIX_TOKEN": "", "PW": ""},
+            "matrix.access_token_env: neither CERCLE_MATRIX_TOKEN nor PW is set in the environment",
+        ),
+    ],
+)
+def test_each_matrix_mistake_is_told_in_exactly_one_line(
+    section: dict[str, object], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {"cercle": {"adapters": ["matrix"]}, "matrix": section},
+            {"CERCLE_MATRIX_TOKEN": "t", **env},
+        )
+    assert str(caught.value) == message
+
+
+def test_the_sections_keep_their_types_and_hide_their_secrets() -> None:
+    config = parse_config(
+        {
+            "cercle": {"adapters": ["matrix", "discord"], "log_level": "debug"},
+            "matrix": {**MATRIX, "homeserver": "https://m.org/", "retry_max_seconds": 5},
+            "discord": {"shard_count": 4, "shard_ids": [3, 1, 3], "facilitator_roles": ["anim"]},
+            "web": {"secret_env": "WEB", "host": "0.0.0.0", "port": 9000},
+        },
+        {"CERCLE_MATRIX_PASSWORD": "pass-word", "CERCLE_DISCORD_TOKEN": "d-token", "WEB": "w" * 16},
+    )
+    assert config.log_level == "DEBUG"
+    assert config.adapters == ("matrix", "discord")
+    assert config.matrix is not None
+    assert config.discord is not None
+    assert (config.matrix.homeserver, config.matrix.retry_max_seconds) == ("https://m.org", 5.0)
+    assert isinstance(config.matrix.retry_max_seconds, float)
+    assert (config.matrix.password, config.matrix.access_token) == ("pass-word", None)
+    assert (config.discord.shard_ids, config.discord.facilitator_roles) == ((1, 3), ("anim",))
+    assert config.web.base_url == "http://0.0.0.0:9000"
+    assert isinstance(config.data_dir, Path)
+    shown = repr(config)
+    assert not any(s in shown for s in ("pass-word", "d-token", "w" * 16))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.web.port = 1  # type: ignore[misc]
+    moved = dataclasses.replace(config.web, port=9001)
+    assert (moved.port, moved.secret) == (9001, "w" * 16)
+
+
+def test_an_unused_adapters_table_is_only_checked_for_keys_and_types() -> None:
+    config = parse_config({"matrix": {"encryption": False}}, {})
+    assert config.matrix is None
+
+
+def test_a_wrong_account_on_the_command_line_is_one_line_too() -> None:
+    with pytest.raises(ConfigError) as caught:
+        console_section({"account": "a/b"})
+    assert str(caught.value) == "console.account: expected letters, digits, '-', '_' or '.'"
+
+
+KEYS = {
+    "cercle": ["data_dir", "database_url_env", "log_level", "log_format", "adapters"],
+    "defaults": ["language", "timezone", "protocol", "queue_order", "retention_days"],
+    "discord": ["token_env", "guild_ids", "facilitator_roles", "shard_count", "shard_ids"],
+    "console": ["account"],
+    "metrics": ["enabled", "host", "port"],
+    "web": ["enabled", "host", "port", "base_url", "secret_env"],
+    "matrix": ["homeserver", "user_id", "allowed_inviters", "trust_devices", "retry_max_seconds"],
+}
+
+
+@pytest.mark.parametrize(
+    ("section", "key"), [(section, key) for section, keys in KEYS.items() for key in keys]
+)
+def test_no_value_gets_a_message_in_the_validators_words(section: str, key: str) -> None:
+    data: dict[str, dict[str, object]] = {"cercle": {"adapters": ["matrix", "discord"]}}
+    data["matrix"] = dict(MATRIX)
+    for value in ["", "x", 0, -1, 1.5, True, [], ["x"], [0], [True], {}, {"a": 1}]:
+        data.setdefault(section, {})[key] = value
+        try:
+            parse_config(data, {"CERCLE_MATRIX_TOKEN": "t", "CERCLE_DISCORD_TOKEN": "t"})
+        except ConfigError as error:
+            told = str(error)
+            assert "\n" not in told
+            assert told.startswith(f"{section}.{key}: ")
+            assert not any(w in told.lower() for w in ("input should", "pydantic", "validation"))
