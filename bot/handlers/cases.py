@@ -18,6 +18,7 @@ from bot.domain.seance import AttendanceStatus, Seance, SeanceStatus
 from bot.errors import Refusal
 from bot.handlers import case_voting
 from bot.handlers.prepa import next_planned
+from bot.views.wording import of_name
 
 
 async def _open_cases(ctx: Context) -> list[CaseProposal]:
@@ -126,6 +127,7 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
     seance.case_owner = chosen.holder
     if not seance.subject:
         seance.subject = chosen.title
+    reset = [case for case in cases if case is not chosen and case.votes]
     for case in cases:
         if case is not chosen:
             case.votes = {}  # a new round for the cases left
@@ -139,9 +141,13 @@ async def choose(ctx: Context, args: dict[str, Any]) -> None:
         date=when,
         title=chosen.title,
         holder=ctx.name(chosen.holder),
+        of_holder=of_name(ctx.lang, ctx.name(chosen.holder)),
         votes=ctx.tr.plural(ctx.lang, "cases.votes", chosen.total),
         mentions=(chosen.holder,),
     )
+    if reset:  # the votes people gave the other cases are gone: said, not silent
+        numbers = ", ".join(ctx.t("cases.number", number=c.number) for c in reset)
+        ctx.say("cases.votes_reset", cases=numbers)
 
 
 async def _refuse_absent_holder(
@@ -174,7 +180,7 @@ async def _refuse_absent_holder(
         number=seance.number,
         other=other.number,
         other_title=other.title,
-        other_holder=ctx.name(other.holder),
+        of_other_holder=of_name(ctx.lang, ctx.name(other.holder)),
     )
 
 

@@ -290,8 +290,11 @@ async def test_cases_proposed_voted_and_chosen_for_the_next_seance(chat: Chat) -
     assert chat.refused == "cases.vote_closed"
     await chat.say("anim", "/cas choisir")  # a tie: case 1 goes first (equal history)
     assert chat.public() == [
-        "Séance 1 (jeudi 10 décembre 2026 à 14:00) : le cas de alice — Déléguer la compta sans "
-        "tout lâcher (3 voix). alice tiendra l'exposé, le contrat et le plan d'action."
+        "Séance 1 (jeudi 10 décembre 2026 à 14:00) : le cas d'alice — Déléguer la compta sans "
+        "tout lâcher (3 voix). alice tiendra l'exposé, le contrat et le plan d'action.",
+        # bob's case had votes too: they are not dropped without a word
+        "Les voix repartent à zéro pour choisir le cas suivant : les cas qui en avaient (n° 2) "
+        "restent proposés, votez à nouveau avec /cas voter <n>.",
     ]
     await chat.say("bob", "/cas")
     assert chat.private_to("bob")[0].startswith("Cas proposés (3) :\n- n° 2 Un salarié")
@@ -344,7 +347,7 @@ async def test_a_case_is_not_given_to_a_holder_who_will_not_come(chat: Chat) -> 
     assert chat.refused == "cases.every_holder_excused"
     await chat.say("alice", "/presence oui")
     await chat.say("anim", "/cas choisir")
-    assert "le cas de alice — Premier (2 voix)" in chat.public()[0]
+    assert "le cas d'alice — Premier (2 voix)" in chat.public()[0]
 
 
 async def test_the_case_holder_listens_during_the_consultation(chat: Chat) -> None:

@@ -67,9 +67,11 @@ async def test_a_cycle_between_two_seances_as_each_member_sees_it(chat: Chat) ->
     await chat.say("anim", "/cas choisir")
     assert chat.public() == [
         "Séance 2 (jeudi 17 décembre 2026 à 14:00) : le cas de bob — Un salarié qui décroche "
-        "(3 voix). bob tiendra l'exposé, le contrat et le plan d'action."
+        "(3 voix). bob tiendra l'exposé, le contrat et le plan d'action.",
+        "Les voix repartent à zéro pour choisir le cas suivant : les cas qui en avaient (n° 1) "
+        "restent proposés, votez à nouveau avec /cas voter <n>.",
     ]
-    (chosen,) = [e for e in chat.last if isinstance(e, Reply) and not e.private]
+    chosen, _reset = [e for e in chat.last if isinstance(e, Reply) and not e.private]
     assert chosen.mentions == (user("bob"),)
     assert alone(chat) == {}
 
