@@ -20,6 +20,7 @@ from bot.domain.circle import Circle
 from bot.domain.items import ItemKind
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
+from bot.domain.seance import SeanceStatus
 from bot.errors import Refusal
 from bot.views.wording import of_name
 
@@ -34,13 +35,16 @@ class Stored:
     notes: int
     checkins: int
     items: int  # decisions and actions they recorded or own
-    answers: int = 0  # preparation answers and RSVPs
+    answers: int = 0  # preparation answers, RSVPs, votes and open case proposals (deleted)
+    chosen_cases: int = 0  # cases of theirs already chosen for a séance (kept, without the name)
 
 
 async def stored_about(ctx: Context, circle: Circle, user: UserRef) -> Stored:
     seances = await ctx.uow.seances.for_circle(circle.id)
     items = await ctx.uow.items.for_circle(circle.id)
     turns = [t for s in seances for t in s.turns if t.user == user]
+    cases = await ctx.uow.cases.for_circle(circle.id)
+    kept = [c for c in cases if c.holder == user and c.status is not CaseStatus.OPEN]
     return Stored(
         turns=len(turns),
         seances=len({t_s.id for t_s in seances for t in t_s.turns if t.user == user}),
@@ -50,11 +54,8 @@ async def stored_about(ctx: Context, circle: Circle, user: UserRef) -> Stored:
         items=sum(1 for i in items if i.kind is not ItemKind.NOTE and user in (i.author, i.owner)),
         answers=sum(1 for a in await ctx.uow.answers.for_circle(circle.id) if a.user == user)
         + sum(1 for r in await ctx.uow.rsvps.for_circle(circle.id) if r.user == user)
-        + sum(
-            1
-            for c in await ctx.uow.cases.for_circle(circle.id)
-            if c.holder == user or user in c.votes
-        ),
+        + sum(1 for c in cases if c not in kept and (c.holder == user or user in c.votes)),
+        chosen_cases=len(kept),
     )
 
 
@@ -67,6 +68,7 @@ def _lines(ctx: Context, stored: Stored, anonymous: str) -> list[str]:
         ctx.t("forget.turns", count=stored.turns, seances=stored.seances, anonymous=anonymous),
         ctx.t("forget.marks", count=stored.marks),
         *answers,
+        *([ctx.t("forget.chosen_cases", count=stored.chosen_cases)] if stored.chosen_cases else []),
         ctx.t("forget.items", count=stored.items),
     ]
 
@@ -101,12 +103,14 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
     await ctx.uow.items.delete(circle.id, notes)
     await ctx.uow.answers.delete_for(circle.id, target)
     await ctx.uow.rsvps.delete_for(circle.id, target)
+    orphaned: list[str] = []
     for case in await ctx.uow.cases.for_circle(circle.id):
         if case.holder == target and case.status is CaseStatus.OPEN:
             await ctx.uow.cases.delete(circle.id, case.number)
         elif case.holder == target or target in case.votes:
             if case.holder == target:
                 case.holder = anonymous
+                orphaned += await _orphaned_case(ctx, case.seance_id, case.title)
             case.votes.pop(target, None)
             await ctx.uow.cases.update(case)
     for item in items:
@@ -124,3 +128,16 @@ async def oubli(ctx: Context, args: dict[str, Any]) -> None:
     lines += ["- " + line for line in _lines(ctx, stored, label)]
     lines.append(ctx.t("forget.others"))
     ctx.tell_text("\n".join(lines), confidential=True)
+    for text in orphaned:  # the facilitators must find the séance a new case, not discover it
+        for other in circle.roster():
+            if other.role is Role.FACILITATOR:
+                ctx.tell_to(other.user, text)
+
+
+async def _orphaned_case(ctx: Context, seance_id: int | None, title: str) -> list[str]:
+    """What the facilitators are told when a case chosen for a séance still to come loses its
+    holder (nobody's name in it)."""
+    seance = await ctx.uow.seances.get(seance_id) if seance_id is not None else None
+    if seance is None or seance.status is not SeanceStatus.PLANNED:
+        return []
+    return [ctx.t("forget.case_orphaned", number=seance.number, title=title)]

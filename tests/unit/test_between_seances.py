@@ -178,6 +178,33 @@ async def test_forgetting_removes_answers_and_rsvps(chat: Chat) -> None:
     assert "bob" not in chat.text
 
 
+async def test_forgetting_the_holder_of_a_chosen_case_is_said_as_it_is(chat: Chat) -> None:
+    """The chosen case is kept without the name (not "deleted"), the other cases keep their
+    votes, and the facilitators learn that the séance has no holder for its case any more."""
+    await plan_circle(chat)
+    await chat.script(
+        "bob: /cas proposer Mon CA ne suit pas",
+        "chloe: /cas proposer Recruter un DAF",
+        "alice: /cas voter 1",
+        "anim: /cas choisir",
+        "alice: /cas voter 2",
+    )
+    await chat.say("bob", "/oubli")
+    assert "cas déjà choisis pour une séance (1) gardés sans nom" in chat.text
+    assert "voix et cas proposés" not in chat.text  # nothing of bob's is deleted there
+    await chat.say("bob", "/oubli confirmer")
+    assert chat.private_to("anim") == [
+        "Le cas choisi pour la séance 1 (« Mon CA ne suit pas ») n'a plus personne pour le "
+        "porter : la personne a quitté le cercle. Choisissez-en un autre avec /cas choisir, ou "
+        "gardez-le sans porteur."
+    ]
+    await chat.say("anim", "/cas")
+    assert "n° 2 Recruter un DAF — chloe — 1 voix" in chat.text
+    await chat.say("anim", "/cas choisir 2")
+    assert chat.refused is None, chat.text
+    assert "le cas de chloe — Recruter un DAF" in chat.public()[0]
+
+
 async def test_an_action_between_seances_reminded_blocked_then_done(chat: Chat) -> None:
     await chat.script(
         "anim: /cercle creer Cercle ESS",
