@@ -228,11 +228,11 @@ def valid_timezone(zone: str) -> bool:
 async def members(ctx: Context, args: dict[str, Any]) -> None:
     circle = ctx.require_circle()
     lines = [ctx.t("circle.members_header", name=circle.name, count=len(circle.members))]
-    for m in circle.roster():
+    for place, m in enumerate(circle.roster(), start=1):  # no gap where someone was erased
         role = ctx.t(f"role.{m.role.name.lower()}")
         if not m.active:
             role = ctx.t("circle.member_has_left")
-        lines.append(f"{m.position}. {m.display_name} — {role}")
+        lines.append(f"{place}. {m.display_name} — {role}")
     state = "circle.roster_is_open" if circle.settings.roster_open else "circle.roster_is_closed"
     lines.append(ctx.t(state))
     ctx.tell_text("\n".join(lines))
