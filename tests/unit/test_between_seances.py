@@ -203,6 +203,9 @@ async def test_forgetting_the_holder_of_a_chosen_case_is_said_as_it_is(chat: Cha
     await chat.say("anim", "/cas choisir 2")
     assert chat.refused is None, chat.text
     assert "le cas de chloe — Recruter un DAF" in chat.public()[0]
+    await chat.say("anim", "/cercle membres")
+    numbers = [line.split(".")[0] for line in chat.text.splitlines()[1:-1]]
+    assert numbers == ["1", "2", "3"]  # anim, alice, chloe: no gap where bob was
 
 
 async def test_an_action_between_seances_reminded_blocked_then_done(chat: Chat) -> None:
