@@ -98,6 +98,7 @@ async def presence(ctx: Context, args: dict[str, Any]) -> None:
         seance.excuse(ctx.author)
     elif seance.attendance.get(ctx.author) is AttendanceStatus.EXCUSED:
         del seance.attendance[ctx.author]
+        seance.excuse_reasons.pop(ctx.author, None)  # no stale reason if they say no again
     await ctx.uow.rsvps.put(
         Rsvp(circle.id, seance.id, ctx.author, answer, ctx.now, event_id=ctx.event_id)
     )

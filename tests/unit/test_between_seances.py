@@ -440,3 +440,11 @@ async def test_the_list_of_actions_says_how_each_stands(chat: Chat) -> None:
         "n° 2 — Relire les statuts (bob) — bloquée (le CA n'a pas répondu)\n"
         "Une action est faite ? Tapez /action fait <n°>."
     ]
+
+
+async def test_coming_after_an_excuse_forgets_its_reason(chat: Chat) -> None:
+    await plan_circle(chat)
+    await chat.script("alice: /excuse 1 malade", "alice: /presence oui", "alice: /presence non")
+    await chat.say("anim", "/seance liste")
+    assert "excusé·es : alice" in chat.text
+    assert "malade" not in chat.text
