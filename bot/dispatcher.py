@@ -227,6 +227,9 @@ class Dispatcher:
             ctx.role = max(member.role if member else Role.ANYONE, platform_role)
             ctx.seance = await ctx.uow.seances.open_for(circle.id)
         if ctx.role < spec.role:
+            speaking = ctx.seance is not None and ctx.seance.speaker == event.author
+            if spec.key == "suivant" and speaking:  # "next" said by the speaker: they are done
+                raise Refusal("permission.next_while_speaking")
             raise Refusal("permission.facilitator_only", command=spec.key.replace(".", " "))
         needs_platform_role = spec.platform_role > Role.ANYONE and event.platform_knows_roles
         if needs_platform_role and not event.platform_facilitator:

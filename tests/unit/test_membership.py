@@ -121,3 +121,16 @@ async def test_moving_on_before_a_round_is_over_says_who_did_not_speak(chat: Cha
     await chat.say("bob", "/fini")  # the round is over: nothing to say when it moves on
     await chat.say("anim", "/seance phase suivante")
     assert not any("avant la fin du tour" in text for text in chat.public())
+
+
+async def test_the_speaker_typing_next_is_shown_how_to_hand_the_floor_back(chat: Chat) -> None:
+    await start_circle(chat, "alice", "bob", protocol="libre")
+    await chat.say("alice", "/tour")
+    await chat.say("alice", "/suivant")
+    assert chat.refused == "permission.next_while_speaking"
+    assert chat.text == (
+        "Seule l'animation passe la parole avec /suivant. Vous avez la parole : pour la rendre, "
+        "tapez /fini."
+    )
+    await chat.say("bob", "/suivant")  # not speaking: the plain refusal
+    assert chat.refused == "permission.facilitator_only"
