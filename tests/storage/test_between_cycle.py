@@ -61,7 +61,9 @@ async def test_a_cycle_between_two_seances(db: UnitOfWorkFactory) -> None:
     await chat.script("anim: /cas choisir")
     assert chat.public() == [
         "Séance 2 (jeudi 17 décembre 2026 à 14:00) : le cas de bob — Un salarié qui décroche "
-        "(3 voix). bob tiendra l'exposé, le contrat et le plan d'action."
+        "(3 voix). bob tiendra l'exposé, le contrat et le plan d'action.",
+        "Les voix repartent à zéro pour choisir le cas suivant : les cas qui en avaient "
+        "(n° 1, n° 4) restent proposés, votez à nouveau avec /cas voter <n>.",
     ]
 
     # two days before its due date, alice is reminded of her action; it is blocked, then done
