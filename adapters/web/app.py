@@ -29,6 +29,7 @@ from bot.effects import Effect, Reply
 from bot.pages.links import LinkIssuer
 from bot.pages.model import ActResult, CirclePage
 from bot.pages.service import Pages
+from bot.views.wording import of_name
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,15 @@ def _render(
     html = (
         request.app[TEMPLATES]
         .get_template(name)
-        .render(t=t, t_other=t_other, lang=lang, other_lang=other, Markup=Markup, **values)
+        .render(
+            t=t,
+            t_other=t_other,
+            of_name=lambda name: of_name(lang, name),
+            lang=lang,
+            other_lang=other,
+            Markup=Markup,
+            **values,
+        )
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 

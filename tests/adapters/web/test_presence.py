@@ -62,6 +62,7 @@ async def test_a_member_answers_on_the_page_and_the_chat_agrees(site: Site) -> N
     alice = await site.link("alice")
     status, page, _ = await get(site, f"/c/{alice}")
     assert status == 200
+    assert "Vous êtes sur la page d'alice." in unescape(page)  # elided, not "de alice"
     assert "Qui vient ?" in page
     assert "Personne n'a encore dit s'il ou elle vient." in page
     assert "Serez-vous là à la séance 2 ?" in page
