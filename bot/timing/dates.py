@@ -516,6 +516,38 @@ def calendar_day_of(text: str) -> tuple[int, int, int | None] | None:
     return (found.day, found.month, found.year) if found else None
 
 
+_MONTH_END = re.compile(
+    r"^(?:a la |at the |by the )?(?:fin|end)(?: (?:du|de la|de|of the|of)\b| d')? ?"
+    r"(?P<month>mois|month|[a-z]+)\.?(?: (?P<y>\d{4}))?$"
+)
+
+
+def _month_end(plain: str, today: date) -> date | None:
+    """`fin du mois` (this month's last day), `fin janvier`, `end of March 2027`: the last day
+    of that month, the first one still to come; None for anything else."""
+    found = _MONTH_END.match(plain)
+    if found is None:
+        return None
+    word, year = found["month"], found["y"]
+    if word in ("mois", "month"):
+        if year is not None:
+            return None
+        month, first_year = today.month, today.year
+    elif word in _MONTHS:
+        month = _MONTHS[word]
+        first_year = int(year) if year is not None else today.year
+    else:
+        return None
+    for candidate_year in range(first_year, first_year + 2):
+        following = date(candidate_year + month // 12, month % 12 + 1, 1)
+        last = following - timedelta(days=1)
+        if last >= today:
+            return last
+        if year is not None:
+            raise WhenError("past", {"when": last})
+    return None
+
+
 def parse_day(text: str, *, lang: str, today: date) -> date:
     """A day as people type it for a due date (`demain`, `15/12`, `vendredi`, `le 15 décembre`,
     `dans 3 jours`), today or later; WhenError like `parse_when` otherwise (a time of day is not
@@ -524,6 +556,9 @@ def parse_day(text: str, *, lang: str, today: date) -> date:
     if len(text) > _MAX_TEXT:
         raise unparseable
     plain = _normalise(text).strip(" .;:!?")
+    month_end = _month_end(plain, today)
+    if month_end is not None:
+        return month_end
     clock, _, time_ok = _take_time(plain)
     which = _which_day(plain) if time_ok and clock is None else None
     if which is None or (isinstance(which, _Offset) and not which.said):

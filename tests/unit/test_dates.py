@@ -774,6 +774,17 @@ TODAY = date(2026, 12, 3)  # a Thursday
         ("en", "friday.", "2026-12-04"),
         ("en", "December 15th", "2026-12-15"),
         ("en", "2026-12-15", "2026-12-15"),
+        # the end of a month: its last day, the first one still to come
+        ("fr", "fin du mois", "2026-12-31"),
+        ("fr", "à la fin du mois", "2026-12-31"),
+        ("fr", "fin décembre", "2026-12-31"),
+        ("fr", "fin janvier", "2027-01-31"),
+        ("fr", "fin de février", "2027-02-28"),
+        ("fr", "fin d'avril", "2027-04-30"),
+        ("fr", "fin novembre", "2027-11-30"),
+        ("fr", "fin févr. 2028", "2028-02-29"),
+        ("en", "end of the month", "2026-12-31"),
+        ("en", "end of March 2027", "2027-03-31"),
     ],
 )
 def test_due_days_in_words(lang: str, text: str, expected: str) -> None:
@@ -790,6 +801,9 @@ def test_due_days_in_words(lang: str, text: str, expected: str) -> None:
         ("fr", "2026-12-01", "past"),
         ("fr", "demain 14h", "unparseable"),
         ("fr", "le comité", "unparseable"),
+        ("fr", "fin novembre 2026", "past"),
+        ("fr", "fin de semaine", "unparseable"),  # Friday or Sunday: not guessed
+        ("fr", "fin du mois 2027", "unparseable"),
         ("en", "3/12", "ambiguous"),
         ("en", "friday 10/12/2026", "weekday_mismatch"),
         ("en", "the board", "unparseable"),

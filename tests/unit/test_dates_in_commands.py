@@ -68,7 +68,7 @@ REFUSALS = [
         "fr",
         "/action budget échéance un jour",
         "Je ne comprends pas l'échéance « un jour ». "
-        "Exemples : demain, vendredi, 15/12, le 15 décembre, 2026-12-15.",
+        "Exemples : demain, vendredi, 15/12, le 15 décembre, fin du mois, 2026-12-15.",
     ),
     (
         "fr",
