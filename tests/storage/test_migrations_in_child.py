@@ -23,7 +23,6 @@ from storage.database import (
     head_revision,
     sqlite_url,
 )
-from tests.conftest import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,14 +59,6 @@ def bot_side_upgrade(url: str) -> dict[str, object]:
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "fresh.sqlite3")
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(template=None)
 
 
 def test_the_head_read_from_the_files_is_alembics() -> None:

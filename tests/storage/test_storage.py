@@ -679,15 +679,6 @@ def table_names(url: str) -> set[str]:
     return set(_inspect(url, lambda conn: sa.inspect(conn).get_table_names()))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database, on SQLite or PostgreSQL."""
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "fresh.sqlite3")
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(template=None)
-
-
 def test_the_migrations_build_exactly_the_tables_of_the_models(empty_url: str) -> None:
     url = empty_url
     upgrade(url)
