@@ -131,7 +131,7 @@ def closed_seances(seances: Sequence[Seance]) -> list[Seance]:
 
 def drift_alerts(circle: Circle, trails: Sequence[SeanceTrail], names: Namer) -> list[Alert]:
     """Participants who missed the last two closed séances (or more) in a row, else who have
-    not spoken in the last two: the moment for a facilitator to call them."""
+    not spoken in the last two they attended: the moment for a facilitator to call them."""
     closed = sorted(trails, key=lambda s: s.number)
     alerts: list[Alert] = []
     for member in circle.expected():
@@ -141,7 +141,9 @@ def drift_alerts(circle: Circle, trails: Sequence[SeanceTrail], names: Namer) ->
             if s.attendance[member.user] is AttendanceStatus.PRESENT:
                 break
             missed += 1
-        for s in reversed(mine):
+        for s in reversed(mine):  # silence counts only where they were (absences are apart)
+            if s.attendance[member.user] is not AttendanceStatus.PRESENT:
+                continue
             if member.user in s.speakers:
                 break
             silent += 1

@@ -8,8 +8,13 @@ import re
 import pytest
 from PIL import Image
 
+from bot.domain.circle import Circle
+from bot.domain.refs import ChannelRef
+from bot.domain.roles import Role
+from bot.domain.seance import AttendanceStatus, SeanceTrail
 from bot.effects import FilePost, Reply
-from tests.conversation import Chat, user
+from bot.recaps.report import drift_alerts
+from tests.conversation import START, Chat, user
 
 # Seconds each participant speaks in each séance (bob drifts away after séance 2; carla is
 # there every time and never speaks).
@@ -66,13 +71,13 @@ async def test_the_cycle_report_flags_who_drifts_away_and_measures_equity(chat: 
     assert notes[0] == []
     assert notes[1] == [
         "Note pour l'animation (vous seul·es la voyez) :\n"
-        "- carla n'a pas pris la parole lors des 2 dernières séances.\n"
+        "- carla n'a pas pris la parole lors de ses 2 dernières présences.\n"
         "C'est peut-être le moment de les appeler. Le détail : /bilan."
     ]
     assert "bob" not in notes[2][0]
-    assert "carla n'a pas pris la parole lors des 3" in notes[2][0]
+    assert "carla n'a pas pris la parole lors de ses 3" in notes[2][0]
     assert "- bob a manqué les 2 dernières séances." in notes[3][0]
-    assert "- carla n'a pas pris la parole lors des 4 dernières séances." in notes[3][0]
+    assert "- carla n'a pas pris la parole lors de ses 4 dernières présences." in notes[3][0]
 
     await chat.say("alice", "/bilan")
     assert chat.refused == "permission.facilitator_only"
@@ -95,7 +100,7 @@ async def test_the_cycle_report_flags_who_drifts_away_and_measures_equity(chat: 
     alerts = text.split("### À appeler (visible par l'animation seulement)\n", 1)[1]
     assert alerts.split("\n\n", 1)[0].splitlines() == [
         "- bob a manqué les 2 dernières séances.",
-        "- carla n'a pas pris la parole lors des 4 dernières séances.",
+        "- carla n'a pas pris la parole lors de ses 4 dernières présences.",
     ]
 
     # Equity: the séance figures and the cycle's, against a hand computation.
@@ -172,3 +177,20 @@ def test_gini_and_the_daily_retention_instant() -> None:
     at = datetime(2026, 3, 29, 2, 59, tzinfo=UTC)  # the night clocks change in Paris
     assert next_run(at) == datetime(2026, 3, 29, 3, 0, tzinfo=UTC)
     assert next_run(next_run(at)) == datetime(2026, 3, 30, 3, 0, tzinfo=UTC)
+
+
+def test_silence_is_counted_only_where_the_person_was() -> None:
+    """Absent, present and silent, absent: one silent séance, not "silent in the last three"."""
+    circle = Circle(id=1, name="c", channel=ChannelRef("console", "c"), created_at=START)
+    chloe, ali = user("chloe"), user("ali")
+    for person in (chloe, ali):
+        circle.add_member(person, person.id, Role.PARTICIPANT, START)
+    absent, present = AttendanceStatus.ABSENT, AttendanceStatus.PRESENT
+    marks = [
+        {chloe: absent, ali: present},
+        {chloe: present, ali: present},
+        {chloe: absent, ali: present},
+    ]
+    trails = [SeanceTrail(n, m, frozenset()) for n, m in enumerate(marks, start=1)]
+    alerts = drift_alerts(circle, trails, lambda u: u.id)
+    assert [(a.name, a.kind, a.count) for a in alerts] == [("ali", "silent", 3)]
