@@ -46,4 +46,8 @@ def link_issuer(config: Config) -> LinkIssuer | None:
     (whose links point at `cercle web`)."""
     if not (config.web.enabled or config.adapters == ("console",)):
         return None
-    return LinkIssuer(LinkSigner(link_secret(config)), config.web.base_url)
+    return LinkIssuer(
+        LinkSigner(link_secret(config)),
+        config.web.base_url,
+        served_elsewhere=not config.web.enabled,
+    )

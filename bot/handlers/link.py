@@ -40,6 +40,8 @@ async def link(ctx: Context, args: dict[str, Any]) -> None:
         ics=issuer.calendar_url(token),
         until=until,
     )
+    if issuer.served_elsewhere:
+        text += "\n" + ctx.t("link.start_web")
     ctx.tell_text(text, confidential=True)
 
 

@@ -138,6 +138,9 @@ class LinkIssuer:
 
     signer: LinkSigner
     base_url: str  # e.g. https://cercle.example.org, without a trailing slash
+    # True when this process does not serve the pages (trying Cercle in the console): the
+    # person is told to start `cercle web`, instead of being given a link that opens nothing
+    served_elsewhere: bool = False
 
     def page_url(self, token: str) -> str:
         return f"{self.base_url}/c/{token}"

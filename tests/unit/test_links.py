@@ -177,3 +177,28 @@ async def test_leaving_the_cycle_turns_the_members_links_off() -> None:
     assert await pages(chat).calendar(eva) is None
     assert await pages(chat).act(eva, "rsvp", {"answer": "yes", "number": "1"}) is None
     assert await pages(chat).circle_page(bob, None) is not None  # only hers
+
+
+async def test_in_the_console_the_link_says_how_to_serve_the_pages() -> None:
+    """Trying Cercle in the console, nothing serves the pages: the link comes with the command
+    that does, instead of opening nothing."""
+    from adapters.config import parse_config
+    from adapters.web.links import link_issuer
+
+    db = MemoryDatabase()
+    clock = ManualClock(START)
+    console = parse_config({}, {"CERCLE_WEB_SECRET": "s" * 32})
+    issuer = link_issuer(console)
+    assert issuer is not None
+    assert issuer.served_elsewhere
+    chat = Chat(db, clock=clock, core=CercleCore(db, clock, links=issuer))
+    await chat.say("alice", "/cercle creer Essai")
+    await chat.say("alice", "/lien")
+    assert chat.text.endswith(
+        "Ici, dans la console, les pages ne sont pas servies : pour les ouvrir, lancez « cercle "
+        "web » dans un autre terminal (même dossier de données)."
+    )
+    served = parse_config({"web": {"enabled": True}}, {"CERCLE_WEB_SECRET": "s" * 32})
+    served_issuer = link_issuer(served)
+    assert served_issuer is not None
+    assert not served_issuer.served_elsewhere
