@@ -243,6 +243,8 @@ class Dispatcher:
                 ctx.effects.extend(floor_messages(self._tr, circle, seance, change, ctx.now))
         assert spec.handler is not None
         await spec.handler(ctx, parsed.args)
+        for step in ctx.finally_do:
+            await step()
         seance = ctx.seance
         if ctx.circle is not None and seance is not None:
             ctx.effects.append(status_view(self._tr, ctx.circle, seance, ctx.now))

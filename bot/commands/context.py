@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +49,11 @@ class Context:
     names: Mapping[UserRef, str] = field(default_factory=dict)  # as the platform sent them
     resolve_voice: Callable[[str], VoiceRoom | None] | None = None  # see CommandEvent
     event_id: str | None = None  # the platform event the command came from (see CommandEvent)
+    # séance id → (its number before this command, its number now), from renumber_seances
+    renumbered: dict[int, tuple[int, int]] = field(default_factory=dict)
+    new_seances: set[int] = field(default_factory=set)  # created by this command
+    # run by the dispatcher once the handler is done (a note on what the whole command changed)
+    finally_do: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def lang(self) -> str:

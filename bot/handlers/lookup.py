@@ -22,14 +22,35 @@ def local_day(ctx: Context, seance: Seance | SeanceSummary) -> tuple[int, int, i
 
 
 async def renumber_seances(ctx: Context) -> None:
-    """After a séance is planned, moved, opened unplanned or cancelled: numbers by date."""
+    """After a séance is planned, moved, opened unplanned or cancelled: numbers by date. A
+    séance that existed before the command and changes number is said once the command is done
+    (people know it by its number: "séance 2" must not become "séance 1" unannounced)."""
     circle = ctx.require_circle()
     changes, total = await ctx.uow.seances.renumbering(circle.id)
+    if changes and not ctx.renumbered:  # the first renumbering of this command
+        ctx.finally_do.append(lambda: _say_renumbered(ctx))
     for seance_id, number in changes.items():  # only the séances whose number changes
         seance = await ctx.uow.seances.get(seance_id)
         if seance is not None:
+            before = ctx.renumbered.get(seance_id, (seance.number, number))[0]
+            ctx.renumbered[seance_id] = (before, number)
             seance.number = number
     circle.seance_counter = total
+
+
+async def _say_renumbered(ctx: Context) -> None:
+    lines = []
+    for seance_id, (before, now) in sorted(ctx.renumbered.items(), key=lambda p: p[1][1]):
+        seance = await ctx.uow.seances.get(seance_id)
+        if seance_id in ctx.new_seances or before == now or seance is None:
+            continue
+        if seance.status not in (SeanceStatus.PLANNED, SeanceStatus.OPEN):
+            continue  # a cancelled séance's number is nobody's reference any more
+        start = seance.planned_at or seance.opened_at
+        when = ctx.tr.datetime_text(ctx.lang, ctx.tz, start) if start else "—"
+        lines.append(ctx.t("planning.renumbered_one", when=when, before=before, now=now))
+    if lines:
+        ctx.say("planning.renumbered", changes=ctx.t("planning.renumbered_separator").join(lines))
 
 
 async def find_seance(ctx: Context, ref: int | str) -> Seance:

@@ -178,6 +178,7 @@ async def _create(
         prep_question=question,
     )
     await ctx.uow.seances.add(seance)
+    ctx.new_seances.add(seance.id)
     await renumber_seances(ctx)
     await sync_prompts(ctx, seance)
     return seance

@@ -214,6 +214,7 @@ async def open_seance(ctx: Context, args: dict[str, Any]) -> None:
         )
         seance.opened_at = ctx.now  # its place in the calendar, before it is numbered
         await ctx.uow.seances.add(seance)
+        ctx.new_seances.add(seance.id)
         await renumber_seances(ctx)
     await open_given(ctx, seance, present=ctx.author)
 

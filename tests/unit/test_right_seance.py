@@ -85,10 +85,18 @@ async def test_numbers_follow_the_calendar_without_gaps(memory_db: MemoryDatabas
     )
     await chat.say("anim", "/seance planifier 8/12 14h")
     assert chat.public() == [
-        "Séance 1 planifiée le mardi 8 décembre 2026 à 14:00 (heure de Paris)."
+        "Séance 1 planifiée le mardi 8 décembre 2026 à 14:00 (heure de Paris).",
+        # the others' numbers change: said, since people know them by their numbers
+        "Les numéros suivent le calendrier : la séance du jeudi 10 décembre 2026 à 14:00 devient "
+        "la n° 2 (avant : n° 1) ; la séance du jeudi 17 décembre 2026 à 14:00 devient la n° 3 "
+        "(avant : n° 2).",
     ]
     await chat.say("anim", "/seance annuler 10/12")
-    assert chat.public() == ["La séance 2 est annulée."]
+    assert chat.public() == [
+        "La séance 2 est annulée.",
+        "Les numéros suivent le calendrier : la séance du jeudi 17 décembre 2026 à 14:00 devient "
+        "la n° 2 (avant : n° 3).",
+    ]
     await chat.say("anim", "/seance liste")
     listing = chat.text
     assert "n° 1 — mardi 8 décembre 2026 à 14:00\nn° 2 — jeudi 17 décembre" in listing
